@@ -1,0 +1,279 @@
+"""A real Apache Kafka broker for tests and the demo, without Docker.
+
+The broker jars come from Maven Central (pinned version, cached under
+``.cache/kafka/<version>/``); the broker runs as one KRaft node (broker and
+controller combined) on 127.0.0.1 with its state under ``.run/kafka/``. Every
+``start`` formats a fresh data directory, so a run never sees topics left over
+from an earlier one.
+
+Usage: scripts/kafka-local {fetch|start|stop|status|bootstrap}
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KAFKA_VERSION = "4.1.1"
+LOG4J_VERSION = "2.25.3"
+SLF4J_VERSION = "2.0.17"
+CACHE = ROOT / ".cache" / "kafka" / KAFKA_VERSION
+LIBS = CACHE / "libs"
+COMPLETE = CACHE / ".complete"
+RUN = ROOT / ".run" / "kafka"
+PIDFILE = RUN / "broker.pid"
+BOOTSTRAP_FILE = RUN / "bootstrap"
+HEAP = os.environ.get("SPTK_KAFKA_HEAP", "-Xmx512m -Xms256m").split()
+READY_TIMEOUT_S = float(os.environ.get("SPTK_KAFKA_READY_TIMEOUT", "120"))
+
+POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.sptk</groupId>
+  <artifactId>kafka-broker-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>{KAFKA_VERSION}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
+      <version>{SLF4J_VERSION}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId>
+      <version>{LOG4J_VERSION}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId>
+      <version>{LOG4J_VERSION}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def say(msg: str) -> None:
+    print(f"kafka-local: {msg}", flush=True)
+
+
+def fail(msg: str, code: int = 1) -> None:
+    print(f"kafka-local: ERROR: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def fetch() -> None:
+    """Download the broker's runtime jars once; later calls reuse the cache."""
+    if COMPLETE.exists():
+        return
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        fail("Maven ('mvn') is not on PATH; install it (apt-get install maven) so the broker jars can be fetched.",
+             2)
+    java = shutil.which("java")
+    if java is None:
+        fail("Java is not on PATH; Kafka 4.x needs Java 17 or newer (apt-get install openjdk-17-jre-headless).", 2)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if LIBS.exists():
+        shutil.rmtree(LIBS)
+    (CACHE / "pom.xml").write_text(POM)
+    say(f"fetching Apache Kafka {KAFKA_VERSION} broker jars from Maven Central into {LIBS.relative_to(ROOT)}")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(CACHE / "pom.xml"), "dependency:copy-dependencies",
+         f"-DoutputDirectory={LIBS}", "-DincludeScope=runtime"],
+        capture_output=True, text=True,
+    )
+    if proc.returncode != 0 or not any(LIBS.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        fail(f"could not fetch org.apache.kafka:kafka_2.13:{KAFKA_VERSION} with Maven (exit {proc.returncode}).\n"
+             f"{tail}\nCheck that Maven Central is reachable from this machine, then re-run.", 2)
+    # Two slf4j-api versions on one class path make logging pick one at random.
+    for jar in LIBS.glob("slf4j-api-*.jar"):
+        if SLF4J_VERSION not in jar.name:
+            jar.unlink()
+    COMPLETE.write_text(KAFKA_VERSION + "\n")
+    size = sum(p.stat().st_size for p in LIBS.iterdir()) / 1e6
+    say(f"fetched {len(list(LIBS.iterdir()))} jars ({size:.0f} MB) in {time.monotonic() - started:.1f}s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def running_pid() -> int | None:
+    try:
+        pid = int(PIDFILE.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
+        return None  # the pid was reused by something else
+    return pid
+
+
+def java_cmd(main_class: str, *args: str, log4j: Path | None = None) -> list[str]:
+    cmd = ["java", *HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true"]
+    if log4j is not None:
+        cmd.append(f"-Dlog4j2.configurationFile={log4j}")
+    cmd += ["-cp", f"{LIBS}/*", main_class, *args]
+    return cmd
+
+
+def write_config(port: int, controller_port: int) -> Path:
+    data = RUN / "data"
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data),
+        "num.partitions": "1",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "4",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "4",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "auto.create.topics.enable": "false",
+        "log.flush.interval.messages": "9223372036854775807",
+    }
+    path = RUN / "server.properties"
+    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    return path
+
+
+def start() -> None:
+    pid = running_pid()
+    if pid is not None and BOOTSTRAP_FILE.exists():
+        say(f"already running (pid {pid}) at {BOOTSTRAP_FILE.read_text().strip()}")
+        return
+    fetch()
+    if RUN.exists():
+        shutil.rmtree(RUN)
+    (RUN / "logs").mkdir(parents=True)
+    port, controller_port = free_port(), free_port()
+    config = write_config(port, controller_port)
+    log4j = RUN / "log4j2.properties"
+    log4j.write_text(LOG4J2.format(log=RUN / "logs" / "server.log"))
+
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    fmt = subprocess.run(
+        java_cmd("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone",
+                 log4j=log4j),
+        capture_output=True, text=True,
+    )
+    if fmt.returncode != 0:
+        fail(f"formatting the KRaft storage failed (exit {fmt.returncode}):\n{fmt.stdout}{fmt.stderr}")
+
+    started = time.monotonic()
+    out = open(RUN / "logs" / "stdout.log", "wb")  # noqa: SIM115 - the broker owns it after the fork
+    proc = subprocess.Popen(java_cmd("kafka.Kafka", str(config), log4j=log4j), stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    PIDFILE.write_text(f"{proc.pid}\n")
+    bootstrap = f"127.0.0.1:{port}"
+
+    from toolkit.kafka import KafkaUnavailable, wait_until_ready
+
+    deadline = started + READY_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            log = (RUN / "logs" / "server.log")
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+            fail(f"the broker exited with code {proc.returncode} while starting. Last log lines "
+                 f"({log.relative_to(ROOT)}):\n{tail}")
+        try:
+            wait_until_ready(bootstrap, timeout_s=min(5.0, max(0.5, deadline - time.monotonic())))
+            break
+        except KafkaUnavailable:
+            if time.monotonic() > deadline:
+                stop(quiet=True)
+                fail(f"the broker did not answer a metadata request within {READY_TIMEOUT_S:.0f}s; "
+                     f"see {(RUN / 'logs' / 'server.log').relative_to(ROOT)}")
+    BOOTSTRAP_FILE.write_text(bootstrap + "\n")
+    say(f"Apache Kafka {KAFKA_VERSION} ready at {bootstrap} (pid {proc.pid}) "
+        f"in {time.monotonic() - started:.1f}s")
+
+
+def stop(quiet: bool = False) -> None:
+    pid = running_pid()
+    if pid is None:
+        if not quiet:
+            say("not running")
+        BOOTSTRAP_FILE.unlink(missing_ok=True)
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and running_pid() is not None:
+        time.sleep(0.2)
+    if running_pid() is not None:
+        os.killpg(pid, signal.SIGKILL)
+        say(f"broker (pid {pid}) did not stop within 30s; killed it")
+    elif not quiet:
+        say(f"stopped (pid {pid})")
+    BOOTSTRAP_FILE.unlink(missing_ok=True)
+    PIDFILE.unlink(missing_ok=True)
+
+
+def status() -> int:
+    pid = running_pid()
+    if pid is None or not BOOTSTRAP_FILE.exists():
+        say("not running")
+        return 3
+    say(f"running (pid {pid}) at {BOOTSTRAP_FILE.read_text().strip()}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    cmd = argv[1] if len(argv) > 1 else "status"
+    if cmd == "fetch":
+        fetch()
+        say(f"jars cached in {LIBS.relative_to(ROOT)}")
+    elif cmd == "start":
+        start()
+    elif cmd == "stop":
+        stop()
+    elif cmd == "status":
+        return status()
+    elif cmd == "bootstrap":
+        if running_pid() is None or not BOOTSTRAP_FILE.exists():
+            return 3
+        print(BOOTSTRAP_FILE.read_text().strip())
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

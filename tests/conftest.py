@@ -1,0 +1,114 @@
+"""Shared fixtures: where the real services and the shared fixtures are.
+
+Integration tests get a real broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else the
+project's local broker (started here if it is not running, and stopped again at
+the end), else a testcontainers broker when a Docker engine answers. With
+``CI=true`` a missing service fails the run instead of skipping it, so a green CI
+always means the integration tests ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: integration tests must not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` (Iglu Central and Snowplow's own fixtures), or a clear skip."""
+    if not (SHARED / "fixtures").is_dir():
+        pytest.skip(f"{SHARED} is absent: the shared Snowplow fixtures and Iglu Central copy are not here")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def iglu_central(shared_dir: Path) -> Path:
+    return shared_dir / "iglu-central" / "schemas"
+
+
+@pytest.fixture(scope="session")
+def enriched_fixtures(shared_dir: Path) -> Path:
+    return shared_dir / "fixtures" / "enriched"
+
+
+def _docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if env:
+        yield env
+        return
+    script = ROOT / "scripts" / "kafka_local.py"
+    status = subprocess.run([sys.executable, str(script), "bootstrap"], capture_output=True, text=True)
+    if status.returncode == 0:
+        yield status.stdout.strip()
+        return
+    started = subprocess.run([sys.executable, str(script), "start"], capture_output=True, text=True)
+    if started.returncode == 0:
+        bootstrap = subprocess.run([sys.executable, str(script), "bootstrap"], capture_output=True,
+                                   text=True).stdout.strip()
+        try:
+            yield bootstrap
+        finally:
+            subprocess.run([sys.executable, str(script), "stop"], capture_output=True)
+        return
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    _unavailable(f"no Kafka broker: KAFKA_BOOTSTRAP_SERVERS is unset, the local broker did not start "
+                 f"({started.stderr.strip()[-500:]}), and no Docker engine answers")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    env = os.environ.get("SPTK_POSTGRES_URL")
+    if env:
+        yield env
+        return
+    script = ROOT / "scripts" / "postgres-local"
+    status = subprocess.run(["bash", str(script), "url"], capture_output=True, text=True)
+    if status.returncode == 0:
+        yield status.stdout.strip()
+        return
+    started = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        _unavailable(f"no PostgreSQL: SPTK_POSTGRES_URL is unset and scripts/postgres-local start failed: "
+                     f"{started.stderr.strip()[-500:]}")
+    url = subprocess.run(["bash", str(script), "url"], capture_output=True, text=True).stdout.strip()
+    try:
+        yield url
+    finally:
+        subprocess.run(["bash", str(script), "stop"], capture_output=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.integration)
