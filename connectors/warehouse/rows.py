@@ -1,0 +1,181 @@
+"""Canonical JSON rows -> typed warehouse rows (pure; the loader's hot path).
+
+A canonical row is a dict keyed by warehouse column names holding only the
+non-empty atomic fields (typed int/float/bool/str, timestamps as ISO-8601 UTC
+text with 0-9 fractional digits) plus ``contexts_*`` lists and
+``unstruct_event_*`` objects. Anything else is rejected with a reason that names
+the field, so a bad row is explained rather than silently loaded or dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from connectors.warehouse.columns import ATOMIC_COLUMNS, ENTITY_KEY, entity_column
+from toolkit.fields import FieldKind
+
+_KIND: dict[str, FieldKind] = {c.name: c.kind for c in ATOMIC_COLUMNS if c.kind is not None}
+_TSTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00|\+0000)?$"
+)
+MAX_EVENT_ID = 36
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a row came from: a file and line, or a Kafka topic, partition and offset.
+
+    It is the row's identity for idempotency: loading the same provenance twice
+    is a re-run, never a new row.
+    """
+
+    file: str | None = None
+    line: int | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+    @classmethod
+    def file_line(cls, file: str, line: int) -> Provenance:
+        return cls(file=file, line=line)
+
+    @classmethod
+    def kafka(cls, topic: str, partition: int, offset: int) -> Provenance:
+        return cls(topic=topic, partition=partition, offset=offset)
+
+    def __str__(self) -> str:
+        if self.topic is not None:
+            return f"{self.topic}[{self.partition}]@{self.offset}"
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseRow:
+    """A validated row: atomic values in column form, entity columns as parsed JSON (list or object)."""
+
+    values: dict[str, Any]
+    entities: dict[str, Any]
+    provenance: Provenance
+    row_fingerprint: str
+
+    @property
+    def event_id(self) -> str:
+        return self.values["event_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """Why a row was not loaded, and where it is, for a person to act on."""
+
+    provenance: Provenance
+    reasons: tuple[str, ...]
+    event_id: str | None = None
+
+    def __str__(self) -> str:
+        who = f" (event_id {self.event_id})" if self.event_id else ""
+        return f"{self.provenance}{who}: " + "; ".join(self.reasons)
+
+
+class RowRejected(ValueError):
+    """A canonical row that cannot be loaded; ``problem`` says why and where."""
+
+    def __init__(self, problem: RowProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def normalise_tstamp(text: str) -> str:
+    """ISO-8601 UTC text with 0-9 fractional digits -> ``YYYY-MM-DD HH:MM:SS.ffffff`` (truncated to µs).
+
+    Raises ValueError for anything that is not a real UTC instant both warehouses can hold.
+    """
+    match = _TSTAMP.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an ISO-8601 UTC timestamp like 2021-10-13T20:22:10.423Z")
+    year, month, day, hour, minute, second, frac = match.groups()
+    micros = int((frac or "").ljust(6, "0")[:6])
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date and time ({exc})") from None
+    return f"{moment.year:04d}-{month}-{day} {hour}:{minute}:{second}.{micros:06d}"
+
+
+def _check_value(name: str, kind: FieldKind, value: Any) -> tuple[Any, str | None]:
+    if kind in (FieldKind.STRING, FieldKind.UUID):
+        if not isinstance(value, str):
+            return None, f"{name} must be a string, got {type(value).__name__}"
+        if kind is FieldKind.UUID and len(value) > MAX_EVENT_ID:
+            return None, f"{name} {value[:60]!r} is longer than a UUID ({MAX_EVENT_ID} characters)"
+        return value, None
+    if kind is FieldKind.INT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, f"{name} must be an integer, got {value!r}"
+        if not -(2**63) <= value < 2**63:
+            return None, f"{name} {value} does not fit a 64-bit integer"
+        return value, None
+    if kind is FieldKind.DOUBLE:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None, f"{name} must be a number, got {value!r}"
+        return float(value), None
+    if kind is FieldKind.BOOL:
+        if not isinstance(value, bool):
+            return None, f"{name} must be true or false, got {value!r}"
+        return value, None
+    if kind is FieldKind.TSTAMP:
+        if not isinstance(value, str):
+            return None, f"{name} must be an ISO-8601 timestamp string, got {value!r}"
+        try:
+            return normalise_tstamp(value), None
+        except ValueError as exc:
+            return None, f"{name}: {exc}"
+    return None, f"{name} has no column type"  # pragma: no cover - every atomic kind is handled above
+
+
+def to_warehouse_row(row: Mapping[str, Any], provenance: Provenance) -> WarehouseRow:
+    """Validate and type one canonical JSON row; raise :class:`RowRejected` listing every problem."""
+    values: dict[str, Any] = {}
+    entities: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in row.items():
+        if value is None:
+            continue  # lossy formats write empty fields as null: same as absent
+        kind = _KIND.get(key)
+        if kind is not None:
+            checked, problem = _check_value(key, kind, value)
+            if problem:
+                problems.append(problem)
+            else:
+                values[key] = checked
+        elif ENTITY_KEY.match(key):
+            if key.startswith("contexts_") and not (
+                isinstance(value, list) and all(isinstance(v, dict) for v in value)
+            ):
+                problems.append(f"{key} must be a list of entity objects")
+            elif key.startswith("unstruct_event_") and not isinstance(value, dict):
+                problems.append(f"{key} must be an object")
+            else:
+                entities[entity_column(key)] = value
+        else:
+            problems.append(
+                f"unknown key {key!r}: expected a warehouse column name from the field table, "
+                f"contexts_<vendor>_<name>_<major> or unstruct_event_<vendor>_<name>_<major>"
+            )
+    for required in ("event_id", "collector_tstamp"):
+        if required not in values and not any(p.startswith(required) for p in problems):
+            problems.append(f"{required} is required and missing")
+    event_id = values.get("event_id") or (row.get("event_id") if isinstance(row.get("event_id"), str) else None)
+    if problems:
+        raise RowRejected(RowProblem(provenance, tuple(problems), event_id))
+    fingerprint = values.get("event_fingerprint")
+    if not fingerprint:
+        content = orjson.dumps({**values, **entities}, option=orjson.OPT_SORT_KEYS)
+        fingerprint = "sha1:" + hashlib.sha1(content).hexdigest()
+    return WarehouseRow(values, entities, provenance, fingerprint)
