@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import lru_cache
 
 _VENDOR = r"[a-zA-Z0-9_.\-]+"
@@ -46,6 +47,51 @@ class SchemaVer:
     def __str__(self) -> str:
         return f"{self.model}-{self.revision}-{self.addition}"
 
+    def bump_from(self, older: SchemaVer) -> Bump | None:
+        """Which SchemaVer part changed from ``older`` to this version; None when this is not newer.
+
+        Compatibility checks compare this with the change a schema diff requires, so
+        "1-0-0 -> 1-1-0" is a REVISION bump even though the addition went back to 0.
+        """
+        if self <= older:
+            return None
+        if self.model != older.model:
+            return Bump.MODEL
+        if self.revision != older.revision:
+            return Bump.REVISION
+        return Bump.ADDITION
+
+    def predecessors_required(self) -> str:
+        """Which earlier version must exist for this one to follow SchemaVer without a gap (for messages)."""
+        if self.addition > 0:
+            return f"{self.model}-{self.revision}-{self.addition - 1}"
+        if self.revision > 0:
+            return f"{self.model}-{self.revision - 1}-*"
+        if self.model > 1:
+            return f"{self.model - 1}-*-*"
+        return "nothing (1-0-0 starts a schema)"
+
+    def follows(self, existing: set[SchemaVer] | frozenset[SchemaVer]) -> bool:
+        """True when ``existing`` holds the version this one must follow (no gap in numbering)."""
+        if self.addition > 0:
+            return SchemaVer(self.model, self.revision, self.addition - 1) in existing
+        if self.revision > 0:
+            return any(v.model == self.model and v.revision == self.revision - 1 for v in existing)
+        if self.model > 1:
+            return any(v.model == self.model - 1 for v in existing)
+        return True
+
+
+class Bump(IntEnum):
+    """The size of a SchemaVer change; ordered so ``actual < required`` means "bumped too little"."""
+
+    ADDITION = 1
+    REVISION = 2
+    MODEL = 3
+
+    def __str__(self) -> str:
+        return self.name
+
 
 @dataclass(frozen=True, order=True, slots=True)
 class SchemaKey:
@@ -66,6 +112,20 @@ class SchemaKey:
             raise InvalidSchemaKey(f"invalid schema path {path!r}: expected vendor/name/format/M-R-A")
         return cls(m[1], m[2], m[3], SchemaVer.parse(m[4]))
 
+    @classmethod
+    def from_self(cls, self_block: object) -> SchemaKey:
+        """The key a schema names in its ``self`` block, with a reason when the block is malformed."""
+        if not isinstance(self_block, dict):
+            raise InvalidSchemaKey("the schema has no 'self' object (vendor, name, format, version)")
+        missing = [k for k in ("vendor", "name", "format", "version") if not isinstance(self_block.get(k), str)]
+        if missing:
+            raise InvalidSchemaKey(f"the schema's 'self' block lacks string field(s) {', '.join(missing)}")
+        return _parse_key(f"iglu:{self_block['vendor']}/{self_block['name']}/{self_block['format']}/"
+                          f"{self_block['version']}")
+
+    def with_version(self, version: SchemaVer) -> SchemaKey:
+        return SchemaKey(self.vendor, self.name, self.format, version)
+
     @property
     def uri(self) -> str:
         return f"iglu:{self.vendor}/{self.name}/{self.format}/{self.version}"
@@ -85,17 +145,34 @@ def _parse_key(uri: str) -> SchemaKey:
         raise InvalidSchemaKey(f"schema must be a string such as iglu:vendor/name/jsonschema/1-0-0, got {uri!r}")
     m = _KEY_RE.match(uri)
     if m is None:
-        if not uri.startswith("iglu:"):
-            raise InvalidSchemaKey(f"invalid schema URI {uri!r}: it must start with 'iglu:'")
-        raise InvalidSchemaKey(
-            f"invalid schema URI {uri!r}: expected iglu:vendor/name/format/M-R-A "
-            "(vendor: letters, digits, '.', '_', '-'; name and format: letters, digits, '_', '-')"
-        )
+        raise InvalidSchemaKey(f"invalid schema URI {uri!r}: {_explain_bad_uri(uri)}")
     try:
         version = SchemaVer.parse(m[4])
     except InvalidSchemaKey as exc:
         raise InvalidSchemaKey(f"invalid schema URI {uri!r}: {exc}") from None
     return SchemaKey(m[1], m[2], m[3], version)
+
+
+_PART_RULES = (
+    ("vendor", re.compile(rf"^{_VENDOR}$"), "letters, digits, '.', '_', '-'"),
+    ("name", re.compile(rf"^{_NAME}$"), "letters, digits, '_', '-'"),
+    ("format", re.compile(rf"^{_FORMAT}$"), "letters, digits, '_', '-'"),
+)
+
+
+def _explain_bad_uri(uri: str) -> str:
+    """Name the part of a malformed URI that is wrong, so the fix is obvious."""
+    if not uri.startswith("iglu:"):
+        return "it must start with 'iglu:' (expected iglu:vendor/name/format/M-R-A)"
+    parts = uri[len("iglu:"):].split("/")
+    if len(parts) != 4:
+        return f"expected 4 parts vendor/name/format/version after 'iglu:', found {len(parts)}"
+    for (label, rule, allowed), value in zip(_PART_RULES, parts, strict=False):
+        if not value:
+            return f"the {label} is empty"
+        if rule.match(value) is None:
+            return f"the {label} {value!r} may only hold {allowed}"
+    return "expected iglu:vendor/name/format/M-R-A"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +200,10 @@ class SchemaCriterion:
             return None if s == "*" else int(s)
 
         return cls(m[1], m[2], m[3], part(v[1]), part(v[2]), part(v[3]))
+
+    @property
+    def uri(self) -> str:
+        return str(self)
 
     def matches(self, key: SchemaKey) -> bool:
         return (
