@@ -1,0 +1,148 @@
+"""Compatibility classification on hand-written schema pairs, checked against real data too.
+
+Each row: OLD body, NEW body, the expected classification, and a (path, keyword) that must
+appear among the reasons. Each row also carries instances valid under OLD; the test checks
+with jsonschema that the classification tells the truth about them (ADDITION: all stay
+valid; REVISION: at least one is rejected and one survives; MODEL: every one is rejected).
+"""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import Draft4Validator
+
+from iglu_registry.compat import Effect, compare_schemas
+from iglu_registry.schema_key import Bump
+
+OBJ = {"type": "object"}
+CLOSED = {"additionalProperties": False}
+
+
+def props(**p: object) -> dict:
+    return {"properties": p}
+
+
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+CASES = [
+    # name, old, new, expected, (path, keyword), instances valid under old
+    ("add optional property to a closed object", {**OBJ, **props(a=S), **CLOSED}, {**OBJ, **props(a=S, b=I), **CLOSED},
+     Bump.ADDITION, ("$.b", "properties"), [{"a": "x"}, {}]),
+    ("add optional property to an open object", {**OBJ, **props(a=S)}, {**OBJ, **props(a=S, b=I)},
+     Bump.REVISION, ("$.b", "properties"), [{"a": "x"}, {"b": "not an int"}]),
+    ("add unconstrained property to an open object", {**OBJ, **props(a=S)}, {**OBJ, **props(a=S, b={})},
+     Bump.ADDITION, ("$.b", "properties"), [{"a": "x"}, {"b": 1}]),
+    ("new required property", {**OBJ, **props(a=S), **CLOSED}, {**OBJ, **props(a=S, b=I), "required": ["b"], **CLOSED},
+     Bump.MODEL, ("$.b", "required"), [{"a": "x"}, {}]),
+    ("optional property becomes required", {**OBJ, **props(a=S)}, {**OBJ, **props(a=S), "required": ["a"]},
+     Bump.REVISION, ("$.a", "required"), [{"a": "x"}, {}]),
+    ("required property becomes optional", {**OBJ, **props(a=S), "required": ["a"]}, {**OBJ, **props(a=S)},
+     Bump.ADDITION, ("$.a", "required"), [{"a": "x"}]),
+    ("remove optional property from a closed object", {**OBJ, **props(a=S, b=I), **CLOSED},
+     {**OBJ, **props(a=S), **CLOSED}, Bump.REVISION, ("$.b", "properties"), [{"a": "x"}, {"b": 1}]),
+    ("remove required property from a closed object", {**OBJ, **props(a=S, b=I), "required": ["b"], **CLOSED},
+     {**OBJ, **props(a=S), **CLOSED}, Bump.MODEL, ("$.b", "properties"), [{"b": 1}, {"a": "x", "b": 2}]),
+    ("remove property from an open object", {**OBJ, **props(a=S, b=I)}, {**OBJ, **props(a=S)},
+     Bump.ADDITION, ("$.b", "properties"), [{"b": 1}, {"a": "x"}]),
+    ("type widened with null", {**OBJ, **props(a=S)}, {**OBJ, **props(a={"type": ["string", "null"]})},
+     Bump.ADDITION, ("$.a", "type"), [{"a": "x"}]),
+    ("integer widened to number", {**OBJ, **props(a=I)}, {**OBJ, **props(a={"type": "number"})},
+     Bump.ADDITION, ("$.a", "type"), [{"a": 1}]),
+    ("type narrowed", {**OBJ, **props(a={"type": ["string", "null"]})}, {**OBJ, **props(a=S)},
+     Bump.REVISION, ("$.a", "type"), [{"a": "x"}, {"a": None}]),
+    ("type of a required property changed", {**OBJ, **props(a=S), "required": ["a"]},
+     {**OBJ, **props(a=I), "required": ["a"]}, Bump.MODEL, ("$.a", "type"), [{"a": "x"}]),
+    ("type of an optional property changed", {**OBJ, **props(a=S)}, {**OBJ, **props(a=I)},
+     Bump.REVISION, ("$.a", "type"), [{"a": "x"}, {}]),
+    ("root type changed", {**OBJ, **props(a=S)}, {"type": "array"}, Bump.MODEL, ("$", "type"), [{"a": "x"}, {}]),
+    ("enum gains a value", {**OBJ, **props(a={"enum": ["x", "y"]})}, {**OBJ, **props(a={"enum": ["x", "y", "z"]})},
+     Bump.ADDITION, ("$.a", "enum"), [{"a": "x"}]),
+    ("enum loses a value", {**OBJ, **props(a={"enum": ["x", "y"]})}, {**OBJ, **props(a={"enum": ["x"]})},
+     Bump.REVISION, ("$.a", "enum"), [{"a": "x"}, {"a": "y"}]),
+    ("enum replaced on a required property", {**OBJ, **props(a={"enum": ["x"]}), "required": ["a"]},
+     {**OBJ, **props(a={"enum": ["z"]}), "required": ["a"]}, Bump.MODEL, ("$.a", "enum"), [{"a": "x"}]),
+    ("maxLength lowered", {**OBJ, **props(a={"type": "string", "maxLength": 10})},
+     {**OBJ, **props(a={"type": "string", "maxLength": 5})}, Bump.REVISION, ("$.a", "maxLength"),
+     [{"a": "abc"}, {"a": "abcdefgh"}]),
+    ("maxLength raised", {**OBJ, **props(a={"type": "string", "maxLength": 5})},
+     {**OBJ, **props(a={"type": "string", "maxLength": 10})}, Bump.ADDITION, ("$.a", "maxLength"), [{"a": "abc"}]),
+    ("minimum added", {**OBJ, **props(a=I)}, {**OBJ, **props(a={"type": "integer", "minimum": 0})},
+     Bump.REVISION, ("$.a", "minimum"), [{"a": -1}, {"a": 1}]),
+    ("numeric range moved out of reach", {**OBJ, **props(a={"type": "integer", "maximum": 10}), "required": ["a"]},
+     {**OBJ, **props(a={"type": "integer", "minimum": 20}), "required": ["a"]}, Bump.MODEL,
+     ("$.a", "minimum/maximum"), [{"a": 5}, {"a": -3}]),
+    ("exclusive maximum on the same bound", {**OBJ, **props(a={"type": "number", "maximum": 10})},
+     {**OBJ, **props(a={"type": "number", "maximum": 10, "exclusiveMaximum": True})}, Bump.REVISION,
+     ("$.a", "maximum"), [{"a": 10}, {"a": 1}]),
+    ("additionalProperties closed", {**OBJ, **props(a=S)}, {**OBJ, **props(a=S), **CLOSED},
+     Bump.REVISION, ("$", "additionalProperties"), [{"a": "x"}, {"zzz": 1}]),
+    ("additionalProperties opened", {**OBJ, **props(a=S), **CLOSED}, {**OBJ, **props(a=S)},
+     Bump.ADDITION, ("$", "additionalProperties"), [{"a": "x"}]),
+    ("nested object gains a required property", {**OBJ, **props(o={**OBJ, **props(x=S), **CLOSED}), "required": ["o"]},
+     {**OBJ, **props(o={**OBJ, **props(x=S, y=S), "required": ["y"], **CLOSED}), "required": ["o"]},
+     Bump.MODEL, ("$.o.y", "required"), [{"o": {"x": "a"}}, {"o": {}}]),
+    ("optional nested object gains a required property", {**OBJ, **props(o={**OBJ, **props(x=S), **CLOSED})},
+     {**OBJ, **props(o={**OBJ, **props(x=S, y=S), "required": ["y"], **CLOSED})},
+     Bump.REVISION, ("$.o.y", "required"), [{"o": {"x": "a"}}, {}]),
+    ("array item type narrowed", {**OBJ, **props(l={"type": "array", "items": {"type": ["string", "integer"]}})},
+     {**OBJ, **props(l={"type": "array", "items": S})}, Bump.REVISION, ("$.l[*]", "type"),
+     [{"l": ["a", 1]}, {"l": ["a"]}]),
+    ("array item type changed entirely", {**OBJ, **props(l={"type": "array", "items": S}), "required": ["l"]},
+     {**OBJ, **props(l={"type": "array", "items": I}), "required": ["l"]}, Bump.REVISION, ("$.l[*]", "type"),
+     [{"l": ["a"]}, {"l": []}]),
+    ("maxItems added", {**OBJ, **props(l={"type": "array"})}, {**OBJ, **props(l={"type": "array", "maxItems": 2})},
+     Bump.REVISION, ("$.l", "maxItems"), [{"l": [1, 2, 3]}, {"l": []}]),
+    ("description only", {**OBJ, **props(a=S), "description": "old"}, {**OBJ, **props(a=S), "description": "new"},
+     Bump.ADDITION, None, [{"a": "x"}]),
+    ("pattern added", {**OBJ, **props(a=S)}, {**OBJ, **props(a={"type": "string", "pattern": "^[a-z]+$"})},
+     Bump.REVISION, ("$.a", "pattern"), [{"a": "abc"}, {"a": "ABC"}]),
+    ("unknown format added is not enforced", {**OBJ, **props(a=S)},
+     {**OBJ, **props(a={"type": "string", "format": "strict-uri"})}, Bump.ADDITION, ("$.a", "format"),
+     [{"a": "not a uri"}]),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected", "where", "instances"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_classification(old: dict, new: dict, expected: Bump, where: tuple[str, str] | None,
+                        instances: list[dict]) -> None:
+    report = compare_schemas(old, new)
+    assert report.required is expected, [c.to_json() for c in report.changes]
+    if where is not None:
+        assert any((c.path, c.keyword) == where for c in report.changes), [c.to_json() for c in report.changes]
+    else:
+        assert all(c.effect is Effect.NONE for c in report.changes)
+    # the classification must tell the truth about real instances
+    old_v, new_v = Draft4Validator(old), Draft4Validator(new)
+    assert all(old_v.is_valid(i) for i in instances), "fixture instances must be valid under OLD"
+    survivors = [new_v.is_valid(i) for i in instances]
+    if expected is Bump.ADDITION:
+        assert all(survivors)
+    elif expected is Bump.REVISION:
+        assert not all(survivors)
+    else:
+        assert not any(survivors)
+
+
+def test_there_are_at_least_twenty_pairs() -> None:
+    assert len(CASES) >= 20
+
+
+def self_block(version: str) -> dict:
+    return {"self": {"vendor": "com.acme", "name": "click", "format": "jsonschema", "version": version}}
+
+
+def test_the_bump_must_be_at_least_what_the_change_needs() -> None:
+    old = {**self_block("1-0-0"), **OBJ, **props(a=S)}
+    new = {**self_block("1-0-1"), **OBJ, **props(a=S), "required": ["a"]}
+    report = compare_schemas(old, new)
+    assert report.required is Bump.REVISION and report.actual is Bump.ADDITION
+    assert report.problem == ("1-0-0 -> 1-0-1 is an ADDITION bump, but the change needs at least a REVISION bump "
+                              "(1-1-0)")
+    bigger = compare_schemas(old, {**new, **self_block("2-0-0")})
+    assert bigger.problem is None and bigger.actual is Bump.MODEL
+    backwards = compare_schemas(new, {**old, **self_block("1-0-0")})
+    assert backwards.problem == "1-0-0 is not newer than 1-0-1"
+    body = report.to_json()
+    assert body["classification"] == "REVISION" and body["ok"] is False
+    assert body["changes"][0]["path"] == "$.a" and body["changes"][0]["requires"] == "REVISION"
