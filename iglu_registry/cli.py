@@ -1,10 +1,231 @@
-"""`sptk iglu`: the command group this package contributes to the CLI."""
+"""`sptk iglu`: resolve, validate, lint, compat, check, serve.
+
+Exit codes: 0 fine, 1 the schemas or data have problems (lint errors, a bump too small,
+invalid data, schema not found), 2 the command could not do its job (bad arguments,
+unreadable files, registry unreachable, git failure).
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+from pathlib import Path
+
 import click
+
+from iglu_registry.check import CheckError, check_repository
+from iglu_registry.compat import CompatReport, Effect, compare_schemas
+from iglu_registry.errors import ResolutionError
+from iglu_registry.layout import read_json
+from iglu_registry.lint import CHECK_NAMES, Severity, lint_directory, unknown_checks
+from iglu_registry.resolver import Resolver
+from iglu_registry.resolver_config import ResolverConfigError
+from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
+from iglu_registry.validation import SchemaValidator, validation_error_json
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _skip_set(skip: str) -> frozenset[str]:
+    names = frozenset(s.strip() for s in skip.split(",") if s.strip())
+    bad = unknown_checks(names)
+    if bad:
+        _fail(f"unknown check(s) {', '.join(bad)}; known checks: {', '.join(CHECK_NAMES)}")
+    return names
+
+
+def _resolver(path: Path) -> Resolver:
+    try:
+        return Resolver.from_config(path)
+    except ResolverConfigError as exc:
+        _fail(str(exc))
+        raise
 
 
 @click.group()
 def iglu() -> None:
     """Iglu schemas: resolve, validate, lint, compatibility checks, and a registry server."""
+
+
+@iglu.command()
+@click.argument("directory", type=click.Path(exists=True, path_type=Path))
+@click.option("--skip-checks", default="", help=f"Comma-separated checks to skip: {', '.join(CHECK_NAMES)}.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the issues as JSON.")
+def lint(directory: Path, skip_checks: str, strict: bool, as_json: bool) -> None:
+    """Lint every schema under DIRECTORY (a registry root, its schemas/ folder, or one file)."""
+    issues = lint_directory(directory, _skip_set(skip_checks))
+    errors = [i for i in issues if i.severity is Severity.ERROR]
+    if as_json:
+        click.echo(json.dumps([i.to_json() for i in issues], indent=2))
+    else:
+        for issue in issues:
+            click.echo(str(issue))
+        click.echo(f"lint: {len(errors)} error(s), {len(issues) - len(errors)} warning(s)")
+    sys.exit(1 if errors or (strict and issues) else 0)
+
+
+def _print_compat(report: CompatReport) -> None:
+    old = report.old_key.uri if report.old_key else "OLD"
+    new = str(report.new_key.version) if report.new_key else "NEW"
+    click.echo(f"{old} -> {new}")
+    meaning = {Effect.NONE: "every instance valid under the old version stays valid",
+               Effect.SOME: "some data valid under the old version is rejected",
+               Effect.ALL: "no data the old version describes stays valid"}
+    worst = max((c.effect for c in report.changes), default=Effect.NONE)
+    click.echo(f"classification: {report.required.name} ({meaning[worst]})")
+    for change in report.changes:
+        click.echo(f"  {change.effect.bump.name:<9} {change.path} [{change.keyword}] {change.reason}")
+    if report.actual is not None:
+        click.echo(f"version bump: {report.actual.name}")
+    if report.problem:
+        click.echo(f"FAIL: {report.problem}")
+
+
+@iglu.command()
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def compat(old: Path, new: Path, as_json: bool) -> None:
+    """Classify the change from schema file OLD to NEW by its effect on data; exit 1 if the bump is too small."""
+    try:
+        old_schema, new_schema = read_json(old), read_json(new)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    if not isinstance(old_schema, dict) or not isinstance(new_schema, dict):
+        _fail("both OLD and NEW must be JSON schema objects")
+        return
+    report = compare_schemas(old_schema, new_schema)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_compat(report)
+    sys.exit(1 if report.problem else 0)
+
+
+@iglu.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--against", "against", metavar="GIT_REF", help="Only new or changed schemas since this git ref "
+              "(e.g. origin/main); published versions there must not change.")
+@click.option("--skip-checks", default="", help="Comma-separated lint checks to skip.")
+@click.option("--strict", is_flag=True, help="Fail on lint warnings too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(directory: Path, against: str | None, skip_checks: str, strict: bool, as_json: bool) -> None:
+    """CI gate: lint + compat for new/changed schemas, no overwritten versions, no numbering gaps."""
+    try:
+        report = check_repository(directory, against, _skip_set(skip_checks))
+    except CheckError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for item in report.compat:
+            if item.old_key and item.new_key:
+                verdict = "FAIL" if item.problem else "ok"
+                click.echo(f"compat {item.old_key.uri} -> {item.new_key.version}: {item.required.name} "
+                           f"(bump {item.actual.name if item.actual else '?'}) {verdict}")
+        for issue in report.issues:
+            click.echo(str(issue))
+        click.echo(f"check: {len(report.checked)} schema(s) checked, {len(report.errors)} error(s), "
+                   f"{len(report.issues) - len(report.errors)} warning(s)")
+    sys.exit(0 if report.ok(strict) else 1)
+
+
+@iglu.command()
+@click.argument("uri")
+@click.option("--resolver", "resolver_path", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Snowplow resolver-config JSON file.")
+def resolve(uri: str, resolver_path: Path) -> None:
+    """Print the schema for URI as the resolver finds it (exit 1 not found, 2 registry unreachable)."""
+    try:
+        key = SchemaKey.parse(uri)
+    except InvalidSchemaKey as exc:
+        _fail(str(exc))
+        return
+    result = _resolver(resolver_path).lookup(key)
+    if isinstance(result, ResolutionError):
+        click.echo(json.dumps(result.to_json(), indent=2))
+        _fail(result.message, 2 if result.retryable else 1)
+        return
+    click.echo(json.dumps(result.schema, indent=2))
+    click.echo(f"resolved {key.uri} from {result.repository}", err=True)
+
+
+@iglu.command()
+@click.argument("uri")
+@click.option("--data", "data", required=True, help="The data as JSON, or @FILE to read it from a file.")
+@click.option("--resolver", "resolver_path", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Snowplow resolver-config JSON file.")
+def validate(uri: str, data: str, resolver_path: Path) -> None:
+    """Validate DATA against the schema URI; prints Snowplow-style data reports (exit 1 invalid)."""
+    try:
+        key = SchemaKey.parse(uri)
+    except InvalidSchemaKey as exc:
+        _fail(str(exc))
+        return
+    text = data
+    if data.startswith("@"):
+        try:
+            text = Path(data[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot read {data[1:]}: {exc.strerror}")
+    try:
+        instance = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"--data is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return
+    validator = SchemaValidator(_resolver(resolver_path))
+    result = validator.validate(key, instance)
+    if isinstance(result, ResolutionError):
+        click.echo(json.dumps(result.to_json(), indent=2))
+        _fail(result.message, 2 if result.retryable else 1)
+        return
+    if result:
+        click.echo(json.dumps(validation_error_json(result, validator.superseded_by(key)), indent=2))
+        click.echo(f"invalid: {len(result)} problem(s) against {key.uri}", err=True)
+        sys.exit(1)
+    click.echo(f"valid against {key.uri}")
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM stops the server the same way Ctrl-C does: finish, close the socket, exit 0."""
+    raise KeyboardInterrupt
+
+
+@iglu.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--port", default=8080, show_default=True, help="TCP port (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--api-key", envvar="SPTK_IGLU_API_KEY", default=None,
+              help="API key that publishing requires (env SPTK_IGLU_API_KEY); without it the registry is read-only.")
+@click.option("--access-log", is_flag=True, help="Log every request to stderr.")
+def serve(directory: Path, port: int, host: str, api_key: str | None, access_log: bool) -> None:
+    """Serve DIRECTORY (a registry root holding schemas/) as an Iglu Server and static repository."""
+    from iglu_registry.server import make_server
+
+    try:
+        server = make_server(directory, host, port, api_key, quiet=not access_log)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+        return
+    store = server.store  # type: ignore[attr-defined]
+    for problem in store.problems:
+        click.echo(f"warning: skipped {problem}", err=True)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"serving {len(store.schemas)} schemas from {directory} at http://{bound_host}:{bound_port} "
+               f"(Iglu Server API under /api, static under /schemas; publishing "
+               f"{'enabled' if api_key else 'disabled'})", nl=True)
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
