@@ -1,13 +1,118 @@
-"""`sptk reconcile` and `sptk migrate`: the command groups the migration package contributes."""
+"""`sptk reconcile` and `sptk migrate`: the commands the migration package contributes.
+
+Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on:
+0 parity, 1 warn, 2 fail, 3 could not decide. A usage error is also 3, never 2,
+so a typo can never read as "the data differs" or, worse, as parity.
+"""
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
+from migration.reconcile.config import (
+    FAIL_ON_CHOICES,
+    ConfigError,
+    ReconcileConfig,
+    Rules,
+    parse_duration,
+    parse_tolerances,
+)
+from migration.reconcile.result import EXIT_CODES
 
-@click.group()
-def reconcile() -> None:
-    """Compare the legacy and the Kafka path in a warehouse and give a cutover verdict."""
+UNDECIDED = EXIT_CODES["undecided"]
+
+
+class _UndecidedOnUsageError(click.Command):
+    """Usage errors exit 3 (could not decide) instead of click's 2, which means 'fail' here."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = UNDECIDED
+            raise
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--as-of {text!r} is not an ISO-8601 time like 2024-05-01T12:00:00Z") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _write(path: str, data: bytes) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+@click.command(cls=_UndecidedOnUsageError)
+@click.option("--legacy", "legacy_source", required=True, metavar="SRC",
+              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
+                   "add bad=PATH for its bad rows.")
+@click.option("--new", "new_source", required=True, metavar="SRC", help="The new (Kafka) side, same forms.")
+@click.option("--window", default="1h", show_default=True, help="Window size on collector_tstamp.")
+@click.option("--lookback", default="2h", show_default=True,
+              help="Events this close to --as-of that one side lacks are pending, not missing.")
+@click.option("--as-of", default=None, help="The 'now' lookback counts back from (default: latest collector_tstamp).")
+@click.option("--json", "json_path", default=None, metavar="FILE", help="Write the JSON report here.")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Write the HTML report here.")
+@click.option("--fail-on", multiple=True, type=click.Choice(FAIL_ON_CHOICES),
+              help="Treat these warn-level findings as failures (repeatable; 'warn' = all of them).")
+@click.option("--rule", "rules", multiple=True, metavar="NAME=VALUE",
+              help="Switch a normalisation rule: nulls_omitted, schema_version, json_key_order = on|off; "
+                   "timestamp_precision = us|ms|s.")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=REL",
+              help="Relative tolerance of a key metric: page_views, sessions, users, tr_total (e.g. users=0.001).")
+@click.option("--type-tolerance", default=0.0, show_default=True, type=float,
+              help="Share of an event type that may differ before the type fails.")
+@click.option("--ignore-column", "ignore_columns", multiple=True, metavar="COLUMN",
+              help="Do not compare this column (repeatable).")
+@click.option("--sample", "sample_size", default=10, show_default=True, type=click.IntRange(0, 1000),
+              help="Event ids listed per bucket.")
+@click.option("--memory-limit", default="1GB", show_default=True, help="Memory the embedded DuckDB engine may use.")
+def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, as_of: str | None,
+              json_path: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
+              tolerances: tuple[str, ...], type_tolerance: float, ignore_columns: tuple[str, ...], sample_size: int,
+              memory_limit: str) -> None:
+    """Compare the legacy and the Kafka path and give a cutover verdict.
+
+    Exit codes: 0 parity, 1 warn, 2 fail, 3 could not decide.
+    """
+    from migration.reconcile.engine import failed
+    from migration.reconcile.engine import reconcile as run
+    from migration.reconcile.workspace import SourceFailed
+    from migration.reports import render_html, render_json, render_terminal
+    from migration.sources import BadSource, open_workspace, parse_source
+
+    try:
+        config = ReconcileConfig(
+            window_us=parse_duration(window), lookback_us=parse_duration(lookback),
+            rules=Rules().with_settings(rules), tolerances=parse_tolerances(tolerances),
+            type_tolerance=type_tolerance, sample_size=sample_size, fail_on=frozenset(fail_on),
+            ignore_columns=frozenset(ignore_columns), as_of=_as_of(as_of))
+        legacy, new = parse_source(legacy_source), parse_source(new_source)
+    except (ConfigError, BadSource) as exc:
+        click.echo(f"sptk reconcile: {exc}", err=True)
+        sys.exit(UNDECIDED)
+    try:
+        with open_workspace(legacy, new, memory_limit=memory_limit) as workspace:
+            result = run(workspace, config)
+    except SourceFailed as exc:
+        result = failed(str(legacy), str(new), config, f"a source could not be read: {exc}")
+    if json_path:
+        _write(json_path, render_json(result))
+    if html_path:
+        _write(html_path, render_html(result).encode())
+    click.echo(render_terminal(result, json_path, html_path), nl=False)
+    sys.exit(result.exit_code)
 
 
 @click.group()

@@ -1,0 +1,228 @@
+"""The reconciliation engine: plans in Python, pushes the heavy lifting down as SQL.
+
+Order of work, so large tables stay cheap: (1) per-window row counts and
+checksums on each side; (2) a key-level full outer join only over windows whose
+checksums differ; (3) duplicates, per-type counts and key metrics as single
+grouped passes. Python only ever holds aggregates and small samples.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from migration.reconcile.config import EVENT_TYPE_COLUMNS, METRICS, ReconcileConfig, format_duration
+from migration.reconcile.plan import MissingColumns, plan_columns
+from migration.reconcile.result import (
+    BUCKETS,
+    Bucket,
+    MetricResult,
+    Reconciliation,
+    SideTotals,
+    TypeResult,
+    WindowResult,
+)
+from migration.reconcile.sql import DIFF, FINDINGS, LEFT, RIGHT, WINDOWS, Sql, literal
+from migration.reconcile.verdict import decide, type_status
+from migration.reconcile.workspace import SourceFailed, Workspace
+
+EPOCH = datetime(1970, 1, 1)
+KEY_ORDER_IDS = "_sptk_same_json"
+TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, LEFT, RIGHT, WINDOWS)
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+    import psycopg
+
+    return (duckdb.Error, psycopg.Error, OSError, SourceFailed, MissingColumns)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
+
+
+def _sql_tstamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _from_us(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def settings_of(config: ReconcileConfig) -> dict[str, object]:
+    return {
+        "window": format_duration(config.window_us),
+        "lookback": format_duration(config.lookback_us),
+        "rules": config.rules.describe(),
+        "tolerances": {k: config.tolerance(k) for k in METRICS},
+        "type_tolerance": config.type_tolerance,
+        "fail_on": sorted(config.fail_on),
+        "ignore_columns": sorted(config.ignore_columns),
+        "sample_size": config.sample_size,
+    }
+
+
+def reconcile(workspace: Workspace, config: ReconcileConfig) -> Reconciliation:
+    """Compare the two sides of ``workspace``; never raises for a source failure (the verdict is undecided)."""
+    rec = Reconciliation(workspace.legacy.description, workspace.new.description, settings_of(config))
+    try:
+        _Run(workspace, config, rec).run()
+    except _database_errors() as exc:
+        rec.error = f"a source failed mid-run, so no verdict can be trusted: {str(exc).strip()}"
+    rec.verdict, rec.reasons = decide(rec, config)
+    return rec
+
+
+def failed(legacy: str, new: str, config: ReconcileConfig, error: str) -> Reconciliation:
+    """The result for a reconciliation whose sources could not even be opened."""
+    rec = Reconciliation(legacy, new, settings_of(config), error=error)
+    rec.verdict, rec.reasons = decide(rec, config)
+    return rec
+
+
+class _Run:
+    def __init__(self, workspace: Workspace, config: ReconcileConfig, rec: Reconciliation) -> None:
+        self.ws = workspace
+        self.config = config
+        self.rec = rec
+        self.db = workspace.backend
+        self.plan = plan_columns(workspace.legacy.columns, workspace.new.columns, config.ignore_columns)
+        self.sql = Sql(self.db.dialect, config.rules, config.window_us, self.plan)
+
+    def q(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.db.query(sql, params)
+
+    def run(self) -> None:
+        rec, ws, sql = self.rec, self.ws, self.sql
+        rec.columns_compared = len(self.plan.compared)
+        rec.columns_only_in_legacy, rec.columns_only_in_new = self.plan.only_in_legacy, self.plan.only_in_new
+        for table in TEMP_TABLES:
+            self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        latest = [self.q(sql.max_tstamp(side.relation))[0][0] for side in (ws.legacy, ws.new)]
+        as_of = self.config.as_of or max((t for t in latest if t is not None), default=None)
+        if as_of is None:  # both sides empty
+            rec.legacy = SideTotals(0, 0, 0, 0, None)
+            rec.new = SideTotals(0, 0, 0, 0, None)
+            return
+        if as_of.tzinfo is not None:
+            as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+        cutoff = as_of - timedelta(microseconds=self.config.lookback_us)
+        rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
+        cut = _sql_tstamp(cutoff)
+
+        windows = [self._windows(ws.legacy.relation, True), self._windows(ws.new.relation, False)]
+        totals = [self.q(sql.totals_pass(side.relation, side is ws.legacy, cut, other.bad_relation))[0]
+                  for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))]
+        rec.legacy, rec.new = (SideTotals(int(t[1] or 0), int(t[0]), int(t[2] or 0), int(t[3]), iso(t[8]))
+                               for t in totals)
+        rec.metrics = self._metrics(totals)
+        differing = sorted(w for w in set(windows[0]) | set(windows[1]) if windows[0].get(w) != windows[1].get(w))
+        rec.windows_diffed = len(differing)
+        by_window: dict[int, dict[str, int]] = defaultdict(dict)
+        by_type: dict[tuple[Any, ...], dict[str, int]] = defaultdict(dict)
+        if differing:
+            self._diff(differing, cut)
+            self._collect(by_window, by_type)
+        rec.bad_rows = {side.name: dict(self.q(sql.bad_counts(side.bad_relation))) if side.bad_relation else {}
+                        for side in (ws.legacy, ws.new)}
+        rec.windows = self._window_results(windows, by_window, cutoff)
+        rec.by_event_type = self._type_results(by_type)
+        for table in TEMP_TABLES:
+            self.db.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _windows(self, relation: str, legacy: bool) -> dict[int, tuple[int, int, int]]:
+        return {int(w): (int(rows), int(ids), int(checksum))
+                for w, rows, ids, checksum in self.q(self.sql.window_pass(relation, legacy))}
+
+    def _metrics(self, totals: list[tuple[Any, ...]]) -> list[MetricResult]:
+        results = []
+        for index, name in enumerate(METRICS, start=4):
+            legacy, new = float(totals[0][index] or 0), float(totals[1][index] or 0)
+            scale = max(abs(legacy), abs(new))
+            relative = abs(legacy - new) / scale if scale else 0.0
+            results.append(MetricResult(name, legacy, new, relative, self.config.tolerance(name)))
+        return results
+
+    def _diff(self, differing: list[int], cutoff: str) -> None:
+        sql, ws = self.sql, self.ws
+        filtered = len(differing) <= self.config.max_window_filter
+        if filtered:
+            self.db.execute(sql.windows_table())
+            placeholder = self.db.placeholder
+            cast = "" if self.db.placeholder == "?" else "::bigint[]"
+            self.db.execute(f"INSERT INTO {WINDOWS} SELECT unnest({placeholder}{cast})", [differing])
+        self.db.execute(sql.projection(ws.legacy.relation, True, LEFT, filtered))
+        self.db.execute(sql.projection(ws.new.relation, False, RIGHT, filtered))
+        self.db.execute(sql.diff())
+        if self.config.rules.json_key_order and sql.duck:
+            self._recheck_json_key_order()
+        self.db.execute(sql.findings(ws.legacy.bad_relation, ws.new.bad_relation, cutoff))
+
+    def _recheck_json_key_order(self) -> None:
+        """DuckDB compares JSON as text; re-compare the few still-differing JSON values as parsed values."""
+        json_columns = {c.name for c in self.plan.compared if c.is_json}
+        changed = [c for (c,) in self.q(f"SELECT DISTINCT unnest(changed) FROM {DIFF}") if c in json_columns]
+        for column in sorted(changed):
+            same = [event_id for event_id, left, right in self.q(self.sql.json_pairs(column))
+                    if orjson.loads(left) == orjson.loads(right)]
+            if not same:
+                continue
+            self.db.execute(f"DROP TABLE IF EXISTS {KEY_ORDER_IDS}")
+            self.db.execute(f"CREATE TEMP TABLE {KEY_ORDER_IDS} AS SELECT unnest(?) AS event_id", [same])
+            for statement in self.sql.drop_from_changed(column, KEY_ORDER_IDS):
+                self.db.execute(statement)
+
+    def _collect(self, by_window: dict[int, dict[str, int]], by_type: dict[tuple[Any, ...], dict[str, int]]) -> None:
+        rec, k = self.rec, self.config.sample_size
+        for bucket in BUCKETS:
+            count = self.q(f"SELECT count(*) FROM {FINDINGS} WHERE bucket = {literal(bucket)}")[0][0]
+            sample = [r[0] for r in self.q(f"SELECT event_id FROM {FINDINGS} WHERE bucket = {literal(bucket)} "
+                                           f"ORDER BY event_id LIMIT {int(k)}")]
+            rec.buckets[bucket] = Bucket(int(count), tuple(sample))
+        rec.modified_columns = self._column_counts("changed", "bucket = 'modified'")
+        rec.null_only_columns = self._column_counts("null_only", "side = 'both'")
+        rec.rejected_types = {t: int(n) for t, n in self.q(
+            f"SELECT bad_row_type, count(*) FROM {FINDINGS} WHERE bucket = 'rejected' GROUP BY 1 ORDER BY 1")}
+        for w, bucket, n in self.q(f"SELECT w, bucket, count(*) FROM {FINDINGS} GROUP BY 1, 2"):
+            by_window[int(w)][bucket] = int(n)
+        names = ", ".join(EVENT_TYPE_COLUMNS)
+        for *key, bucket, n in self.q(f"SELECT {names}, bucket, count(*) FROM {FINDINGS} GROUP BY {names}, bucket"):
+            by_type[tuple(key)][bucket] = int(n)
+
+    def _column_counts(self, list_column: str, where: str) -> dict[str, int]:
+        rows = self.q(f"SELECT c, count(*) FROM (SELECT unnest({list_column}) AS c FROM {FINDINGS} WHERE {where}) x "
+                      f"GROUP BY c ORDER BY c")
+        return {c: int(n) for c, n in rows}
+
+    def _window_results(self, windows: list[dict[int, tuple[int, int, int]]], by_window: dict[int, dict[str, int]],
+                        cutoff: datetime) -> list[WindowResult]:
+        size = self.config.window_us
+        results = []
+        for w in sorted(set(windows[0]) | set(windows[1]) | set(by_window)):
+            left, right = windows[0].get(w, (0, 0, 0)), windows[1].get(w, (0, 0, 0))
+            start, end = _from_us(w * size), _from_us((w + 1) * size)
+            results.append(WindowResult(iso(start) or "", iso(end) or "", left[0], left[1], right[0], right[1],
+                                        left == right, end > cutoff, dict(sorted(by_window.get(w, {}).items()))))
+        return results
+
+    def _type_results(self, by_type: dict[tuple[Any, ...], dict[str, int]]) -> list[TypeResult]:
+        counts: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        for index, side in enumerate((self.ws.legacy, self.ws.new)):
+            for *key, n in self.q(self.sql.type_pass(side.relation, index == 0)):
+                counts[tuple(key)][index] += int(n)
+        for key in by_type:
+            counts.setdefault(key, [0, 0])
+        results = []
+        for key in sorted(counts, key=lambda k: tuple("" if v is None else str(v) for v in k)):
+            legacy, new = counts[key]
+            differences = dict(sorted(by_type.get(key, {}).items()))
+            status = type_status(legacy, differences, self.config.type_tolerance)
+            results.append(TypeResult(*key, legacy=legacy, new=new, differences=differences, status=status))
+        return results

@@ -1,0 +1,96 @@
+"""The outcome of one reconciliation, as plain data the verdict and every report read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BUCKETS = ("only_legacy", "only_new", "modified", "null_only", "pending", "rejected")
+VERDICTS = ("parity", "warn", "fail", "undecided")
+EXIT_CODES = {"parity": 0, "warn": 1, "fail": 2, "undecided": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class SideTotals:
+    rows: int
+    event_ids: int
+    natural_duplicates: int  # rows beyond the first with the same event_id and fingerprint
+    synthetic_event_ids: int  # event ids carried by rows with different fingerprints
+    latest_collector_tstamp: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    count: int
+    sample: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResult:
+    start: str
+    end: str
+    legacy_rows: int
+    legacy_ids: int
+    new_rows: int
+    new_ids: int
+    checksum_match: bool
+    open: bool  # ends inside the lookback: absent events there are pending
+    differences: dict[str, int]  # bucket -> count (only non-zero)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeResult:
+    event_vendor: str | None
+    event_name: str | None
+    event_version: str | None
+    app_id: str | None
+    platform: str | None
+    legacy: int
+    new: int
+    differences: dict[str, int]
+    status: str  # parity | warn | fail
+
+
+@dataclass(frozen=True, slots=True)
+class MetricResult:
+    name: str
+    legacy: float
+    new: float
+    relative_difference: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.relative_difference <= self.tolerance
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    legacy_source: str
+    new_source: str
+    settings: dict[str, object]
+    as_of: str | None = None
+    cutoff: str | None = None
+    legacy: SideTotals | None = None
+    new: SideTotals | None = None
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+    modified_columns: dict[str, int] = field(default_factory=dict)
+    null_only_columns: dict[str, int] = field(default_factory=dict)
+    rejected_types: dict[str, int] = field(default_factory=dict)
+    bad_rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    windows: list[WindowResult] = field(default_factory=list)
+    windows_diffed: int = 0
+    by_event_type: list[TypeResult] = field(default_factory=list)
+    metrics: list[MetricResult] = field(default_factory=list)
+    columns_compared: int = 0
+    columns_only_in_legacy: tuple[str, ...] = ()
+    columns_only_in_new: tuple[str, ...] = ()
+    error: str | None = None
+    verdict: str = "undecided"
+    reasons: list[str] = field(default_factory=list)
+
+    def bucket(self, name: str) -> Bucket:
+        return self.buckets.get(name, Bucket(0, ()))
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]

@@ -1,0 +1,257 @@
+"""The reconciliation's SQL, generated for DuckDB or PostgreSQL from a column plan (pure text builders).
+
+Everything heavy runs in the warehouse: per-window checksums, the key-level full
+outer join (only over windows whose checksums differ), duplicate counts, per-type
+counts and key metrics. Python receives aggregates and small samples only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors.warehouse.columns import Dialect, quote
+from migration.reconcile.config import EVENT_TYPE_COLUMNS, Rules
+from migration.reconcile.plan import Category, ColumnPlan, PlannedColumn
+
+WINDOWS = "_sptk_windows"
+LEFT = "_sptk_l"
+RIGHT = "_sptk_r"
+DIFF = "_sptk_diff"
+FINDINGS = "_sptk_findings"
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Sql:
+    dialect: Dialect
+    rules: Rules
+    window_us: int
+    plan: ColumnPlan
+
+    @property
+    def duck(self) -> bool:
+        return self.dialect is Dialect.DUCKDB
+
+    @property
+    def text_type(self) -> str:
+        return "VARCHAR" if self.duck else "TEXT"
+
+    # -- fragments -----------------------------------------------------------------------------------------
+
+    def epoch_us(self, expr: str) -> str:
+        return f"epoch_us({expr})" if self.duck else f"(extract(epoch FROM {expr}) * 1000000)::bigint"
+
+    def window(self, expr: str) -> str:
+        if self.duck:
+            return f"CAST(floor(epoch_us({expr}) / {self.window_us}) AS BIGINT)"
+        return f"floor(extract(epoch FROM {expr}) * 1000000 / {self.window_us})::bigint"
+
+    def tstamp(self, text: str) -> str:
+        return f"TIMESTAMP {literal(text)}"
+
+    def _json_object(self, expr: str) -> str:
+        if self.duck:
+            if self.rules.schema_version:
+                expr = f"json_merge_patch({expr}, '{{\"_schema_version\":null}}')"
+            if self.rules.nulls_omitted:
+                expr = f"json_merge_patch('{{}}', {expr})"
+            return expr
+        if self.rules.schema_version:
+            expr = f"({expr} - '_schema_version')"
+        if self.rules.nulls_omitted:
+            expr = f"jsonb_strip_nulls({expr})"
+        return expr
+
+    def _json(self, column: PlannedColumn, ref: str) -> str:
+        rules_apply = self.rules.schema_version or self.rules.nulls_omitted
+        if self.duck:
+            if not rules_apply:
+                return f"CAST(json({ref}) AS VARCHAR)"
+            if column.category is Category.JSON_ARRAY:
+                return (f"CAST(to_json(list_transform(json_extract({ref}, '$[*]'), "
+                        f"lambda e: {self._json_object('e')})) AS VARCHAR)")
+            return f"CAST({self._json_object(ref)} AS VARCHAR)"
+        value = f"CAST({ref} AS jsonb)"
+        if not rules_apply:
+            return value
+        if column.category is Category.JSON_ARRAY:
+            return (f"CASE WHEN {ref} IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg({self._json_object('x.e')} "
+                    f"ORDER BY x.i) FROM jsonb_array_elements({value}) WITH ORDINALITY AS x(e, i)), '[]'::jsonb) END")
+        return self._json_object(value)
+
+    def value(self, column: PlannedColumn, present: bool, alias: str, for_checksum: bool) -> str:
+        """The normalised value of a column on one side (NULL of the right type when the side lacks it)."""
+        ref = f"{alias}.{quote(column.name)}"
+        category = column.category
+        if column.is_json:
+            if not present:
+                return f"CAST(NULL AS {self.text_type})" if self.duck else "CAST(NULL AS jsonb)"
+            return self._json(column, ref)
+        if category is Category.TEXT and self.rules.nulls_omitted:
+            return f"NULLIF({ref}, '')"
+        if category is Category.TSTAMP and for_checksum and self.rules.timestamp_precision != "us":
+            unit = {"ms": "milliseconds", "s": "seconds"}[self.rules.timestamp_precision]
+            return f"date_trunc('{unit}', {ref})"
+        return ref
+
+    def row_hash(self, alias: str, legacy: bool) -> str:
+        values = [self.value(c, c.in_legacy if legacy else c.in_new, alias, True) for c in self.plan.compared]
+        values.insert(0, f"{alias}.event_id")
+        if self.duck:
+            return f"hash({', '.join(values)})"
+        return f"hashtextextended(ROW({', '.join(values)})::text, 0)"
+
+    def fingerprint(self, alias: str, legacy: bool) -> str:
+        name = self.plan.legacy_fingerprint if legacy else self.plan.new_fingerprint
+        return f"{alias}.{quote(name)}" if name else f"CAST(NULL AS {self.text_type})"
+
+    # -- whole-table passes --------------------------------------------------------------------------------
+
+    def window_pass(self, relation: str, legacy: bool) -> str:
+        """Per window: rows, distinct event ids and an order-independent checksum of the normalised rows."""
+        checksum = f"sum({self.row_hash('t', legacy)})"
+        if not self.duck:
+            checksum = f"sum({self.row_hash('t', legacy)}::numeric)"
+        return (f"SELECT {self.window('t.collector_tstamp')} AS w, count(*) AS n_rows, "
+                f"count(DISTINCT t.event_id) AS n_ids, {checksum} AS checksum "
+                f"FROM {relation} t GROUP BY 1 ORDER BY 1")
+
+    def totals_pass(self, relation: str, legacy: bool, cutoff: str, other_bad: str | None) -> str:
+        """Duplicates and key metrics in one pass grouped by event id.
+
+        Metrics count settled time only (before the lookback) and leave out events the other side
+        rejected into bad rows: those are reported under ``rejected`` and must not fail a metric twice.
+        """
+        fp = self.fingerprint("t", legacy)
+        name = "coalesce(t.event_name, t.event)"
+        join, counted = "", "settled"
+        if other_bad:
+            join = (f"LEFT JOIN (SELECT DISTINCT event_id FROM {other_bad} WHERE event_id IS NOT NULL) x "
+                    f"ON x.event_id = t.event_id ")
+            counted = "settled AND NOT rejected"
+        rejected = "bool_or(x.event_id IS NOT NULL)" if other_bad else "FALSE"
+        return (
+            "SELECT count(*), sum(n_rows), sum(n_rows - n_fps), count(*) FILTER (WHERE n_fps > 1), "
+            f"count(*) FILTER (WHERE {counted} AND en = 'page_view'), "
+            f"count(DISTINCT sid) FILTER (WHERE {counted}), count(DISTINCT uid) FILTER (WHERE {counted}), "
+            f"sum(tr) FILTER (WHERE {counted} AND en = 'transaction'), max(ts) "
+            f"FROM (SELECT t.event_id, count(*) AS n_rows, count(DISTINCT coalesce({fp}, '')) AS n_fps, "
+            f"max({name}) AS en, max(t.domain_sessionid) AS sid, max(t.domain_userid) AS uid, "
+            f"max(t.tr_total) AS tr, max(t.collector_tstamp) AS ts, "
+            f"max(t.collector_tstamp) <= {self.tstamp(cutoff)} AS settled, {rejected} AS rejected "
+            f"FROM {relation} t {join}GROUP BY t.event_id) e"
+        )
+
+    def type_pass(self, relation: str, legacy: bool) -> str:
+        columns = [f"t.{quote(n)}" if (has_l if legacy else has_n) else f"CAST(NULL AS {self.text_type})"
+                   for n, has_l, has_n in self.plan.type_columns]
+        return (f"SELECT {', '.join(columns)}, count(DISTINCT t.event_id) FROM {relation} t "
+                f"GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}")
+
+    def max_tstamp(self, relation: str) -> str:
+        return f"SELECT max(collector_tstamp) FROM {relation}"
+
+    # -- key-level diff ------------------------------------------------------------------------------------
+
+    def windows_table(self) -> str:
+        return f"CREATE TEMP TABLE {WINDOWS} (w BIGINT)"
+
+    def projection(self, relation: str, legacy: bool, target: str, filtered: bool) -> str:
+        """One representative row per event id (smallest fingerprint) in the windows to diff, as a temp table."""
+        cols = [f"{self.value(c, c.in_legacy if legacy else c.in_new, 't', False)} AS {quote(c.name)}"
+                for c in self.plan.compared]
+        types = [f"t.{quote(n)} AS {quote('_t_' + n)}" if (has_l if legacy else has_n)
+                 else f"CAST(NULL AS {self.text_type}) AS {quote('_t_' + n)}"
+                 for n, has_l, has_n in self.plan.type_columns]
+        fp = self.fingerprint("t", legacy)
+        where = f"WHERE {self.window('t.collector_tstamp')} IN (SELECT w FROM {WINDOWS})" if filtered else ""
+        return (
+            f"CREATE TEMP TABLE {target} AS SELECT * FROM (SELECT t.event_id, t.collector_tstamp AS _ts, "
+            f"{', '.join(types + cols)}, row_number() OVER (PARTITION BY t.event_id ORDER BY {fp}, "
+            f"t.collector_tstamp) AS _rn FROM {relation} t {where}) s WHERE _rn = 1"
+        )
+
+    def _differs(self, column: PlannedColumn) -> str:
+        left, right = f"l.{quote(column.name)}", f"r.{quote(column.name)}"
+        if column.category is Category.TSTAMP:
+            unit = self.rules.precision_us
+            return f"abs({self.epoch_us(left)} - {self.epoch_us(right)}) >= {unit}"
+        return f"{left} <> {right}"
+
+    def _list(self, items: list[str]) -> str:
+        if not items:
+            return f"CAST([] AS {self.text_type}[])" if self.duck else "ARRAY[]::text[]"
+        if self.duck:
+            return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)"
+        return f"array_remove(ARRAY[{', '.join(items)}]::text[], NULL)"
+
+    def length(self, expr: str) -> str:
+        return f"len({expr})" if self.duck else f"cardinality({expr})"
+
+    def contains(self, expr: str, name: str) -> str:
+        return f"list_contains({expr}, {literal(name)})" if self.duck else f"{literal(name)} = ANY({expr})"
+
+    def diff(self) -> str:
+        """Full outer join of the representatives: missing on a side, value changes and null-only changes."""
+        changed, null_only = [], []
+        for c in self.plan.compared:
+            left, right = f"l.{quote(c.name)}", f"r.{quote(c.name)}"
+            changed.append(f"CASE WHEN {left} IS NOT NULL AND {right} IS NOT NULL AND {self._differs(c)} "
+                           f"THEN {literal(c.name)} END")
+            null_only.append(f"CASE WHEN ({left} IS NULL) <> ({right} IS NULL) THEN {literal(c.name)} END")
+        types = [f"coalesce(l.{quote('_t_' + n)}, r.{quote('_t_' + n)}) AS {quote(n)}" for n in EVENT_TYPE_COLUMNS]
+        return (
+            f"CREATE TEMP TABLE {DIFF} AS SELECT * FROM ("
+            f"SELECT coalesce(l.event_id, r.event_id) AS event_id, "
+            f"CASE WHEN r.event_id IS NULL THEN 'only_legacy' WHEN l.event_id IS NULL THEN 'only_new' "
+            f"ELSE 'both' END AS side, least(l._ts, r._ts) AS ts, {', '.join(types)}, "
+            f"{self._list(changed)} AS changed, {self._list(null_only)} AS null_only "
+            f"FROM {LEFT} l FULL OUTER JOIN {RIGHT} r ON l.event_id = r.event_id) d "
+            f"WHERE side <> 'both' OR {self.length('changed')} > 0 OR {self.length('null_only')} > 0"
+        )
+
+    def json_pairs(self, column: str) -> str:
+        """The normalised JSON of both sides where a column still differs (for the key-order re-check)."""
+        return (f"SELECT d.event_id, l.{quote(column)}, r.{quote(column)} FROM {DIFF} d "
+                f"JOIN {LEFT} l ON l.event_id = d.event_id JOIN {RIGHT} r ON r.event_id = d.event_id "
+                f"WHERE {self.contains('d.changed', column)}")
+
+    def drop_from_changed(self, column: str, ids_table: str) -> list[str]:
+        if self.duck:
+            update = f"list_filter(changed, lambda x: x <> {literal(column)})"
+        else:
+            update = f"array_remove(changed, {literal(column)})"
+        return [
+            f"UPDATE {DIFF} SET changed = {update} WHERE event_id IN (SELECT event_id FROM {ids_table})",
+            f"DELETE FROM {DIFF} WHERE side = 'both' AND {self.length('changed')} = 0 "
+            f"AND {self.length('null_only')} = 0",
+        ]
+
+    def findings(self, bad_legacy: str | None, bad_new: str | None, cutoff: str) -> str:
+        """Each difference in its bucket: rejected (in the other side's bad output), pending (inside the
+        lookback), only_legacy / only_new, modified, or null_only."""
+        def bad(relation: str | None) -> str:
+            if relation is None:
+                return (f"(SELECT CAST(NULL AS {self.text_type}) AS event_id, CAST(NULL AS {self.text_type}) "
+                        f"AS bad_row_type WHERE 1 = 0)")
+            return (f"(SELECT event_id, min(bad_row_type) AS bad_row_type FROM {relation} "
+                    f"WHERE event_id IS NOT NULL GROUP BY event_id)")
+
+        return (
+            f"CREATE TEMP TABLE {FINDINGS} AS SELECT d.*, {self.window('d.ts')} AS w, "
+            f"CASE WHEN d.side = 'only_legacy' AND bn.bad_row_type IS NOT NULL THEN 'rejected' "
+            f"WHEN d.side = 'only_new' AND bl.bad_row_type IS NOT NULL THEN 'rejected' "
+            f"WHEN d.side <> 'both' AND d.ts > {self.tstamp(cutoff)} THEN 'pending' "
+            f"WHEN d.side <> 'both' THEN d.side "
+            f"WHEN {self.length('d.changed')} > 0 THEN 'modified' ELSE 'null_only' END AS bucket, "
+            f"CASE WHEN d.side = 'only_legacy' THEN bn.bad_row_type WHEN d.side = 'only_new' THEN bl.bad_row_type "
+            f"END AS bad_row_type "
+            f"FROM {DIFF} d LEFT JOIN {bad(bad_legacy)} bl ON bl.event_id = d.event_id "
+            f"LEFT JOIN {bad(bad_new)} bn ON bn.event_id = d.event_id"
+        )
+
+    def bad_counts(self, relation: str) -> str:
+        return f"SELECT bad_row_type, count(*) FROM {relation} GROUP BY 1 ORDER BY 1"

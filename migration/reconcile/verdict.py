@@ -1,0 +1,68 @@
+"""From findings to a verdict a team can cut over on (pure).
+
+``fail`` means data differs in a way nothing explains; ``warn`` means every
+difference is explained (pending inside the lookback, rejected into bad rows,
+null-only, duplicate handling) and a person should look; ``parity`` means no
+difference at all; ``undecided`` means a source failed or there was nothing to
+compare, so the tool refuses to say parity.
+"""
+
+from __future__ import annotations
+
+from migration.reconcile.config import ReconcileConfig
+from migration.reconcile.result import Reconciliation, TypeResult
+
+UNEXPLAINED = ("only_legacy", "only_new", "modified")
+
+
+def type_status(legacy: int, differences: dict[str, int], tolerance: float) -> str:
+    unexplained = sum(differences.get(b, 0) for b in UNEXPLAINED)
+    if unexplained and unexplained > tolerance * max(legacy, 1):
+        return "fail"
+    return "warn" if any(differences.values()) else "parity"
+
+
+def _type_label(t: TypeResult) -> str:
+    name = "/".join(str(v) for v in (t.event_vendor, t.event_name, t.event_version) if v is not None) or "(no type)"
+    return f"{name} [{t.app_id}, {t.platform}]"
+
+
+def decide(rec: Reconciliation, config: ReconcileConfig) -> tuple[str, list[str]]:
+    if rec.error:
+        return "undecided", [rec.error]
+    if rec.legacy is None or rec.new is None:
+        return "undecided", ["the comparison did not run to the end"]
+    if rec.legacy.event_ids == 0 and rec.new.event_ids == 0:
+        return "undecided", ["neither side holds any event: there is nothing to compare (check the sources)"]
+    fails: list[str] = []
+    warns: list[str] = []
+    wording = {"only_legacy": "only in legacy", "only_new": "only in new", "modified": "modified",
+               "null_only": "differ only by NULL vs value", "pending": "pending (inside the lookback)",
+               "rejected": "rejected into bad rows on one side"}
+    for name in UNEXPLAINED:
+        if rec.bucket(name).count:
+            fails.append(f"{rec.bucket(name).count} events {wording[name]}")
+    for name in ("pending", "rejected", "null_only"):
+        if rec.bucket(name).count:
+            target = fails if (name in config.fail_on or "warn" in config.fail_on) else warns
+            target.append(f"{rec.bucket(name).count} events {wording[name]}")
+    for t in rec.by_event_type:
+        if t.status == "fail":
+            unexplained = sum(t.differences.get(b, 0) for b in UNEXPLAINED)
+            share = unexplained / t.legacy * 100 if t.legacy else 100.0
+            fails.append(f"event type {_type_label(t)}: {t.legacy} legacy vs {t.new} new, {unexplained} events "
+                         f"differ ({share:.1f}% of the type)")
+    for m in rec.metrics:
+        if not m.ok:
+            fails.append(f"metric {m.name}: {m.legacy:g} legacy vs {m.new:g} new "
+                         f"({m.relative_difference:.4%} > tolerance {m.tolerance:.4%})")
+    dup_l, dup_n = rec.legacy, rec.new
+    if (dup_l.natural_duplicates, dup_l.synthetic_event_ids) != (dup_n.natural_duplicates, dup_n.synthetic_event_ids):
+        target = fails if ("duplicates" in config.fail_on or "warn" in config.fail_on) else warns
+        target.append(f"duplicates differ: natural {dup_l.natural_duplicates} vs {dup_n.natural_duplicates}, "
+                      f"synthetic event ids {dup_l.synthetic_event_ids} vs {dup_n.synthetic_event_ids}")
+    if fails:
+        return "fail", fails + warns
+    if warns:
+        return "warn", warns
+    return "parity", []

@@ -1,0 +1,306 @@
+"""Reconcile sources: where each side's events (and bad output) come from, and staging them for SQL.
+
+A source is ``duckdb:PATH[?schema=S]``, a PostgreSQL URL (``?schema=S``), ``tsv:PATH``
+or ``jsonl:PATH`` (a file or a directory of files, ``.gz`` too). Any source can add
+``bad=PATH`` for a side's bad output as Snowplow bad rows (JSON lines); a warehouse
+source otherwise uses ``<schema>.bad_rows`` when it exists. Both sides end up
+visible to one SQL engine: PostgreSQL itself when both live in one database, else an
+embedded DuckDB that attaches DuckDB files and stages everything else.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from connectors.warehouse.backends import DuckDBBackend, PostgresBackend, WarehouseUnavailable
+from connectors.warehouse.bad_rows import NotABadRow, parse_bad_row
+from connectors.warehouse.columns import Dialect, qualified, quote
+from connectors.warehouse.loader import Dedup, Warehouse
+from connectors.warehouse.rows import Provenance
+from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact
+from migration.reconcile.workspace import Side, SourceFailed, Workspace
+
+KINDS = ("duckdb", "postgres", "tsv", "jsonl")
+#: Problems quoted in a SourceFailed message; the count is always given.
+QUOTED_PROBLEMS = 5
+
+
+class BadSource(ValueError):
+    """The source text itself is wrong (a usage error, not a failure while reading)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    kind: str
+    target: str  # a path, or a libpq URL without our parameters
+    schema: str = DEFAULT_SCHEMA
+    bad: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "postgres":
+            text = _redact(self.target) + (f" schema={self.schema}" if self.schema != DEFAULT_SCHEMA else "")
+        else:
+            text = f"{self.kind}:{self.target}" + (f"?schema={self.schema}" if self.schema != DEFAULT_SCHEMA else "")
+        return text + (f" bad={self.bad}" if self.bad else "")
+
+
+def parse_source(text: str) -> SourceSpec:
+    if text.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(text)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        ours = {k: v for k, v in query if k in ("schema", "bad")}
+        rest = urlencode([(k, v) for k, v in query if k not in ("schema", "bad")])
+        return SourceSpec("postgres", urlunsplit(parts._replace(query=rest)), ours.get("schema", DEFAULT_SCHEMA),
+                          ours.get("bad"))
+    kind, sep, rest = text.partition(":")
+    if not sep or kind not in ("duckdb", "tsv", "jsonl"):
+        raise BadSource(f"{text!r} is not a source: use duckdb:PATH, postgresql://..., tsv:PATH or jsonl:PATH "
+                        f"(add ?bad=PATH for the side's bad rows)")
+    path, params = rest, {}
+    if "?" in rest:
+        path, query = rest.rsplit("?", 1)
+        params = dict(parse_qsl(query, keep_blank_values=True))
+    allowed = {"schema", "bad"} if kind == "duckdb" else {"bad"}
+    unknown = set(params) - allowed
+    if unknown:
+        raise BadSource(f"{text}: unknown parameter(s) {', '.join(sorted(unknown))}; {kind} sources take "
+                        f"{', '.join(sorted(allowed))}")
+    if not path:
+        raise BadSource(f"{text}: the source needs a path")
+    return SourceSpec(kind, path, params.get("schema", DEFAULT_SCHEMA), params.get("bad"))
+
+
+# -- reading files ------------------------------------------------------------------------------------------------
+
+def _files(path: str, suffixes: tuple[str, ...]) -> list[Path]:
+    root = Path(path)
+    if root.is_dir():
+        found = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(suffixes))
+        if not found:
+            raise SourceFailed(f"{path} holds no {' / '.join(suffixes)} files")
+        return found
+    if not root.exists():
+        raise SourceFailed(f"{path} does not exist")
+    return [root]
+
+
+def read_lines(path: str, suffixes: tuple[str, ...]) -> Iterator[tuple[str, int, bytes]]:
+    """(file, line number, line) for every non-blank line; a file that breaks mid-read raises SourceFailed."""
+    for file in _files(path, suffixes):
+        opener: Any = gzip.open if file.name.endswith(".gz") else open
+        try:
+            with opener(file, "rb") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        yield str(file), number, line.rstrip(b"\r\n")
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a truncated gzip is an EOFError
+            raise SourceFailed(f"{file} could not be read to the end: {exc}") from exc
+
+
+def canonical_rows(path: str) -> Iterator[tuple[dict[str, Any], Provenance]]:
+    problems: list[str] = []
+    count = 0
+    for file, number, line in read_lines(path, (".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            count += 1
+            problems.append(f"{file}:{number}: not JSON ({exc})")
+            continue
+        if not isinstance(row, dict):
+            count += 1
+            problems.append(f"{file}:{number}: a canonical row is a JSON object, got {type(row).__name__}")
+            continue
+        yield row, Provenance.file_line(file, number)
+    if count:
+        raise SourceFailed(_problem_text(f"jsonl:{path}", count, problems))
+
+
+def _problem_text(source: str, count: int, problems: list[str]) -> str:
+    quoted = "; ".join(problems[:QUOTED_PROBLEMS])
+    more = f" (and {count - QUOTED_PROBLEMS} more)" if count > QUOTED_PROBLEMS else ""
+    return f"{count} rows of {source} could not be read: {quoted}{more}"
+
+
+def bad_records(path: str) -> Iterator[Any]:
+    for file, number, line in read_lines(path, (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")):
+        try:
+            yield parse_bad_row(line.decode("utf-8", "replace"), Provenance.file_line(file, number))
+        except NotABadRow as exc:
+            raise SourceFailed(f"bad-row file {path}: {exc}") from exc
+
+
+# -- the workspace ------------------------------------------------------------------------------------------------
+
+def _tsv_rows(path: str) -> Iterator[tuple[dict[str, Any], Provenance]]:
+    raise SourceFailed(f"tsv:{path}: reading enriched TSV needs the toolkit event parser, which is not available yet")
+
+
+class _DuckWorkspaceBuilder:
+    """Attach or stage each side into one embedded DuckDB."""
+
+    def __init__(self, memory_limit: str) -> None:
+        import duckdb
+
+        self.tmp = tempfile.TemporaryDirectory(prefix="sptk-reconcile-")
+        con = duckdb.connect(":memory:")
+        con.execute(f"SET temp_directory = '{self.tmp.name}'")
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
+        self.backend = DuckDBBackend(":memory:", connection=con)
+        self.attached: dict[str, str] = {}
+
+    def _attach(self, path: str) -> str:
+        real = os.path.realpath(path)
+        if real not in self.attached:
+            if not Path(real).exists():
+                raise SourceFailed(f"DuckDB file {path} does not exist")
+            alias = f"src{len(self.attached)}"
+            self.backend.execute(f"ATTACH {_lit(real)} AS {alias} (READ_ONLY)")
+            self.attached[real] = alias
+        return self.attached[real]
+
+    def _columns(self, catalog: str, schema: str, table: str) -> list[str]:
+        return [r[0] for r in self.backend.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position", [catalog, schema, table])]
+
+    def side(self, name: str, spec: SourceSpec) -> Side:
+        stage_schema = f"_sptk_{name}"
+        bad_relation = None
+        if spec.kind == "duckdb":
+            alias = self._attach(spec.target)
+            relation = f"{alias}.{qualified(spec.schema, 'events')}"
+            columns = self._columns(alias, spec.schema, "events")
+            if not columns:
+                raise SourceFailed(f"{spec}: there is no {spec.schema}.events table in {spec.target}")
+            if not spec.bad and self._columns(alias, spec.schema, "bad_rows"):
+                bad_relation = f"{alias}.{qualified(spec.schema, 'bad_rows')}"
+        elif spec.kind == "postgres":
+            relation, columns = self._copy_from_postgres(spec, stage_schema)
+            if not spec.bad and self._columns("memory", stage_schema, "bad_rows"):
+                bad_relation = qualified(stage_schema, "bad_rows")
+        else:
+            warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
+            warehouse.ensure_tables()
+            rows = canonical_rows(spec.target) if spec.kind == "jsonl" else _tsv_rows(spec.target)
+            report = warehouse.load(rows, Dedup.NONE)
+            if report.rejected:
+                raise SourceFailed(_problem_text(str(spec), report.rejected, [str(p) for p in report.problems]))
+            relation = qualified(stage_schema, "events")
+            columns = self._columns("memory", stage_schema, "events")
+        if spec.bad:
+            bad_relation = self._stage_bad(spec.bad, stage_schema)
+        return Side(name, str(spec), relation, columns, bad_relation)
+
+    def _stage_bad(self, path: str, stage_schema: str) -> str:
+        warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
+        warehouse.ensure_tables()
+        warehouse.load_bad_rows(list(bad_records(path)))
+        return qualified(stage_schema, "bad_rows")
+
+    def _copy_from_postgres(self, spec: SourceSpec, stage_schema: str) -> tuple[str, list[str]]:
+        """Stream a PostgreSQL side into DuckDB through CSV (COPY), for a comparison across databases."""
+        try:
+            source = PostgresBackend(spec.target)
+        except WarehouseUnavailable as exc:
+            raise SourceFailed(str(exc)) from exc
+        try:
+            self.backend.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(stage_schema)}")
+            for table in ("events", "bad_rows"):
+                described = source.query(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                    "AND table_name = %s ORDER BY ordinal_position", [spec.schema, table])
+                if not described:
+                    if table == "events":
+                        raise SourceFailed(f"{spec}: there is no {spec.schema}.events table")
+                    continue
+                types = {name: _duck_type(pg_type) for name, pg_type in described}
+                path = Path(self.tmp.name) / f"{stage_schema}_{table}.csv"
+                names = ", ".join(quote(n) for n in types)
+                with open(path, "wb") as out, source.con.cursor() as cur, cur.copy(
+                    f"COPY (SELECT {names} FROM {qualified(spec.schema, table)}) TO STDOUT "
+                    f"(FORMAT csv, HEADER true)"
+                ) as copy:
+                    for chunk in copy:
+                        out.write(chunk)
+                spec_text = "{" + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in types.items()) + "}"
+                self.backend.execute(
+                    f"CREATE TABLE {qualified(stage_schema, table)} AS SELECT * FROM read_csv({_lit(str(path))}, "
+                    f"header = true, columns = {spec_text})"
+                )
+                path.unlink()
+        finally:
+            source.close()
+        return qualified(stage_schema, "events"), self._columns("memory", stage_schema, "events")
+
+    def close(self) -> None:
+        self.backend.close()
+        self.tmp.cleanup()
+
+
+def _duck_type(pg_type: str) -> str:
+    return {"text": "VARCHAR", "character varying": "VARCHAR", "bigint": "BIGINT", "integer": "INTEGER",
+            "double precision": "DOUBLE", "boolean": "BOOLEAN", "jsonb": "JSON", "json": "JSON",
+            "timestamp without time zone": "TIMESTAMP", "timestamp with time zone": "TIMESTAMPTZ",
+            "smallint": "SMALLINT", "real": "FLOAT", "numeric": "DOUBLE", "uuid": "VARCHAR"}.get(pg_type, "VARCHAR")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _postgres_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
+    """Both sides in one PostgreSQL database: compare right there, nothing is copied."""
+    try:
+        backend = PostgresBackend(legacy.target)
+    except WarehouseUnavailable as exc:
+        raise SourceFailed(str(exc)) from exc
+    sides = []
+    try:
+        for name, spec in (("legacy", legacy), ("new", new)):
+            columns = backend.columns(spec.schema, "events")
+            if not columns:
+                raise SourceFailed(f"{spec}: there is no {spec.schema}.events table")
+            bad_relation = None
+            if spec.bad:
+                stage = f"_sptk_bad_{name}"
+                records = list(bad_records(spec.bad))
+                backend.execute(f"DROP TABLE IF EXISTS {stage}")
+                backend.execute(f"CREATE TEMP TABLE {stage} (event_id TEXT, bad_row_type TEXT)")
+                with backend.con.cursor() as cur, cur.copy(f"COPY {stage} (event_id, bad_row_type) FROM STDIN") as cp:
+                    for record in records:
+                        cp.write_row([record.event_id, record.bad_row_type])
+                bad_relation = stage
+            elif backend.table_exists(spec.schema, "bad_rows"):
+                bad_relation = qualified(spec.schema, "bad_rows")
+            sides.append(Side(name, str(spec), qualified(spec.schema, "events"), columns, bad_relation))
+    except BaseException:
+        backend.close()
+        raise
+    workspace = Workspace(backend, sides[0], sides[1])
+    workspace.on_close(backend.close)
+    return workspace
+
+
+def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB") -> Workspace:
+    """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read."""
+    if legacy.kind == new.kind == "postgres" and legacy.target == new.target:
+        return _postgres_workspace(legacy, new)
+    builder = _DuckWorkspaceBuilder(memory_limit)
+    try:
+        workspace = Workspace(builder.backend, builder.side("legacy", legacy), builder.side("new", new))
+    except BaseException:
+        builder.close()
+        raise
+    workspace.on_close(builder.close)
+    return workspace
