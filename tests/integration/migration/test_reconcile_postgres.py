@@ -1,0 +1,99 @@
+"""The same reconciliation on PostgreSQL as on DuckDB: same buckets, same ids, same columns, same verdict.
+
+Both sides are loaded with the real loader into a DuckDB file and into two schemas of
+the real PostgreSQL server; `sptk reconcile` then runs natively in PostgreSQL, in
+DuckDB, and across the two (PostgreSQL staged into DuckDB).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+
+from connectors.warehouse import BadRowRecord, Dedup, Provenance, Warehouse
+from tests.unit.migration.scenario import clone, eid, event, events, run
+
+pytestmark = pytest.mark.postgres
+
+
+def _sides() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    legacy = events(150) + [event(300 + i, minute=100 + i, name="link_click") for i in range(10)]
+    legacy.append(event(4, event_fingerprint="fp-synthetic", page_title="Other"))  # synthetic duplicate
+    legacy.append(event(6))  # natural duplicate
+    new = [r for r in clone(legacy[:160]) if r["event_id"] not in (eid(10), eid(11), eid(149))]
+    new.append(event(500, minute=20))  # only in the new path
+    new[30]["page_title"] = "Changed"  # eid(32)
+    new[40]["collector_tstamp"] = new[40]["collector_tstamp"].replace(".250Z", ".250999Z")  # µs vs ms: equal
+    new[41]["contexts_com_acme_page_1"] = [{"section": "news", "id": 43, "_schema_version": "1-0-0"}]  # rules: equal
+    new[42]["contexts_com_acme_page_1"] = [{"id": 44, "section": "sport"}]  # value change
+    return legacy, new
+
+
+def _load(url: str, rows: list[dict[str, Any]], bad: list[str] = ()) -> None:  # type: ignore[assignment]
+    with Warehouse.open(url) as wh:
+        report = wh.load([(r, Provenance.file_line("side.jsonl", n)) for n, r in enumerate(rows, 1)], Dedup.NONE)
+        assert report.rejected == 0, report.problems
+        wh.load_bad_rows([BadRowRecord(i, "enrichment_failures", None, Provenance.kafka("bad", 0, n))
+                          for n, i in enumerate(bad)])
+
+
+@pytest.fixture
+def pg_schemas(postgres_url: str) -> Iterator[tuple[str, str]]:
+    prefix = "rc_" + uuid.uuid4().hex[:8]
+    yield f"{prefix}_legacy", f"{prefix}_new"
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        for suffix in ("legacy", "new"):
+            con.execute(f'DROP SCHEMA IF EXISTS "{prefix}_{suffix}" CASCADE')
+
+
+def _reconcile(tmp: Path, legacy: str, new: str, name: str) -> tuple[int, dict[str, Any]]:
+    report = tmp / f"{name}.json"
+    result = run("--legacy", legacy, "--new", new, "--json", str(report), "--lookback", "30m")
+    document = orjson.loads(report.read_bytes())
+    document.pop("sources")
+    return result.exit_code, document
+
+
+def test_the_same_findings_on_postgres_as_on_duckdb(tmp_path: Path, postgres_url: str,
+                                                     pg_schemas: tuple[str, str]) -> None:
+    legacy, new = _sides()
+    duck = tmp_path / "wh.duckdb"
+    _load(f"duckdb:{duck}?schema=legacy", legacy)
+    _load(f"duckdb:{duck}?schema=kafka", new, bad=[eid(11)])
+    pg_legacy, pg_new = (f"{postgres_url}?schema={s}" for s in pg_schemas)
+    _load(pg_legacy, legacy)
+    _load(pg_new, new, bad=[eid(11)])
+
+    code_duck, on_duck = _reconcile(tmp_path, f"duckdb:{duck}?schema=legacy", f"duckdb:{duck}?schema=kafka", "duck")
+    code_pg, on_pg = _reconcile(tmp_path, pg_legacy, pg_new, "pg")
+    code_mixed, mixed = _reconcile(tmp_path, f"duckdb:{duck}?schema=legacy", pg_new, "mixed")
+
+    assert code_duck == code_pg == code_mixed == 2
+    assert on_duck["only_legacy"] == {"count": 1, "sample": [eid(10)]}
+    assert on_duck["only_new"] == {"count": 1, "sample": [eid(500)]}
+    assert on_duck["pending"] == {"count": 1, "sample": [eid(149)]}
+    assert on_duck["rejected"] == {"count": 1, "sample": [eid(11)], "by_type": {"enrichment_failures": 1}}
+    assert on_duck["modified"] == {"count": 2, "sample": [eid(32), eid(44)],
+                                   "columns": {"contexts_com_acme_page_1": 1, "page_title": 1}}
+    assert on_duck["duplicates"]["legacy"] == {"natural": 1, "synthetic_event_ids": 1}
+    types = {t["event_name"]: t["status"] for t in on_duck["by_event_type"]}
+    assert types == {"page_view": "fail", "link_click": "parity"}
+    assert on_pg == on_duck
+    assert mixed == on_duck
+
+
+def test_a_postgres_side_that_is_not_there_is_undecided(tmp_path: Path, postgres_url: str,
+                                                         pg_schemas: tuple[str, str]) -> None:
+    legacy, _ = _sides()
+    _load(f"{postgres_url}?schema={pg_schemas[0]}", legacy)
+    result = run("--legacy", f"{postgres_url}?schema={pg_schemas[0]}",
+                 "--new", f"{postgres_url}?schema={pg_schemas[1]}")
+    assert result.exit_code == 3 and f"no {pg_schemas[1]}.events table" in result.output
+    down = run("--legacy", f"{postgres_url}?schema={pg_schemas[0]}", "--new", "postgresql://x@127.0.0.1:1/none")
+    assert down.exit_code == 3 and "cannot connect to PostgreSQL" in down.output
