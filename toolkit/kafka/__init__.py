@@ -13,12 +13,41 @@ from toolkit.kafka.client import (
     idempotent_producer,
     wait_until_ready,
 )
+from toolkit.kafka.consuming import ConsumedMessage, KafkaConsumeError, PartitionLag, TrackedConsumer, partition_key
+from toolkit.kafka.headers import MessageHeaders, new_trace_id
+from toolkit.kafka.producing import (
+    DeliveryFailed,
+    DeliveryProducer,
+    DeliveryReport,
+    KafkaConfigError,
+    MessageTooLarge,
+    ProducerQueueFull,
+    TopicMissing,
+    TransactionAborted,
+    message_size,
+)
 
 __all__ = [
+    "ConsumedMessage",
+    "DeliveryFailed",
+    "DeliveryProducer",
+    "DeliveryReport",
+    "KafkaConfigError",
+    "KafkaConsumeError",
     "KafkaUnavailable",
+    "MessageHeaders",
+    "MessageTooLarge",
+    "PartitionLag",
+    "ProducerQueueFull",
+    "TopicMissing",
+    "TrackedConsumer",
+    "TransactionAborted",
     "admin_client",
     "consumer",
     "create_topics",
     "idempotent_producer",
+    "message_size",
+    "new_trace_id",
+    "partition_key",
     "wait_until_ready",
 ]
