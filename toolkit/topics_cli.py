@@ -1,10 +1,91 @@
-"""`sptk topics`: the command group this package contributes to the CLI."""
+"""`sptk topics plan|apply`: compare the declared topics with the broker, and fix what is safe to fix."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from toolkit.config import ConfigError, PipelineConfig, load_config
+
+#: Exit status when an existing topic differs from its declaration (or apply refused a change).
+EXIT_DRIFT = 2
+
+_config_option = click.option("--config", "config_path", required=True,
+                              type=click.Path(dir_okay=False, path_type=Path),
+                              help="Pipeline config (.toml, .yaml); SPTK_* environment overrides apply.")
+_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                              show_default=True, help="Output format.")
+
+
+def _load(path: Path) -> PipelineConfig:
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if cfg.output.target.kind != "kafka":
+        raise click.ClickException(f"{path}: output.target is {cfg.output.target}, so this pipeline declares no "
+                                   "Kafka topics")
+    return cfg
+
+
+def _kafka_errors() -> tuple[type[BaseException], ...]:
+    from toolkit.kafka import KafkaUnavailable
+    from toolkit.kafka.admin import TopicAdminError
+
+    return (KafkaUnavailable, TopicAdminError)
 
 
 @click.group()
 def topics() -> None:
     """Plan and apply the Kafka topics declared in a pipeline config."""
+
+
+@topics.command()
+@_config_option
+@_format_option
+def plan(config_path: Path, fmt: str) -> None:
+    """Show, per topic and setting, what would be created or changed. Exit 2 if an existing topic drifted."""
+    from toolkit.topics import read_plan
+
+    cfg = _load(config_path)
+    try:
+        result = read_plan(cfg)
+    except _kafka_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.render())
+    if result.has_drift:
+        if fmt == "text":
+            click.echo("drift: run `sptk topics apply` for the alterable changes; refused ones need an operator",
+                       err=True)
+        click.get_current_context().exit(EXIT_DRIFT)
+
+
+@topics.command()
+@_config_option
+@_format_option
+def apply(config_path: Path, fmt: str) -> None:
+    """Create missing topics, grow partitions and set configs. Never shrinks or re-replicates (exit 2 then)."""
+    from toolkit.topics import apply_plan, read_plan
+
+    cfg = _load(config_path)
+    try:
+        before = read_plan(cfg)
+        result = apply_plan(cfg, before)
+    except _kafka_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps({"created": result.created, "altered": result.altered, "refused": result.refused},
+                              indent=2))
+    else:
+        for name in result.created:
+            click.echo(f"created  {name}")
+        for change in result.altered:
+            click.echo(f"altered  {change}")
+        for reason in result.refused:
+            click.echo(f"refused  {reason}")
+        if not (result.created or result.altered or result.refused):
+            click.echo(f"nothing to do: {before.summary()}")
+    if not result.complete:
+        click.get_current_context().exit(EXIT_DRIFT)
