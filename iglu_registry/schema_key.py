@@ -8,7 +8,7 @@ clear reason everywhere.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
 
@@ -99,6 +99,15 @@ class SchemaKey:
     name: str
     format: str
     version: SchemaVer
+    # Keys are dict keys on the hot path (resolver cache, compiled validators): hash once, not per lookup.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.vendor, self.name, self.format, self.version.model,
+                                                self.version.revision, self.version.addition)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def parse(cls, uri: str) -> SchemaKey:
