@@ -25,13 +25,13 @@ from migration.reconcile.result import (
     TypeResult,
     WindowResult,
 )
-from migration.reconcile.sql import DIFF, FINDINGS, LEFT, RIGHT, WINDOWS, Sql, literal
+from migration.reconcile.sql import DIFF, FINDINGS, WINDOWS, Sql, literal
 from migration.reconcile.verdict import decide, type_status
 from migration.reconcile.workspace import SourceFailed, Workspace
 
 EPOCH = datetime(1970, 1, 1)
 KEY_ORDER_IDS = "_sptk_same_json"
-TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, LEFT, RIGHT, WINDOWS)
+TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, WINDOWS)
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -105,7 +105,9 @@ class _Run:
         rec.columns_only_in_legacy, rec.columns_only_in_new = self.plan.only_in_legacy, self.plan.only_in_new
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
-        latest = [self.q(sql.max_tstamp(side.relation))[0][0] for side in (ws.legacy, ws.new)]
+        passes = [self._side_pass(side.relation, side is ws.legacy) for side in (ws.legacy, ws.new)]
+        windows = [p[0] for p in passes]
+        latest = [p[2] for p in passes]
         as_of = self.config.as_of or max((t for t in latest if t is not None), default=None)
         if as_of is None:  # both sides empty
             rec.legacy = SideTotals(0, 0, 0, 0, None)
@@ -116,13 +118,10 @@ class _Run:
         cutoff = as_of - timedelta(microseconds=self.config.lookback_us)
         rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
         cut = _sql_tstamp(cutoff)
-
-        windows = [self._windows(ws.legacy.relation, True), self._windows(ws.new.relation, False)]
-        totals = [self.q(sql.totals_pass(side.relation, side is ws.legacy, cut, other.bad_relation))[0]
-                  for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))]
-        rec.legacy, rec.new = (SideTotals(int(t[1] or 0), int(t[0]), int(t[2] or 0), int(t[3]), iso(t[8]))
-                               for t in totals)
-        rec.metrics = self._metrics(totals)
+        rec.legacy, rec.new = (SideTotals(t[0], t[1], t[2], t[3], iso(last)) for (_, _, last, t) in passes)
+        rec.metrics = self._metrics([self.q(sql.metrics_pass(side.relation, cut, other.bad_relation))[0]
+                                     for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))])
+        self.type_counts = [p[1] for p in passes]
         differing = sorted(w for w in set(windows[0]) | set(windows[1]) if windows[0].get(w) != windows[1].get(w))
         rec.windows_diffed = len(differing)
         by_window: dict[int, dict[str, int]] = defaultdict(dict)
@@ -137,14 +136,32 @@ class _Run:
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def _windows(self, relation: str, legacy: bool) -> dict[int, tuple[int, int, int]]:
-        return {int(w): (int(rows), int(ids), int(checksum))
-                for w, rows, ids, checksum in self.q(self.sql.window_pass(relation, legacy))}
+    def _side_pass(self, relation: str, legacy: bool) -> tuple[dict[int, tuple[int, int, int]],
+                                                                dict[tuple[Any, ...], int], datetime | None,
+                                                                tuple[int, int, int, int]]:
+        """Per window (rows, ids, checksum), per event type (ids), the latest time, and the side's totals
+        (rows, ids, natural duplicates, synthetic ids), all from one grouped query."""
+        windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        types: dict[tuple[Any, ...], int] = defaultdict(int)
+        totals = [0, 0, 0, 0]
+        latest: datetime | None = None
+        for w, *rest in self.q(self.sql.side_pass(relation, legacy)):
+            key, (ids, rows, natural, synthetic, checksum, last) = tuple(rest[:5]), rest[5:]
+            slot = windows[int(w)]
+            slot[0] += int(rows)
+            slot[1] += int(ids)
+            slot[2] += int(checksum)
+            types[key] += int(ids)
+            for index, value in enumerate((rows, ids, natural, synthetic)):
+                totals[index] += int(value)
+            latest = last if latest is None or (last is not None and last > latest) else latest
+        return ({w: (v[0], v[1], v[2]) for w, v in windows.items()}, dict(types), latest,
+                (totals[0], totals[1], totals[2], totals[3]))
 
-    def _metrics(self, totals: list[tuple[Any, ...]]) -> list[MetricResult]:
+    def _metrics(self, rows: list[tuple[Any, ...]]) -> list[MetricResult]:
         results = []
-        for index, name in enumerate(METRICS, start=4):
-            legacy, new = float(totals[0][index] or 0), float(totals[1][index] or 0)
+        for index, name in enumerate(METRICS):
+            legacy, new = float(rows[0][index] or 0), float(rows[1][index] or 0)
             scale = max(abs(legacy), abs(new))
             relative = abs(legacy - new) / scale if scale else 0.0
             results.append(MetricResult(name, legacy, new, relative, self.config.tolerance(name)))
@@ -158,9 +175,7 @@ class _Run:
             placeholder = self.db.placeholder
             cast = "" if self.db.placeholder == "?" else "::bigint[]"
             self.db.execute(f"INSERT INTO {WINDOWS} SELECT unnest({placeholder}{cast})", [differing])
-        self.db.execute(sql.projection(ws.legacy.relation, True, LEFT, filtered))
-        self.db.execute(sql.projection(ws.new.relation, False, RIGHT, filtered))
-        self.db.execute(sql.diff())
+        self.db.execute(sql.diff(ws.legacy.relation, ws.new.relation, filtered))
         if self.config.rules.json_key_order and sql.duck:
             self._recheck_json_key_order()
         self.db.execute(sql.findings(ws.legacy.bad_relation, ws.new.bad_relation, cutoff))
@@ -170,7 +185,8 @@ class _Run:
         json_columns = {c.name for c in self.plan.compared if c.is_json}
         changed = [c for (c,) in self.q(f"SELECT DISTINCT unnest(changed) FROM {DIFF}") if c in json_columns]
         for column in sorted(changed):
-            same = [event_id for event_id, left, right in self.q(self.sql.json_pairs(column))
+            same = [event_id for event_id, left, right in self.q(self.sql.json_pairs(column, self.ws.legacy.relation,
+                                                                                  self.ws.new.relation))
                     if orjson.loads(left) == orjson.loads(right)]
             if not same:
                 continue
@@ -214,9 +230,9 @@ class _Run:
 
     def _type_results(self, by_type: dict[tuple[Any, ...], dict[str, int]]) -> list[TypeResult]:
         counts: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-        for index, side in enumerate((self.ws.legacy, self.ws.new)):
-            for *key, n in self.q(self.sql.type_pass(side.relation, index == 0)):
-                counts[tuple(key)][index] += int(n)
+        for index, side_counts in enumerate(self.type_counts):
+            for key, n in side_counts.items():
+                counts[key][index] += n
         for key in by_type:
             counts.setdefault(key, [0, 0])
         results = []

@@ -14,8 +14,6 @@ from migration.reconcile.config import EVENT_TYPE_COLUMNS, Rules
 from migration.reconcile.plan import Category, ColumnPlan, PlannedColumn
 
 WINDOWS = "_sptk_windows"
-LEFT = "_sptk_l"
-RIGHT = "_sptk_r"
 DIFF = "_sptk_diff"
 FINDINGS = "_sptk_findings"
 
@@ -110,69 +108,69 @@ class Sql:
 
     # -- whole-table passes --------------------------------------------------------------------------------
 
-    def window_pass(self, relation: str, legacy: bool) -> str:
-        """Per window: rows, distinct event ids and an order-independent checksum of the normalised rows."""
-        checksum = f"sum({self.row_hash('t', legacy)})"
-        if not self.duck:
-            checksum = f"sum({self.row_hash('t', legacy)}::numeric)"
-        return (f"SELECT {self.window('t.collector_tstamp')} AS w, count(*) AS n_rows, "
-                f"count(DISTINCT t.event_id) AS n_ids, {checksum} AS checksum "
-                f"FROM {relation} t GROUP BY 1 ORDER BY 1")
+    def side_pass(self, relation: str, legacy: bool) -> str:
+        """One grouped pass per side: per window and event type, the distinct ids, rows, duplicates and an
+        order-independent checksum of the rows (each event id counts in the window of its earliest row).
 
-    def totals_pass(self, relation: str, legacy: bool, cutoff: str, other_bad: str | None) -> str:
-        """Duplicates and key metrics in one pass grouped by event id.
-
-        Metrics count settled time only (before the lookback) and leave out events the other side
-        rejected into bad rows: those are reported under ``rejected`` and must not fail a metric twice.
+        The checksum hashes raw values (only timestamps are cut to the precision rule, which is cheap): equal
+        raw rows are equal after any rule, and a window that differs only by a rule is settled key by key.
         """
         fp = self.fingerprint("t", legacy)
-        name = "coalesce(t.event_name, t.event)"
-        join, counted = "", "settled"
+        values = [f"t.{quote(c.name)}" if (c.in_legacy if legacy else c.in_new) else "NULL"
+                  for c in self.plan.compared if c.category is not Category.TSTAMP]
+        values += [self.value(c, True, "t", True) for c in self.plan.compared if c.category is Category.TSTAMP]
+        row_hash = (f"hash(t.event_id, {', '.join(values)})" if self.duck
+                    else f"hashtextextended(ROW(t.event_id, {', '.join(values)})::text, 0)::numeric")
+        types = [(f"t.{quote(n)}" if (has_l if legacy else has_n) else f"CAST(NULL AS {self.text_type})", n)
+                 for n, has_l, has_n in self.plan.type_columns]
+        inner_types = ", ".join(f"min({expr}) AS {quote(n)}" for expr, n in types)
+        outer_types = ", ".join(quote(n) for _, n in types)
+        return (
+            f"SELECT w, {outer_types}, count(*) AS n_ids, sum(n_rows), sum(n_rows - n_fps), "
+            f"count(*) FILTER (WHERE n_fps > 1), sum(h), max(ts) "
+            f"FROM (SELECT t.event_id, count(*) AS n_rows, count(DISTINCT coalesce({fp}, '')) AS n_fps, "
+            f"sum({row_hash}) AS h, min({self.window('t.collector_tstamp')}) AS w, max(t.collector_tstamp) AS ts, "
+            f"{inner_types} FROM {relation} t GROUP BY t.event_id) b "
+            f"GROUP BY w, {outer_types}"
+        )
+
+    def metrics_pass(self, relation: str, cutoff: str, other_bad: str | None) -> str:
+        """Key metrics over settled time (before the lookback), leaving out events the other side rejected
+        into bad rows: those are reported under ``rejected`` and must not fail a metric twice."""
+        join, where = "", f"t.collector_tstamp <= {self.tstamp(cutoff)}"
         if other_bad:
             join = (f"LEFT JOIN (SELECT DISTINCT event_id FROM {other_bad} WHERE event_id IS NOT NULL) x "
                     f"ON x.event_id = t.event_id ")
-            counted = "settled AND NOT rejected"
-        rejected = "bool_or(x.event_id IS NOT NULL)" if other_bad else "FALSE"
+            where += " AND x.event_id IS NULL"
         return (
-            "SELECT count(*), sum(n_rows), sum(n_rows - n_fps), count(*) FILTER (WHERE n_fps > 1), "
-            f"count(*) FILTER (WHERE {counted} AND en = 'page_view'), "
-            f"count(DISTINCT sid) FILTER (WHERE {counted}), count(DISTINCT uid) FILTER (WHERE {counted}), "
-            f"sum(tr) FILTER (WHERE {counted} AND en = 'transaction'), max(ts) "
-            f"FROM (SELECT t.event_id, count(*) AS n_rows, count(DISTINCT coalesce({fp}, '')) AS n_fps, "
-            f"max({name}) AS en, max(t.domain_sessionid) AS sid, max(t.domain_userid) AS uid, "
-            f"max(t.tr_total) AS tr, max(t.collector_tstamp) AS ts, "
-            f"max(t.collector_tstamp) <= {self.tstamp(cutoff)} AS settled, {rejected} AS rejected "
-            f"FROM {relation} t {join}GROUP BY t.event_id) e"
+            "SELECT count(*) FILTER (WHERE en = 'page_view'), count(DISTINCT sid), count(DISTINCT uid), "
+            "sum(tr) FILTER (WHERE en = 'transaction') "
+            f"FROM (SELECT t.event_id, max(coalesce(t.event_name, t.event)) AS en, max(t.domain_sessionid) AS sid, "
+            f"max(t.domain_userid) AS uid, max(t.tr_total) AS tr FROM {relation} t {join}WHERE {where} "
+            f"GROUP BY t.event_id) e"
         )
-
-    def type_pass(self, relation: str, legacy: bool) -> str:
-        columns = [f"t.{quote(n)}" if (has_l if legacy else has_n) else f"CAST(NULL AS {self.text_type})"
-                   for n, has_l, has_n in self.plan.type_columns]
-        return (f"SELECT {', '.join(columns)}, count(DISTINCT t.event_id) FROM {relation} t "
-                f"GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}")
-
-    def max_tstamp(self, relation: str) -> str:
-        return f"SELECT max(collector_tstamp) FROM {relation}"
 
     # -- key-level diff ------------------------------------------------------------------------------------
 
     def windows_table(self) -> str:
         return f"CREATE TEMP TABLE {WINDOWS} (w BIGINT)"
 
-    def projection(self, relation: str, legacy: bool, target: str, filtered: bool) -> str:
-        """One representative row per event id (smallest fingerprint) in the windows to diff, as a temp table."""
+    def projection(self, relation: str, legacy: bool, where: str = "") -> str:
+        """One representative row per event id (smallest fingerprint), normalised, as a subquery."""
         cols = [f"{self.value(c, c.in_legacy if legacy else c.in_new, 't', False)} AS {quote(c.name)}"
                 for c in self.plan.compared]
         types = [f"t.{quote(n)} AS {quote('_t_' + n)}" if (has_l if legacy else has_n)
                  else f"CAST(NULL AS {self.text_type}) AS {quote('_t_' + n)}"
                  for n, has_l, has_n in self.plan.type_columns]
         fp = self.fingerprint("t", legacy)
-        where = f"WHERE {self.window('t.collector_tstamp')} IN (SELECT w FROM {WINDOWS})" if filtered else ""
         return (
-            f"CREATE TEMP TABLE {target} AS SELECT * FROM (SELECT t.event_id, t.collector_tstamp AS _ts, "
+            f"(SELECT * FROM (SELECT t.event_id, t.collector_tstamp AS _ts, "
             f"{', '.join(types + cols)}, row_number() OVER (PARTITION BY t.event_id ORDER BY {fp}, "
-            f"t.collector_tstamp) AS _rn FROM {relation} t {where}) s WHERE _rn = 1"
+            f"t.collector_tstamp) AS _rn FROM {relation} t {where}) s WHERE _rn = 1)"
         )
+
+    def in_windows(self) -> str:
+        return f"WHERE {self.window('t.collector_tstamp')} IN (SELECT w FROM {WINDOWS})"
 
     def _differs(self, column: PlannedColumn) -> str:
         left, right = f"l.{quote(column.name)}", f"r.{quote(column.name)}"
@@ -194,7 +192,7 @@ class Sql:
     def contains(self, expr: str, name: str) -> str:
         return f"list_contains({expr}, {literal(name)})" if self.duck else f"{literal(name)} = ANY({expr})"
 
-    def diff(self) -> str:
+    def diff(self, legacy: str, new: str, filtered: bool) -> str:
         """Full outer join of the representatives: missing on a side, value changes and null-only changes."""
         changed, null_only = [], []
         for c in self.plan.compared:
@@ -209,15 +207,16 @@ class Sql:
             f"CASE WHEN r.event_id IS NULL THEN 'only_legacy' WHEN l.event_id IS NULL THEN 'only_new' "
             f"ELSE 'both' END AS side, least(l._ts, r._ts) AS ts, {', '.join(types)}, "
             f"{self._list(changed)} AS changed, {self._list(null_only)} AS null_only "
-            f"FROM {LEFT} l FULL OUTER JOIN {RIGHT} r ON l.event_id = r.event_id) d "
+            f"FROM {self.projection(legacy, True, self.in_windows() if filtered else '')} l FULL OUTER JOIN "
+            f"{self.projection(new, False, self.in_windows() if filtered else '')} r ON l.event_id = r.event_id) d "
             f"WHERE side <> 'both' OR {self.length('changed')} > 0 OR {self.length('null_only')} > 0"
         )
 
-    def json_pairs(self, column: str) -> str:
+    def json_pairs(self, column: str, legacy: str, new: str) -> str:
         """The normalised JSON of both sides where a column still differs (for the key-order re-check)."""
-        return (f"SELECT d.event_id, l.{quote(column)}, r.{quote(column)} FROM {DIFF} d "
-                f"JOIN {LEFT} l ON l.event_id = d.event_id JOIN {RIGHT} r ON r.event_id = d.event_id "
-                f"WHERE {self.contains('d.changed', column)}")
+        ids = f"WHERE t.event_id IN (SELECT event_id FROM {DIFF} WHERE {self.contains('changed', column)})"
+        return (f"SELECT l.event_id, l.{quote(column)}, r.{quote(column)} FROM {self.projection(legacy, True, ids)} l "
+                f"JOIN {self.projection(new, False, ids)} r ON r.event_id = l.event_id")
 
     def drop_from_changed(self, column: str, ids_table: str) -> list[str]:
         if self.duck:

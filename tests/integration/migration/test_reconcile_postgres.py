@@ -85,7 +85,16 @@ def test_the_same_findings_on_postgres_as_on_duckdb(tmp_path: Path, postgres_url
     types = {t["event_name"]: t["status"] for t in on_duck["by_event_type"]}
     assert types == {"page_view": "fail", "link_click": "parity"}
     assert on_pg == on_duck
-    assert mixed == on_duck
+    # across backends JSON text differs in form (jsonb), so more windows are settled key by key; same findings
+    assert _findings(mixed) == _findings(on_duck)
+
+
+def _findings(document: dict[str, Any]) -> dict[str, Any]:
+    document = orjson.loads(orjson.dumps(document))
+    document["totals"].pop("windows_diffed")
+    for window in document["windows"]:
+        window.pop("checksum_match")
+    return document
 
 
 def test_a_postgres_side_that_is_not_there_is_undecided(tmp_path: Path, postgres_url: str,
