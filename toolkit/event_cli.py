@@ -1,10 +1,151 @@
-"""`sptk event`: the command group this package contributes to the CLI."""
+"""`sptk event`: convert enriched TSV to JSON under a profile, and canonical JSON back to TSV.
+
+Both commands stream: one line in, one line out, in input order, so a file of
+any size runs in constant memory. A line that fails becomes a Snowplow bad row
+on ``--bad`` (standard error by default) and the exit code is 1; nothing is
+dropped silently.
+"""
 
 from __future__ import annotations
 
+import gzip
+import io
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import BinaryIO
+
 import click
+
+from toolkit.badrows import BadRow, generic_error
+from toolkit.event import EnrichedEvent
+from toolkit.profiles import PROFILES, ProfileError, to_json
+from toolkit.profiles.canonical import parse_canonical
+from toolkit.tsv import ParseFailure, parse_line
+
+GZIP_MAGIC = b"\x1f\x8b"
+#: failures listed one by one on standard error when bad rows go to a file; the rest are counted
+LISTED_FAILURES = 20
+
+
+class InputError(click.ClickException):
+    """An input that cannot be read at all (not one bad line): exit code 2, like a usage error."""
+
+    exit_code = 2
 
 
 @click.group()
 def event() -> None:
     """Parse enriched TSV lines and convert events between TSV and JSON profiles."""
+
+
+def _open(path: str, stack: ExitStack) -> BinaryIO:
+    raw: BinaryIO = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))  # noqa: SIM115
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == GZIP_MAGIC:  # .gz files, and gzip piped into standard input
+        return stack.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb"))  # type: ignore[return-value]
+    return buffered
+
+
+def _lines(paths: tuple[str, ...]) -> Iterator[tuple[str, int, bytes]]:
+    for path in paths or ("-",):
+        name = "<stdin>" if path == "-" else path
+        with ExitStack() as stack:
+            try:
+                stream = _open(path, stack)
+                for number, line in enumerate(stream, 1):
+                    yield name, number, line
+            except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile
+                raise InputError(f"cannot read {name}: {exc}") from None
+
+
+class _Run:
+    """Counts, writes and reports one command's lines."""
+
+    def __init__(self, bad_path: str | None, stack: ExitStack) -> None:
+        self.out = sys.stdout.buffer
+        self.bad_path = bad_path
+        self.bad = stack.enter_context(open(bad_path, "wb")) if bad_path else sys.stderr.buffer  # noqa: SIM115
+        self.read = self.written = self.failed = 0
+
+    def good(self, data: bytes) -> None:
+        self.out.write(data)
+        self.out.write(b"\n")
+        self.written += 1
+
+    def fail(self, where: str, reason: str, bad_row: BadRow) -> None:
+        self.failed += 1
+        self.bad.write(bad_row.to_json())
+        self.bad.write(b"\n")
+        if self.bad_path and self.failed <= LISTED_FAILURES:
+            click.echo(f"{where}: {reason}", err=True)
+
+    def finish(self, command: str) -> None:
+        self.out.flush()
+        self.bad.flush()
+        if self.bad_path:
+            more = self.failed - LISTED_FAILURES
+            if more > 0:
+                click.echo(f"... and {more} more failed line{'s' if more != 1 else ''}", err=True)
+            click.echo(f"{command}: {self.read} lines read, {self.written} written, {self.failed} failed"
+                       + (f" (bad rows in {self.bad_path})" if self.failed else ""), err=True)
+        if self.failed:
+            sys.exit(1)
+
+
+def _stream(command: str, files: tuple[str, ...], bad: str | None,
+            convert: Callable[[bytes], EnrichedEvent | ParseFailure], render: Callable[[EnrichedEvent], bytes]
+            ) -> None:
+    with ExitStack() as stack:
+        run = _Run(bad, stack)
+        try:
+            for name, number, line in _lines(files):
+                run.read += 1
+                result = convert(line)
+                where = f"{name}:{number}"
+                if isinstance(result, ParseFailure):
+                    run.fail(where, result.reason, result.bad_row())
+                    continue
+                try:
+                    run.good(render(result))
+                except ProfileError as exc:
+                    run.fail(where, str(exc), generic_error(result.line, [str(exc)]))
+            run.finish(command)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+            sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
+            sys.exit(1 if run.failed else 0)
+
+
+_FILES = click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+_BAD = click.option("--bad", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+                    help="Write bad rows here (one JSON per line) instead of standard error, and list the "
+                         "failed lines with their reasons on standard error.")
+
+
+@event.command("to-json")
+@_FILES
+@click.option("--profile", type=click.Choice(list(PROFILES)), default="canonical", show_default=True,
+              help="JSON shape: " + "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values()) + ".")
+@_BAD
+def to_json_command(files: tuple[str, ...], profile: str, bad: str | None) -> None:
+    """Convert enriched TSV (FILES, .gz too, or standard input) to one JSON object per line.
+
+    Output goes to standard output in input order. A line that is not a valid
+    enriched event becomes a loader_parsing_error bad row; an event the chosen
+    SDK profile could not have written becomes a generic_error bad row. The exit
+    code is 1 when any line failed.
+    """
+    _stream("to-json", files, bad, parse_line, lambda e: to_json(e, profile))
+
+
+@event.command("to-tsv")
+@_FILES
+@_BAD
+def to_tsv_command(files: tuple[str, ...], bad: str | None) -> None:
+    """Convert canonical JSON (one object per line, as `to-json` writes) back to enriched TSV lines.
+
+    The TSV is the original line byte for byte. An object that does not describe
+    a valid event (or says something the rebuilt event would not) becomes a
+    loader_parsing_error bad row naming the key; the exit code is then 1.
+    """
+    _stream("to-tsv", files, bad, parse_canonical, lambda e: e.line.encode())
