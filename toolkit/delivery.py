@@ -15,8 +15,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 PartitionId = Hashable
+#: A record's position: an int (offset) or any hashable, totally ordered value, such as the
+#: ``connectors.sources.Position`` a source handed out, so ``committable()`` can be passed straight to ``ack``.
+SourcePosition = Any
 
 
 class TrackerFull(RuntimeError):
@@ -25,7 +29,7 @@ class TrackerFull(RuntimeError):
 
 @dataclass(slots=True)
 class _Entry:
-    position: int
+    position: SourcePosition
     pending: int
     failed: int = 0
     failures: int = 0
@@ -40,7 +44,7 @@ class RetryNeeded:
     """A record with at least one output whose delivery failed and has not been re-sent yet."""
 
     partition: PartitionId
-    position: int
+    position: SourcePosition
     failed_outputs: int
     failures: int
 
@@ -50,9 +54,9 @@ class _Partition:
 
     def __init__(self) -> None:
         self.order: deque[_Entry] = deque()
-        self.by_position: dict[int, _Entry] = {}
-        self.done_through: int | None = None
-        self.last_position: int | None = None
+        self.by_position: dict[SourcePosition, _Entry] = {}
+        self.done_through: SourcePosition | None = None
+        self.last_position: SourcePosition | None = None
 
     def advance(self) -> int:
         """Pop the confirmed prefix; return how many records left the tracker."""
@@ -69,8 +73,9 @@ class DeliveryTracker:
     """Tracks each source record's pending outputs and answers "what can be committed?".
 
     Positions must increase within a partition (Kafka offsets, file byte offsets,
-    batch sequence numbers). ``committable()`` never goes backwards, and a record
-    whose delivery failed blocks it until the output is re-sent and confirmed.
+    batch sequence numbers, or source ``Position`` objects ordered the same way).
+    ``committable()`` never goes backwards, and a record whose delivery failed
+    blocks it until the output is re-sent and confirmed.
     """
 
     def __init__(self, max_in_flight: int = 10_000) -> None:
@@ -79,11 +84,11 @@ class DeliveryTracker:
         self.max_in_flight = max_in_flight
         self._partitions: dict[PartitionId, _Partition] = {}
         self._in_flight = 0
-        self._failed_records: set[tuple[PartitionId, int]] = set()
+        self._failed_records: set[tuple[PartitionId, SourcePosition]] = set()
 
     # -- registration --------------------------------------------------------------------
 
-    def track(self, partition: PartitionId, position: int, outputs: int) -> None:
+    def track(self, partition: PartitionId, position: SourcePosition, outputs: int) -> None:
         """Register a record read from ``partition`` at ``position`` that will produce ``outputs`` messages.
 
         A record with no outputs (filtered everywhere) is confirmed at once, so it
@@ -110,7 +115,7 @@ class DeliveryTracker:
 
     # -- delivery reports ----------------------------------------------------------------
 
-    def delivered(self, partition: PartitionId, position: int) -> bool:
+    def delivered(self, partition: PartitionId, position: SourcePosition) -> bool:
         """One output of the record was confirmed. Returns False for a record no longer tracked.
 
         Late reports for a partition that was dropped after a rebalance are
@@ -127,7 +132,7 @@ class DeliveryTracker:
             self._in_flight -= self._partitions[partition].advance()
         return True
 
-    def failed(self, partition: PartitionId, position: int) -> bool:
+    def failed(self, partition: PartitionId, position: SourcePosition) -> bool:
         """One output failed: the record stays unconfirmed (never acked) until it is re-sent and confirmed."""
         entry = self._entry(partition, position)
         if entry is None:
@@ -140,7 +145,7 @@ class DeliveryTracker:
         self._failed_records.add((partition, position))
         return True
 
-    def retried(self, partition: PartitionId, position: int) -> bool:
+    def retried(self, partition: PartitionId, position: SourcePosition) -> bool:
         """A failed output was produced again: it is pending once more."""
         entry = self._entry(partition, position)
         if entry is None:
@@ -153,25 +158,25 @@ class DeliveryTracker:
             self._failed_records.discard((partition, position))
         return True
 
-    def _entry(self, partition: PartitionId, position: int) -> _Entry | None:
+    def _entry(self, partition: PartitionId, position: SourcePosition) -> _Entry | None:
         part = self._partitions.get(partition)
         return None if part is None else part.by_position.get(position)
 
     # -- questions -----------------------------------------------------------------------
 
-    def committable(self) -> dict[PartitionId, int]:
+    def committable(self) -> dict[PartitionId, SourcePosition]:
         """Per partition, the highest position such that it and every record before it is fully confirmed.
 
         Partitions where nothing is confirmed yet are absent. For Kafka, commit
-        ``position + 1`` (the next offset to read).
+        ``offset + 1`` (the next offset to read).
         """
         return {pid: p.done_through for pid, p in self._partitions.items() if p.done_through is not None}
 
-    def committable_for(self, partition: PartitionId) -> int | None:
+    def committable_for(self, partition: PartitionId) -> SourcePosition | None:
         part = self._partitions.get(partition)
         return None if part is None else part.done_through
 
-    def is_confirmed(self, partition: PartitionId, position: int) -> bool:
+    def is_confirmed(self, partition: PartitionId, position: SourcePosition) -> bool:
         """True once the record and every record before it in its partition are confirmed."""
         done = self.committable_for(partition)
         return done is not None and position <= done
@@ -179,7 +184,7 @@ class DeliveryTracker:
     def needs_retry(self) -> list[RetryNeeded]:
         """Records holding failed outputs, oldest first per partition."""
         out = []
-        for pid, pos in sorted(self._failed_records, key=lambda k: (repr(k[0]), k[1])):
+        for pid, pos in sorted(self._failed_records, key=lambda k: (repr(k[0]), repr(k[1]))):
             entry = self._entry(pid, pos)
             if entry is not None:
                 out.append(RetryNeeded(pid, pos, entry.failed, entry.failures))

@@ -216,7 +216,8 @@ class TrackedConsumer:
             for key in keys:
                 done = self.tracker.committable_for(key)
                 if done is not None:
-                    self.store(key, done)
+                    # The tracker holds whatever the pipeline tracked: an offset, or a source Position.
+                    self.store(key, int(getattr(done, "offset", done)))
         todo = {k: self._stored[k] for k in keys if k in self._stored and self._stored[k] > self._committed.get(k, -1)}
         if not todo:
             return {}

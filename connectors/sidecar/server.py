@@ -1,0 +1,158 @@
+"""A small threaded HTTP server with a route table, for probes, metrics and the HTTP source.
+
+The sidecar needs four endpoints and one port, not a web framework: the standard
+library's ``ThreadingHTTPServer`` serves each request in its own thread, which
+matters because the HTTP source holds a request open until its records are
+durably produced while probes must still answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    client: str
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+        return cls(status, json.dumps(payload, sort_keys=True).encode() + b"\n", "application/json",
+                   dict(headers or {}))
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class _Route:
+    handler: Handler
+    max_body_bytes: int
+
+
+class HttpServer:
+    """Routes ``(method, path)`` to handlers; serves in a daemon thread; ``port=0`` picks a free port."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._requested_port = port
+        self._routes: dict[tuple[str, str], _Route] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def route(self, method: str, path: str, handler: Handler, max_body_bytes: int = 0) -> None:
+        self._routes[(method.upper(), path)] = _Route(handler, max_body_bytes)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the server is not started")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        routes = self._routes
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "sptk-sidecar"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                log.debug("%s %s", self.address_string(), format % args)
+
+            def _send(self, response: Response) -> None:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(response.body)))
+                for k, v in response.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(response.body)
+
+            def _handle(self) -> None:
+                url = urlsplit(self.path)
+                route = routes.get((self.command, url.path))
+                if route is None:
+                    allowed = sorted(m for m, p in routes if p == url.path)
+                    if allowed:
+                        self.close_connection = True
+                        self._send(Response.json(HTTPStatus.METHOD_NOT_ALLOWED,
+                                                 {"error": f"{self.command} is not supported on {url.path}; use "
+                                                  f"{', '.join(allowed)}"}, {"Allow": ", ".join(allowed)}))
+                    else:
+                        self.close_connection = True
+                        self._send(Response.json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {url.path}"}))
+                    return
+                body = b""
+                if self.command in ("POST", "PUT"):
+                    length_text = self.headers.get("Content-Length")
+                    if length_text is None:
+                        self.close_connection = True
+                        self._send(Response.json(HTTPStatus.LENGTH_REQUIRED,
+                                                 {"accepted": 0, "error": "a Content-Length header is required"}))
+                        return
+                    try:
+                        length = int(length_text)
+                    except ValueError:
+                        length = -1
+                    if length < 0 or length > route.max_body_bytes:
+                        self.close_connection = True  # the body is not read, so the connection cannot be reused
+                        self._send(Response.json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
+                            "accepted": 0, "error": f"body of {length_text} bytes is over the limit of "
+                                                    f"{route.max_body_bytes} bytes; send smaller batches"}))
+                        return
+                    body = self.rfile.read(length)
+                request = Request(self.command, url.path, parse_qs(url.query),
+                                  {k.lower(): v for k, v in self.headers.items()}, body, self.client_address[0])
+                try:
+                    response = route.handler(request)
+                except Exception:
+                    log.exception("handler for %s %s failed", self.command, url.path)
+                    response = Response.json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                                             {"error": "internal error; see the sidecar log"})
+                self._send(response)
+
+            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle  # noqa: N815
+
+        server = ThreadingHTTPServer((self.host, self._requested_port), _Handler)
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="sptk-http", daemon=True)
+        self._thread.start()
+        log.info("HTTP server listening on %s", self.url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

@@ -1,0 +1,175 @@
+"""The sidecar's HTTP source: ``POST /v1/enriched`` with newline-separated TSV, answered after delivery.
+
+The application next to the sidecar hands over a batch and may delete its copy
+once it gets ``200``, so ``200`` means every record of the batch is durably
+produced (acknowledged by the pipeline), not merely received. When the sidecar
+cannot promise that soon (draining, or too many records already waiting) it
+answers ``503`` at once, with a JSON body saying how many records it accepted,
+so the caller retries elsewhere or later instead of queueing without bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import re
+import threading
+import time
+import zlib
+from http import HTTPStatus
+
+from connectors.sidecar.server import HttpServer, Request, Response
+from connectors.sources.base import Position, Record
+
+PARTITION = "http"
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def trace_id_of(request: Request) -> str | None:
+    """The trace id of a W3C ``traceparent`` header, so a batch keeps its caller's trace."""
+    m = _TRACEPARENT.match(request.headers.get("traceparent", "").strip().lower())
+    return m.group(1) if m and m.group(1) != "0" * 32 else None
+
+
+class HttpSource:
+    """Accept batches over HTTP; ``read()`` hands their lines to the pipeline in arrival order.
+
+    Positions are one increasing sequence (partition ``http``), so the pipeline's
+    cumulative ``ack`` releases every request whose last record is covered.
+    """
+
+    def __init__(self, *, path: str = "/v1/enriched", max_body_bytes: int = 10 * 1024 * 1024,
+                 max_pending_records: int = 50_000, ack_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self.description = f"http: POST {path}"
+        self.max_body_bytes = max_body_bytes
+        self.max_pending_records = max_pending_records
+        self.ack_timeout_s = ack_timeout_s
+        self._queue: queue.Queue[Record] = queue.Queue()
+        self._lock = threading.Condition()
+        self._next = 0  # next sequence number
+        self._acked = -1  # highest acknowledged sequence number
+        self._batches = itertools.count(1)
+        self._draining = False
+        self._closed = False
+        self.accepted_total = 0
+        self.rejected_batches = 0
+
+    def mount(self, server: HttpServer) -> None:
+        """Serve ``POST <path>`` on ``server`` (the sidecar's own port)."""
+        # gzip bodies may expand: the limit is checked again after decompression.
+        server.route("POST", self.path, self.handle, max_body_bytes=self.max_body_bytes)
+
+    # -- HTTP side (server threads) ------------------------------------------------------
+
+    def _reject(self, reason: str, retry_after_s: int | None = 1) -> Response:
+        self.rejected_batches += 1
+        headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+        return Response.json(HTTPStatus.SERVICE_UNAVAILABLE, {"accepted": 0, "acked": 0, "error": reason}, headers)
+
+    def _decode_body(self, request: Request) -> bytes | Response:
+        encoding = request.headers.get("content-encoding", "identity").lower()
+        if encoding in ("identity", ""):
+            return request.body
+        if encoding != "gzip":
+            return Response.json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {
+                "accepted": 0, "acked": 0, "error": f"Content-Encoding {encoding!r} is not supported; send "
+                                                    "identity or gzip"})
+        try:
+            d = zlib.decompressobj(wbits=31)
+            body = d.decompress(request.body, self.max_body_bytes + 1)
+        except zlib.error as exc:
+            return Response.json(HTTPStatus.BAD_REQUEST, {"accepted": 0, "acked": 0,
+                                                          "error": f"the gzip body is corrupt: {exc}"})
+        if len(body) > self.max_body_bytes or d.unconsumed_tail:
+            return Response.json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
+                "accepted": 0, "acked": 0,
+                "error": f"the body decompresses to more than {self.max_body_bytes} bytes; send smaller batches"})
+        return body
+
+    def handle(self, request: Request) -> Response:
+        body = self._decode_body(request)
+        if isinstance(body, Response):
+            return body
+        lines = body.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()  # the newline that ends the last line
+        with self._lock:
+            if self._draining or self._closed:
+                return self._reject("draining: this instance is shutting down; send the batch to another instance",
+                                    retry_after_s=None)
+            pending = self._next - 1 - self._acked
+            if pending + len(lines) > self.max_pending_records:
+                return self._reject(f"overloaded: {pending} records are waiting for delivery (limit "
+                                    f"{self.max_pending_records}); retry shortly or send smaller batches")
+            if not lines:
+                return Response.json(HTTPStatus.OK, {"accepted": 0, "acked": 0})
+            batch = next(self._batches)
+            first = self._next
+            trace = trace_id_of(request)
+            for i, line in enumerate(lines):
+                self._queue.put(Record(line, Position(PARTITION, self._next),
+                                       f"http:{request.client} batch {batch} line {i + 1}", trace_id=trace))
+                self._next += 1
+            last = self._next - 1
+            self.accepted_total += len(lines)
+            deadline = time.monotonic() + self.ack_timeout_s
+            while self._acked < last and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._lock.wait(remaining)
+            acked = max(0, min(self._acked, last) - first + 1)
+        if acked == len(lines):
+            return Response.json(HTTPStatus.OK, {"accepted": len(lines), "acked": acked})
+        reason = ("the sidecar shut down before" if self._closed else
+                  f"timed out after {self.ack_timeout_s:g}s waiting for") + \
+            " every record to be durably produced; the unacknowledged ones may still be delivered, so a retry " \
+            "can duplicate them (consumers deduplicate by sp.event_id)"
+        return Response.json(HTTPStatus.SERVICE_UNAVAILABLE, {"accepted": len(lines), "acked": acked,
+                                                              "error": reason}, {"Retry-After": "1"})
+
+    # -- pipeline side -------------------------------------------------------------------
+
+    def read(self, max_records: int, timeout_s: float) -> list[Record]:
+        out: list[Record] = []
+        try:
+            out.append(self._queue.get(timeout=timeout_s) if timeout_s > 0 else self._queue.get_nowait())
+        except queue.Empty:
+            return out
+        while len(out) < max_records:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Records accepted and not yet acknowledged."""
+        with self._lock:
+            return self._next - 1 - self._acked
+
+    @property
+    def finished(self) -> bool:
+        return (self._draining or self._closed) and self._queue.empty()
+
+    def ack(self, position: Position) -> None:
+        with self._lock:
+            if position.offset > self._acked:
+                self._acked = position.offset
+                self._lock.notify_all()
+
+    def stop(self) -> None:
+        """Drain: new batches get 503; requests already accepted still wait for their acks."""
+        with self._lock:
+            self._draining = True
+
+    def close(self) -> None:
+        """Release every waiting request (with 503 if its records were not all acknowledged)."""
+        with self._lock:
+            self._draining = True
+            self._closed = True
+            self._lock.notify_all()
+
+

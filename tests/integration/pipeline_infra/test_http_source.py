@@ -1,0 +1,164 @@
+"""The HTTP source over real HTTP: 200 only after every record is durably produced, 503 otherwise."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from connectors.sidecar import HttpServer
+from connectors.sources import HttpSource, Position
+from tests.integration.pipeline_infra.conftest import read_all
+from tests.integration.pipeline_infra.relay import Relay
+from toolkit.delivery import DeliveryTracker
+from toolkit.kafka import DeliveryProducer
+
+
+def post(port: int, body: bytes, headers: dict[str, str] | None = None,
+         path: str = "/v1/enriched") -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    payload = json.loads(response.read() or b"{}")
+    conn.close()
+    return response.status, payload
+
+
+class Call:
+    """A POST running in the background, so the test can act while the request waits."""
+
+    def __init__(self, port: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.result: tuple[int, dict] | None = None
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(port, body, headers), daemon=True)
+        self._thread.start()
+
+    def _run(self, port: int, body: bytes, headers: dict[str, str] | None) -> None:
+        try:
+            self.result = post(port, body, headers)
+        except (OSError, http.client.HTTPException) as exc:  # the server went away mid-request
+            self.result = (0, {"error": f"{type(exc).__name__}: {exc}"})
+        self.done.set()
+
+    def wait(self, timeout_s: float = 30) -> tuple[int, dict]:
+        assert self.done.wait(timeout_s), "the request never completed"
+        assert self.result is not None
+        return self.result
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., tuple[HttpSource, int]]]:
+    servers: list[HttpServer] = []
+
+    def make(**options: object) -> tuple[HttpSource, int]:
+        source = HttpSource(**options)  # type: ignore[arg-type]
+        server = HttpServer("127.0.0.1", 0)
+        source.mount(server)
+        server.start()
+        servers.append(server)
+        return source, server.port
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def wait_for_records(source: HttpSource, n: int) -> list:
+    got: list = []
+    deadline = time.monotonic() + 10
+    while len(got) < n and time.monotonic() < deadline:
+        got += source.read(n - len(got), 0.2)
+    return got
+
+
+def test_the_response_comes_only_after_every_record_is_produced_and_confirmed(
+        serve: Callable[..., tuple[HttpSource, int]], kafka_bootstrap: str, new_topic: Callable[..., str]) -> None:
+    source, port = serve()
+    topic = new_topic("http")
+    tracker = DeliveryTracker()
+    relay = Relay(source, DeliveryProducer(kafka_bootstrap, tracker=tracker), tracker, topic)
+    call = Call(port, b"line one\tA\nline two\t\xff\nline three\n",
+                {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+    records = wait_for_records(source, 3)  # accepted and handed to the pipeline...
+    assert [r.raw for r in records] == [b"line one\tA", b"line two\t\xff", b"line three"]
+    assert records[0].trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert records[2].source.endswith("batch 1 line 3")
+    assert not call.done.wait(0.5)  # ...but nothing is produced yet, so no answer
+    for r in records:
+        tracker.track(r.position.partition, r.position, outputs=1)
+        relay.producer.produce(topic, r.raw, record=(r.position.partition, r.position))
+    while not call.done.is_set():
+        relay.producer.poll(0.1)
+        relay.ack()
+    assert call.wait() == (200, {"accepted": 3, "acked": 3})
+    assert len(read_all(kafka_bootstrap, topic, expect=3)) == 3  # durable before the 200 was sent
+
+
+def test_concurrent_batches_are_each_answered_when_their_own_records_are_acked(
+        serve: Callable[..., tuple[HttpSource, int]]) -> None:
+    source, port = serve()
+    first = Call(port, b"a\nb\n")
+    records = wait_for_records(source, 2)
+    second = Call(port, b"c\n")
+    records += wait_for_records(source, 1)
+    source.ack(records[1].position)
+    assert first.wait() == (200, {"accepted": 2, "acked": 2})
+    assert not second.done.wait(0.3)
+    source.ack(records[2].position)
+    assert second.wait() == (200, {"accepted": 1, "acked": 1})
+
+
+def test_overload_draining_and_timeouts_answer_503_with_counts(
+        serve: Callable[..., tuple[HttpSource, int]]) -> None:
+    source, port = serve(max_pending_records=3, ack_timeout_s=2.0)
+    slow = Call(port, b"1\n2\n")
+    records = wait_for_records(source, 2)
+    status, body = post(port, b"3\n4\n")
+    assert status == 503 and body["accepted"] == 0 and "overloaded: 2 records are waiting" in body["error"]
+    source.ack(records[0].position)  # only the first of the two
+    assert slow.wait()[0] == 503
+    assert slow.result[1]["accepted"] == 2 and slow.result[1]["acked"] == 1
+    assert "timed out after 2s" in slow.result[1]["error"]
+    source.stop()
+    status, body = post(port, b"5\n")
+    assert status == 503 and body["accepted"] == 0 and body["error"].startswith("draining")
+
+
+def test_close_releases_waiting_requests(serve: Callable[..., tuple[HttpSource, int]]) -> None:
+    source, port = serve()
+    call = Call(port, b"x\n")
+    wait_for_records(source, 1)
+    source.close()
+    status, body = call.wait()
+    assert status == 503 and body["accepted"] == 1 and "shut down" in body["error"]
+
+
+def test_request_errors(serve: Callable[..., tuple[HttpSource, int]]) -> None:
+    source, port = serve(max_body_bytes=100)
+    assert post(port, b"x" * 101)[0] == 413
+    status, body = post(port, gzip.compress(b"x\n" * 100), {"Content-Encoding": "gzip"})
+    assert status == 413 and "decompresses to more than 100 bytes" in body["error"]
+    assert post(port, b"not gzip", {"Content-Encoding": "gzip"})[0] == 400
+    assert post(port, b"x", {"Content-Encoding": "br"})[0] == 415
+    assert post(port, b"") == (200, {"accepted": 0, "acked": 0})
+    assert post(port, b"x\n", path="/v2/enriched")[0] == 404
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/v1/enriched")
+    response = conn.getresponse()
+    assert response.status == 405 and response.getheader("Allow") == "POST"
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("POST", "/v1/enriched")
+    conn.endheaders()
+    assert conn.getresponse().status == 411
+    conn.close()
+    ok = Call(port, gzip.compress(b"g1\ng2"), {"Content-Encoding": "gzip"})
+    records = wait_for_records(source, 2)
+    assert [r.raw for r in records] == [b"g1", b"g2"]
+    source.ack(Position("http", records[-1].position.offset))
+    assert ok.wait() == (200, {"accepted": 2, "acked": 2})

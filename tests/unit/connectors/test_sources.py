@@ -1,0 +1,197 @@
+"""File, stdin and archive-directory sources: exact bytes, gzip by content, positions, checkpoints."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from connectors.sources import (
+    CheckpointMismatch,
+    DirSource,
+    FileSource,
+    Position,
+    Record,
+    SourceError,
+    StdinSource,
+    discover,
+)
+
+LINES = [b"app\tweb\t2024-05-01 10:00:00.000", b"caf\xe9 not utf-8\there", b"crlf line\r", b"", b"last"]
+CONTENT = b"\n".join(LINES) + b"\n"
+
+
+def read_all(source, batch: int = 2) -> list[Record]:  # type: ignore[no-untyped-def]
+    out: list[Record] = []
+    while not source.finished:
+        out += source.read(batch, 0)
+    return out
+
+
+def test_file_source_keeps_exact_bytes_offsets_and_line_numbers(tmp_path: Path) -> None:
+    plain = tmp_path / "events.tsv"
+    plain.write_bytes(CONTENT)
+    packed = tmp_path / "renamed-archive.dat"  # gzip recognised by content, not by name
+    packed.write_bytes(gzip.compress(CONTENT[:-1]))  # and its last line has no newline
+    src = FileSource([plain, packed])
+    records = read_all(src)
+    assert [r.raw for r in records] == LINES + LINES
+    offsets = [0]
+    for line in LINES[:-1]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    assert [r.position for r in records[:5]] == [Position(str(plain), o, i + 1) for i, o in enumerate(offsets)]
+    assert records[6].source == f"{packed}:2" and records[6].position.offset == offsets[1]
+    assert src.finished and src.read(10, 0) == []
+    src.ack(records[3].position)
+    src.ack(records[1].position)  # cumulative: an older ack does not move it back
+    assert src.acked[str(plain)] == records[3].position
+
+
+def test_overlong_lines_are_cut_and_flagged_not_loaded_whole(tmp_path: Path) -> None:
+    path = tmp_path / "big.tsv"
+    path.write_bytes(b"short\n" + b"x" * 5000 + b"\nafter\n" + b"y" * 3000)
+    records = read_all(FileSource([path], max_line_bytes=1024), batch=10)
+    assert [(r.raw[:5], r.truncated, r.size) for r in records] == [
+        (b"short", False, 5), (b"xxxxx", True, 5000), (b"after", False, 5), (b"yyyyy", True, 3000)]
+    assert len(records[1].raw) == 1024
+    assert records[2].position.offset == 6 + 5001
+
+
+def test_missing_and_corrupt_inputs_are_named(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does-not-exist.tsv does not exist"):
+        FileSource([tmp_path / "does-not-exist.tsv"])
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(gzip.compress(b"".join(b"%d\n" % i for i in range(100_000)))[:2000])
+    src = FileSource([broken])
+    with pytest.raises(SourceError, match="broken.gz: read failed after line"):
+        read_all(src, batch=100)
+
+
+def test_stdin_source_plain_and_gzip() -> None:
+    assert [r.raw for r in read_all(StdinSource(io.BytesIO(CONTENT)))] == LINES
+    records = read_all(StdinSource(io.BytesIO(gzip.compress(CONTENT))))
+    assert [r.raw for r in records] == LINES
+    assert records[0].position.partition == "stdin" and records[1].source == "stdin:2"
+
+
+def test_stop_ends_reading_at_once() -> None:
+    src = StdinSource(io.BytesIO(CONTENT))
+    assert len(src.read(1, 0)) == 1
+    src.stop()
+    assert src.finished and src.read(10, 0) == []
+
+
+def make_archive(root: Path) -> dict[str, list[bytes]]:
+    layout = {
+        "run=2024-05-01-00/part-00000.tsv": [b"a1", b"a2", b"a3"],
+        "run=2024-05-01-00/part-00001.tsv.gz": [b"b1", b"b2"],
+        "run=2024-05-02-00/part-00000": [b"c1"],
+        "run=2024-05-02-00/empty.tsv": [],
+    }
+    for rel, lines in layout.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = b"".join(line + b"\n" for line in lines)
+        path.write_bytes(gzip.compress(data) if rel.endswith(".gz") else data)
+    (root / "run=2024-05-01-00" / "_SUCCESS").write_bytes(b"")
+    (root / "_temporary").mkdir()
+    (root / "_temporary" / "part-9").write_bytes(b"half written\n")
+    (root / ".hidden.tsv").write_bytes(b"nope\n")
+    return layout
+
+
+def test_discovery_is_recursive_name_ordered_and_skips_markers(tmp_path: Path) -> None:
+    layout = make_archive(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)] == sorted(layout)
+    assert [p.name for p in discover(tmp_path, "*.tsv")] == ["part-00000.tsv", "empty.tsv"]
+    with pytest.raises(SourceError, match="does not exist"):
+        discover(tmp_path / "nope")
+
+
+def test_dir_source_resumes_from_the_checkpoint_of_acked_positions(tmp_path: Path) -> None:
+    root, checkpoint = tmp_path / "archive", tmp_path / "state" / "checkpoint.json"
+    root.mkdir()
+    make_archive(root)
+    first = DirSource(root, checkpoint=checkpoint, progress="never")
+    got = first.read(4, 0)
+    assert [r.raw for r in got] == [b"a1", b"a2", b"a3", b"b1"]
+    first.ack(got[2].position)  # the whole first file
+    first.ack(got[1].position)
+    first.close()  # b1 was read but never acknowledged: it must come back
+    saved = json.loads(checkpoint.read_text())
+    assert saved["files"] == {"run=2024-05-01-00/part-00000.tsv": {"done": True, "size": 9}}
+
+    second = DirSource(root, checkpoint=checkpoint, progress="never")
+    records = read_all(second, batch=10)
+    assert [(r.raw, r.position.line) for r in records] == [(b"b1", 1), (b"b2", 2), (b"c1", 1)]
+    for r in records:
+        second.ack(r.position)
+    second.close()
+    saved = json.loads(checkpoint.read_text())
+    assert all(entry.get("done") for entry in saved["files"].values()), saved
+    assert len(saved["files"]) == 4  # the empty file counts as done too
+
+    third = DirSource(root, checkpoint=checkpoint, progress="never")
+    assert read_all(third) == [] and third.pending_files() == []
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_a_partial_file_resumes_after_its_last_acked_line(tmp_path: Path, packed: bool) -> None:
+    root = tmp_path / "a"
+    root.mkdir()
+    data = b"".join(b"line %d\n" % i for i in range(1, 11))
+    (root / "f.tsv").write_bytes(gzip.compress(data) if packed else data)
+    checkpoint = tmp_path / "cp.json"
+    src = DirSource(root, checkpoint=checkpoint, progress="never")
+    records = src.read(6, 0)
+    src.ack(records[5].position)
+    src.close()
+    again = read_all(DirSource(root, checkpoint=checkpoint, progress="never"))
+    assert [(r.raw, r.position.line, r.source) for r in again][:1] == [(b"line 7", 7, "f.tsv:7")]
+    assert [r.raw for r in again] == [b"line %d" % i for i in range(7, 11)]
+
+
+def test_checkpoints_that_do_not_fit_are_refused(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    root.mkdir()
+    (root / "f.tsv").write_bytes(b"x\n")
+    checkpoint = tmp_path / "cp.json"
+    src = DirSource(root, checkpoint=checkpoint, progress="never")
+    for r in read_all(src):
+        src.ack(r.position)
+    src.close()
+    (root / "f.tsv").write_bytes(b"x\ny\n")  # an archived file changed after it was processed
+    with pytest.raises(CheckpointMismatch, match="f.tsv was fully processed when it had 2 bytes, but it now has 4"):
+        DirSource(root, checkpoint=checkpoint)
+    other = tmp_path / "b"
+    other.mkdir()
+    with pytest.raises(CheckpointMismatch, match="belongs to a run over"):
+        DirSource(other, checkpoint=checkpoint)
+    checkpoint.write_text("{not json")
+    with pytest.raises(CheckpointMismatch, match="not a valid sptk checkpoint"):
+        DirSource(root, checkpoint=checkpoint)
+
+
+def test_progress_is_drawn_only_when_asked_or_interactive(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    root.mkdir()
+    make_archive(root)
+    shown = io.StringIO()
+    read_all(DirSource(root, progress="always", progress_stream=shown), batch=100)
+    assert "[sptk] 4/4 files" in shown.getvalue() and "6 records" in shown.getvalue()
+    quiet = io.StringIO()  # not a terminal
+    read_all(DirSource(root, progress="auto", progress_stream=quiet), batch=100)
+    assert quiet.getvalue() == ""
+
+
+def test_the_shared_enriched_fixtures_come_through_byte_for_byte(enriched_fixtures: Path) -> None:
+    src = DirSource(enriched_fixtures, pattern="*.tsv", progress="never")
+    records = read_all(src, batch=7)
+    files = sorted(enriched_fixtures.rglob("*.tsv"), key=lambda p: p.relative_to(enriched_fixtures).as_posix())
+    expected = [line for f in files for line in f.read_bytes().split(b"\n")[:-1]]
+    assert [r.raw for r in records] == expected
+    assert {r.position.partition for r in records} >= {"python-1.tsv", "invalid/scala-invalid-1.tsv"}
+    assert all(r.raw.count(b"\t") >= 100 for r in records if not r.position.partition.startswith("invalid/"))
