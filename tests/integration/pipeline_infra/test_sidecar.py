@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -191,3 +192,31 @@ def test_a_second_signal_exits_at_once_with_a_clear_line(kafka_bootstrap: str, n
             proc.kill()
     messages = [m["message"] for m in logs_of(proc)]
     assert any(m.startswith("received SIGTERM again: exiting now without finishing the drain") for m in messages)
+
+
+class Pipeline:
+    def __init__(self, drained: bool = True, fail: bool = False) -> None:
+        self.drained, self.fail = drained, fail
+        self.ran = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        self.ran.set()
+        if self.fail:
+            raise RuntimeError("broker fenced us")
+
+    def drain(self, timeout_s: float) -> bool:
+        return self.drained
+
+
+def test_exit_codes_follow_the_drain_outcome() -> None:
+    def run(pipeline: Pipeline) -> int:
+        sidecar = Sidecar("127.0.0.1", 0, drain_timeout_s=1)
+        stopped: list[bool] = []
+        sidecar.on_drain(lambda: stopped.append(True))
+        code = sidecar.run(pipeline, install_signals=False)
+        assert stopped == [True] and sidecar.draining.is_set()
+        return code
+
+    assert run(Pipeline()) == 0
+    assert run(Pipeline(drained=False)) == 1
+    assert run(Pipeline(fail=True)) == 1
