@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
@@ -111,7 +112,9 @@ def message_size(value: bytes, key: bytes | None, headers: Sequence[tuple[str, b
     Compression of data that does not compress can add a little (lz4, zstd and
     gzip stay under 1%); the margin keeps the bound honest in that case.
     """
-    payload = len(value) + len(key or b"") + sum(len(k) + len(v or b"") + HEADER_OVERHEAD for k, v in headers)
+    payload = len(value) + (len(key) if key else 0)
+    for k, v in headers:  # a plain loop: this runs for every message
+        payload += len(k) + (len(v) if v else 0) + HEADER_OVERHEAD
     size = BATCH_OVERHEAD + RECORD_OVERHEAD + payload
     return size + (payload // 128 + 64 if compressed else 0)
 
@@ -209,7 +212,7 @@ class DeliveryProducer:
         while True:
             try:
                 self._producer.produce(msg.topic, value=msg.value, key=msg.key, headers=msg.headers,
-                                       on_delivery=lambda err, m, _msg=msg: self._on_delivery(err, m, _msg))
+                                       on_delivery=partial(self._on_delivery, msg))
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then try again.
@@ -228,15 +231,15 @@ class DeliveryProducer:
                     raise MessageTooLarge(msg.topic, len(msg.value), self._client_limit) from exc
                 raise DeliveryFailed(f"could not queue a message for topic {msg.topic!r}: {err}") from exc
 
-    def _on_delivery(self, err: KafkaError | None, m: Any, msg: _Outgoing) -> None:
-        latency = m.latency() if m is not None else None
+    def _on_delivery(self, msg: _Outgoing, err: KafkaError | None, m: Any) -> None:
         if err is None:
             self.delivered_count += 1
-            if self.tracker is not None and msg.record is not None:
+            if msg.record is not None and self.tracker is not None:
                 self.tracker.delivered(*msg.record)
             if self._on_report:
-                self._on_report(DeliveryReport(m.topic(), m.partition(), m.offset(), latency, msg.record))
+                self._on_report(DeliveryReport(m.topic(), m.partition(), m.offset(), m.latency(), msg.record))
             return
+        latency = m.latency() if m is not None else None
         if err.code() in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):
             return  # purged by an aborted transaction: the consumer rewinds and the record is read again
         self.failed_count += 1
@@ -350,6 +353,7 @@ class DeliveryProducer:
                         self.abort_transaction(timeout_s)
                         raise TransactionAborted(f"could not {what}: {err}; the transaction was aborted") from exc
                     if err.retriable() and time.monotonic() < deadline:
+                        time.sleep(0.1)
                         continue
                     raise DeliveryFailed(f"could not {what}: {err}") from exc
         self._in_transaction = False
