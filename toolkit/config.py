@@ -1235,6 +1235,15 @@ def _cross_validate(cfg: PipelineConfig, ctx: _Ctx) -> None:
             if len(name) > _MAX_TOPIC_NAME:
                 raise ctx.error(f"topic name {name!r} is {len(name)} characters; Kafka allows {_MAX_TOPIC_NAME}",
                                 f"derived[{d.name}].name")
+    from toolkit.profiles import PROFILES
+
+    profiles = list(PROFILES)
+    wanted = [("output.enriched_profile", cfg.output.enriched_profile)]
+    wanted += [(f"derived[{d.name}].profile", d.profile) for d in cfg.derived if d.profile is not None]
+    for path, name in wanted:
+        if name not in PROFILES:
+            raise ctx.error(f"unknown JSON profile {name!r}; {_suggest(name, profiles)}choose one of: "
+                            f"{', '.join(profiles)}", path, name)
     seen: set[str] = set()
     for d in cfg.derived:
         if d.stream_id in seen:

@@ -465,3 +465,11 @@ def test_every_key_is_documented() -> None:
     text = (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
     missing = [key for key in config_keys() if f"`{key}`" not in text]
     assert missing == [], f"keys missing from docs/pipeline.md: {missing}"
+
+
+def test_profiles_are_checked_against_the_profile_registry() -> None:
+    err = error_of(minimal(output={"enriched_profile": "python_sdk"}))
+    assert err.path == "output.enriched_profile" and "did you mean 'python-sdk'" in str(err)
+    err = error_of(minimal(derived=[{"name": "s", "version": 1, "owner": "o", "profile": "scala"}]))
+    assert err.path == "derived[s].profile" and "choose one of: canonical" in str(err)
+    assert parse(minimal(output={"enriched_profile": "scala-sdk"})).output.enriched_profile == "scala-sdk"
