@@ -1196,12 +1196,15 @@ def _dataclass_of(tp: Any) -> Any:
     return tp if tp is not None and dataclasses.is_dataclass(tp) else None
 
 
+#: librdkafka properties whose names contain ``_`` (everything else is dot separated).
+_UNDERSCORE_PROPERTIES = frozenset({"log_level"})
+
+
 def _env_property_name(segment: str) -> str:
-    """``SASL_PASSWORD_FILE`` -> ``sasl.password_file``; ``LINGER_MS`` -> ``linger.ms``."""
-    for suffix in ("_env", "_file"):
-        if segment.endswith(suffix):
-            return segment[: -len(suffix)].replace("_", ".") + suffix
-    return segment.replace("_", ".")
+    """``SASL_PASSWORD_FILE`` -> ``sasl.password_file``; ``LINGER_MS`` -> ``linger.ms``; ``LOG_LEVEL`` stays."""
+    suffix = next((s for s in ("_env", "_file") if segment.endswith(s)), "")
+    name = segment[: len(segment) - len(suffix)]
+    return (name if name in _UNDERSCORE_PROPERTIES else name.replace("_", ".")) + suffix
 
 
 # --------------------------------------------------------------------------------------------

@@ -287,6 +287,7 @@ def test_env_overrides_every_kind_of_value() -> None:
         "SPTK_TOPICS__RAW__PARTITIONS": "9",
         "SPTK_SIDECAR__LOG_FORMAT": "text",
         "SPTK_KAFKA__PRODUCER__LINGER_MS": "50",
+        "SPTK_KAFKA__COMMON__LOG_LEVEL": "3",
         "SPTK_DERIVED__CLICKS__OWNER": "team-growth",
         "SPTK_DERIVED__CLICKS__PARTITION_KEY": "user_id,event_id",
         "SPTK_PRIVACY__ENRICHED__STRIP_IP": "yes",
@@ -299,6 +300,7 @@ def test_env_overrides_every_kind_of_value() -> None:
     assert cfg.topics.allow_drift is True and cfg.topics.raw.partitions == 9
     assert cfg.sidecar.log_format == "text"
     assert cfg.kafka.producer.values["linger.ms"] == "50"
+    assert cfg.kafka.common.values["log_level"] == "3"  # librdkafka's one underscore property
     assert cfg.derived[0].owner == "team-growth"
     assert [p.text for p in cfg.derived[0].partition_key] == ["user_id", "event_id"]
     assert cfg.privacy["enriched"].strip_ip is True
