@@ -79,9 +79,11 @@ class Progress:
         if not force and now - self._last < 0.5:
             return
         self._last = now
-        pct = 100.0 * self.bytes_done / self.total_bytes if self.total_bytes else 100.0
-        self.stream.write(f"\r[sptk] {self.files_done}/{self.total_files} files  {self.bytes_done / 2**20:,.1f}/"
-                          f"{self.total_bytes / 2**20:,.1f} MiB ({pct:4.1f}%)  {self.records:,} records")
+        share = min(1.0, self.bytes_done / self.total_bytes) if self.total_bytes else 1.0
+        bar = "#" * int(share * 20) + "." * (20 - int(share * 20))
+        self.stream.write(f"\r[sptk] [{bar}] {self.files_done}/{self.total_files} files  "
+                          f"{self.bytes_done / 2**20:,.1f}/{self.total_bytes / 2**20:,.1f} MiB ({100 * share:4.1f}%)  "
+                          f"{self.records:,} records")
         self.stream.flush()
         self._drawn = True
 

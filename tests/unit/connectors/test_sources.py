@@ -181,7 +181,8 @@ def test_progress_is_drawn_only_when_asked_or_interactive(tmp_path: Path) -> Non
     make_archive(root)
     shown = io.StringIO()
     read_all(DirSource(root, progress="always", progress_stream=shown), batch=100)
-    assert "[sptk] 4/4 files" in shown.getvalue() and "6 records" in shown.getvalue()
+    final = shown.getvalue().split("\r")[-1]
+    assert final.startswith("[sptk] [####################] 4/4 files") and "(100.0%)  6 records" in final
     quiet = io.StringIO()  # not a terminal
     read_all(DirSource(root, progress="auto", progress_stream=quiet), batch=100)
     assert quiet.getvalue() == ""
