@@ -9,14 +9,23 @@ resolver hands out a refreshed copy of the schema.
 Semantics and messages are jsonschema's draft 4; reports are shaped like Snowplow's
 ``ValidationError`` data reports (``message``, ``path``, ``keyword``, ``targets``) so a
 ``schema_violations`` bad row can carry them unchanged.
+
+Two engines share that contract. The reference (jsonschema) is the definition of right and
+produces every report. The fast engine (jsonschema-rs, see :mod:`iglu_registry.fast_engine`)
+only answers "valid?": valid data, nearly all traffic, never touches jsonschema, and invalid
+data is handed to the reference for its reports. A key whose schema the fast engine cannot
+take exactly stays on the reference; so does a key whose fast validator ever raises.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError as JsonSchemaError
@@ -25,6 +34,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT4
 
 from iglu_registry.errors import ErrorKind, LookupHistory, RegistryError, ResolutionError
+from iglu_registry.fast_engine import FastCheck, RefUnavailable, Unsupported, compile_fast
 from iglu_registry.formats import format_checker
 from iglu_registry.meta_schema import check_schema
 from iglu_registry.resolver import ResolvedSchema, Resolver
@@ -35,6 +45,10 @@ _IGLU_HTTP = re.compile(r"^https?://iglucentral\.com/schemas/([^#]+?)#?$")
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number",
                type(None): "null"}
 _FORMATS = format_checker()
+#: a key left on the reference because a registry failed while resolving its $refs tries the fast engine again
+FAST_RETRY_SECONDS = 60.0
+Engine = Literal["fast", "reference"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,28 +109,51 @@ class _Compiled:
     validator: Draft4Validator | None
     schema_problems: tuple[DataReport, ...]
     superseded_by: str | None
+    #: jsonschema-rs ``is_valid`` with the reference's semantics; None = this key runs on the reference
+    fast: FastCheck | None = None
+    #: why ``fast`` is None (None when the fast engine is in use or the schema itself is broken)
+    fallback: str | None = None
+    #: monotonic time after which a retryable fallback (a registry failed during $ref resolution) is retried
+    retry_fast_at: float | None = None
 
 
 class SchemaValidator:
-    """Validates data by schema key through a :class:`Resolver`; safe to share between threads."""
+    """Validates data by schema key through a :class:`Resolver`; safe to share between threads.
 
-    def __init__(self, resolver: Resolver, *, check_meta_schema: bool = True) -> None:
+    ``engine="fast"`` (the default) decides validity with jsonschema-rs and runs jsonschema
+    only for invalid data, to build its reports; ``engine="reference"`` runs jsonschema
+    alone. Both give the same answers (``tests/unit/iglu_registry/test_fast_validator_parity.py``).
+    """
+
+    def __init__(self, resolver: Resolver, *, check_meta_schema: bool = True, engine: Engine = "fast") -> None:
+        if engine not in ("fast", "reference"):
+            raise ValueError(f"engine must be 'fast' (jsonschema-rs verdicts, jsonschema reports) or 'reference' "
+                             f"(jsonschema only), got {engine!r}")
         self.resolver = resolver
         self.check_meta_schema = check_meta_schema
+        self.engine = engine
         self._compiled: dict[SchemaKey, _Compiled] = {}
         self._lock = threading.Lock()
+        self._logged: set[tuple[SchemaKey, str]] = set()
         self._registry = Registry(retrieve=self._retrieve)  # type: ignore[call-arg]
 
     def validate(self, key: SchemaKey, data: object) -> list[DataReport] | ResolutionError:
-        """Reports for ``data`` under ``key`` (empty list = valid), or why the schema could not be had."""
-        resolved = self.resolver.lookup(key)
-        if type(resolved) is ResolutionError:
-            return resolved
-        compiled = self._compiled.get(key)
-        if compiled is None or compiled.source_version != resolved.version:  # type: ignore[union-attr]
-            compiled = self._compile(key, resolved)  # type: ignore[arg-type]
-            if isinstance(compiled, ResolutionError):
-                return compiled
+        """Reports for ``data`` under ``key`` (empty list = valid), or why the schema could not be had.
+
+        ``data`` is a JSON value as a JSON parser returns it (see :mod:`iglu_registry.fast_engine`).
+        """
+        compiled = self._current(key)
+        if type(compiled) is ResolutionError:
+            return compiled
+        fast = compiled.fast  # type: ignore[union-attr]
+        if fast is not None:
+            try:
+                if fast(data):
+                    return []
+            except Exception as exc:  # never trust an engine that misbehaved once: the key moves to the reference
+                self._demote(key, compiled, f"jsonschema-rs raised {type(exc).__name__}: {exc}")
+        elif compiled.retry_fast_at is not None and time.monotonic() >= compiled.retry_fast_at:
+            self._retry_fast(key, compiled)
         if compiled.validator is None:
             return list(compiled.schema_problems)
         try:
@@ -124,8 +161,27 @@ class SchemaValidator:
         except (re.error, Unresolvable) as exc:  # a schema that breaks only on some data (bad regex, bad $ref)
             return [DataReport(f"$: schema {key.uri} cannot be applied: {exc}", "$", None)]
         if not errors:
+            if fast is not None:  # the reference has the last word; a stricter fast verdict only costs time
+                self._log_once(key, "parity", f"{key.uri}: jsonschema-rs rejected data that jsonschema accepts; "
+                               "the data is treated as valid (jsonschema's verdict). Please report this with the "
+                               "schema and data: the fast engine should agree with the reference.")
             return []
         return sorted((report(e) for e in errors), key=_sort_key)
+
+    def fast_verdict(self, key: SchemaKey, data: object) -> bool | None:
+        """The fast engine's own verdict, unconfirmed by the reference; None if ``key`` runs on the reference.
+
+        For parity checks and diagnostics; the pipeline calls :meth:`validate`.
+        """
+        compiled = self._current(key)
+        if isinstance(compiled, ResolutionError) or compiled.fast is None:
+            return None
+        return compiled.fast(data)
+
+    def fallback_reason(self, key: SchemaKey) -> str | None:
+        """Why ``key`` is validated by the reference engine alone, once ``key`` has been validated against."""
+        compiled = self._compiled.get(key)
+        return None if compiled is None else compiled.fallback
 
     def is_valid(self, key: SchemaKey, data: object) -> bool:
         return self.validate(key, data) == []
@@ -147,6 +203,16 @@ class SchemaValidator:
         return key, self.validate(key, instance["data"])
 
     # --- compiling ------------------------------------------------------------------------
+
+    def _current(self, key: SchemaKey) -> _Compiled | ResolutionError:
+        """The compiled validators for the schema the resolver currently hands out for ``key``."""
+        resolved = self.resolver.lookup(key)
+        if type(resolved) is ResolutionError:
+            return resolved
+        compiled = self._compiled.get(key)
+        if compiled is None or compiled.source_version != resolved.version:  # type: ignore[union-attr]
+            return self._compile(key, resolved)  # type: ignore[arg-type]
+        return compiled
 
     def _compile(self, key: SchemaKey, resolved: ResolvedSchema) -> _Compiled | ResolutionError:
         schema = resolved.schema
@@ -176,23 +242,77 @@ class SchemaValidator:
             except Exception as exc:  # jsonschema rejects the schema itself
                 problems = (DataReport(f"schema {key.uri} cannot be compiled: {exc}", "$", "$schema"),)
         compiled = _Compiled(resolved.version, validator, problems, superseded_by)
+        if validator is not None:
+            compiled = self._with_fast(key, compiled, schema)
         with self._lock:
             self._compiled[key] = compiled
         return compiled
 
+    # --- the fast engine ------------------------------------------------------------------
+
+    def _with_fast(self, key: SchemaKey, compiled: _Compiled, schema: dict) -> _Compiled:
+        if self.engine == "reference":
+            return replace(compiled, fallback="engine='reference' was chosen")
+        fast = compile_fast(schema, self._fetch_ref)
+        if not isinstance(fast, Unsupported):
+            return replace(compiled, fast=fast, fallback=None, retry_fast_at=None)
+        retry = time.monotonic() + FAST_RETRY_SECONDS if fast.retryable else None
+        self._log_once(key, fast.reason, f"{key.uri}: validated by jsonschema alone (about 25x slower), not "
+                       f"jsonschema-rs: {fast.reason}. Verdicts and reports are unaffected"
+                       + (f"; jsonschema-rs is tried again in {FAST_RETRY_SECONDS:.0f}s." if retry else "."))
+        return replace(compiled, fast=None, fallback=fast.reason, retry_fast_at=retry)
+
+    def _retry_fast(self, key: SchemaKey, compiled: _Compiled) -> None:
+        if compiled.validator is not None:
+            self._swap(key, compiled, self._with_fast(key, compiled, compiled.validator.schema))  # type: ignore[arg-type]
+
+    def _demote(self, key: SchemaKey, compiled: _Compiled, reason: str) -> None:
+        self._log_once(key, "demoted", f"{key.uri}: moved to the reference engine (jsonschema) for good: {reason}. "
+                       "Verdicts and reports are unaffected; please report this with the schema and data.")
+        self._swap(key, compiled, replace(compiled, fast=None, fallback=reason, retry_fast_at=None))
+
+    def _swap(self, key: SchemaKey, old: _Compiled, new: _Compiled) -> None:
+        with self._lock:
+            if self._compiled.get(key) is old:  # a concurrent recompile of a refreshed schema wins
+                self._compiled[key] = new
+
+    def _log_once(self, key: SchemaKey, topic: str, message: str) -> None:
+        with self._lock:
+            if (key, topic) in self._logged:
+                return
+            self._logged.add((key, topic))
+        log.warning(message)
+
+    def _fetch_ref(self, uri: str) -> dict:
+        """The schema a remote ``$ref`` names, through the resolver; the fast engine's half of :meth:`_retrieve`."""
+        key = _iglu_ref_key(uri)
+        if key is None:
+            raise RefUnavailable(uri, "only http(s)://iglucentral.com/schemas/... refs are resolved (through the "
+                                 "resolver)", retryable=False)
+        resolved = self.resolver.lookup(key)
+        if isinstance(resolved, ResolutionError):
+            raise RefUnavailable(uri, f"{key.uri} could not be resolved", retryable=resolved.retryable)
+        return resolved.schema
+
     def _retrieve(self, uri: str) -> Resource:
         """Remote ``$ref``s to Iglu Central go through the resolver, never straight to the network."""
-        m = _IGLU_HTTP.match(uri)
-        if m is None:
+        key = _iglu_ref_key(uri)
+        if key is None:
             raise NoSuchResource(ref=uri)
-        try:
-            key = SchemaKey.from_path(m[1].rstrip("/"))
-        except InvalidSchemaKey:
-            raise NoSuchResource(ref=uri) from None
         resolved = self.resolver.lookup(key)
         if isinstance(resolved, ResolutionError):
             raise NoSuchResource(ref=uri)
         return DRAFT4.create_resource(resolved.schema)
+
+
+def _iglu_ref_key(uri: str) -> SchemaKey | None:
+    m = _IGLU_HTTP.match(uri)
+    if m is None:
+        return None
+    try:
+        return SchemaKey.from_path(m[1].rstrip("/"))
+    except InvalidSchemaKey:
+        return None
 
 
 def _client_failure(key: SchemaKey, message: str) -> ResolutionError:
