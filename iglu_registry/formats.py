@@ -7,6 +7,9 @@ no-ops when optional packages are missing, which would make verdicts depend on w
 happens to be installed; these checkers are plain functions instead. Formats not listed
 (for example ``strict-uri`` in Iglu Central) are ignored, as draft 4 says; ``sptk iglu
 lint`` warns about them.
+
+The fast validation engine (:mod:`iglu_registry.fast_engine`) is handed these same functions,
+so both engines agree on every format by construction.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from datetime import date, datetime
 
 from jsonschema import FormatChecker
 
+# \Z, not $: Python's $ also matches before a final newline, which would let "…Z\n" pass as a date-time.
+# re.ASCII where digits are meant: \d alone also matches "２０２４" (full-width) and int() accepts it.
 _DATE_TIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*\Z")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
 def is_date_time(value: str) -> bool:
