@@ -14,17 +14,21 @@ so both engines agree on every format by construction.
 
 from __future__ import annotations
 
+import calendar
 import ipaddress
 import re
-from datetime import date, datetime
 
 from jsonschema import FormatChecker
 
 # \Z, not $: Python's $ also matches before a final newline, which would let "…Z\n" pass as a date-time.
 # re.ASCII where digits are meant: \d alone also matches "２０２４" (full-width) and int() accepts it.
+# Ranges live in the patterns (one match decides nearly everything; these run for every
+# date-time of every entity): year 0001-9999, month 01-12, day 01-31, hour 00-23, minute 00-59,
+# second 00-60 (a leap second), zone offset below 24:00. Only days 29-31 need a calendar look.
+_DATE_PART = r"((?!0000)\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 _DATE_TIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+    rf"^{_DATE_PART}[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)\Z", re.ASCII)
+_DATE = re.compile(rf"^{_DATE_PART}\Z", re.ASCII)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*\Z")
@@ -34,26 +38,16 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 def is_date_time(value: str) -> bool:
     """RFC 3339 date-time: a T, seconds, and a zone (Z or +hh:mm), all fields in range."""
     m = _DATE_TIME.match(value)
-    if m is None:
-        return False
-    try:
-        datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), min(int(m[6]), 59))
-    except ValueError:
-        return False
-    if int(m[6]) > 60:
-        return False
-    zone = m[8]
-    return zone in ("Z", "z") or (int(zone[1:3]) < 24 and int(zone[4:6]) < 60)
+    return m is not None and (m[3] <= "28" or _day_exists(m[1], m[2], m[3]))
 
 
 def is_date(value: str) -> bool:
-    if _DATE.match(value) is None:
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    m = _DATE.match(value)
+    return m is not None and (m[3] <= "28" or _day_exists(m[1], m[2], m[3]))
+
+
+def _day_exists(year: str, month: str, day: str) -> bool:
+    return int(day) <= calendar.monthrange(int(year), int(month))[1]
 
 
 def is_email(value: str) -> bool:
