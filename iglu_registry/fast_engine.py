@@ -15,8 +15,8 @@ the proof):
 * ``pattern``: jsonschema uses Python's ``re.search`` (``$`` also matches before a final
   newline, ``\\d`` and ``\\w`` are Unicode); jsonschema-rs uses ECMA-style Rust regexes. The
   keyword is replaced with a Python implementation that calls ``re.search``.
-* ``multipleOf``: jsonschema divides floats (``0.3`` is *not* a multiple of ``0.1``);
-  jsonschema-rs is exact. The keyword is replaced with jsonschema's own arithmetic.
+* ``multipleOf``: both engines call :func:`iglu_registry.keywords.is_multiple_of` (decimal
+  arithmetic, as Snowplow's validator does), so ``19.99`` is a multiple of ``0.01`` in both.
 * ``patternProperties`` (and ``additionalProperties``, which consults it) cannot be replaced
   without re-implementing sub-schema validation, so a schema is compiled by jsonschema-rs
   only when each of those regexes means the same in both engines (see
@@ -36,11 +36,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 
 import jsonschema_rs
 
 from iglu_registry.formats import CHECKS
+from iglu_registry.keywords import is_multiple_of
 
 #: formats jsonschema-rs validates on its own for some draft; those we do not check must be neutralised
 RS_BUILTIN_FORMATS = frozenset({
@@ -87,8 +87,8 @@ class _PythonPattern:
             raise ValueError("does not match the pattern")
 
 
-class _PythonMultipleOf:
-    """``multipleOf`` with jsonschema's float arithmetic (so both engines reject 0.3 for 0.1)."""
+class _DecimalMultipleOf:
+    """``multipleOf`` decided by :func:`iglu_registry.keywords.is_multiple_of`, as the reference decides it."""
 
     __slots__ = ("_by",)
 
@@ -96,22 +96,12 @@ class _PythonMultipleOf:
         self._by = value
 
     def validate(self, instance: object) -> None:
-        if isinstance(instance, bool) or not isinstance(instance, int | float):
-            return
-        by = self._by
-        if isinstance(by, float):
-            quotient = instance / by
-            try:
-                failed = int(quotient) != quotient
-            except OverflowError:
-                failed = (Fraction(instance) / Fraction(by)).denominator != 1
-        else:
-            failed = bool(instance % by)
-        if failed:
+        if isinstance(instance, int | float) and not isinstance(instance, bool) and \
+                not is_multiple_of(instance, self._by):
             raise ValueError("is not a multiple")
 
 
-KEYWORDS = {"pattern": _PythonPattern, "multipleOf": _PythonMultipleOf}
+KEYWORDS = {"pattern": _PythonPattern, "multipleOf": _DecimalMultipleOf}
 
 
 def _walk(node: object) -> Iterator[tuple[str, object]]:
@@ -127,11 +117,28 @@ def _walk(node: object) -> Iterator[tuple[str, object]]:
             stack.extend(item)
 
 
-def format_names(schema: object) -> set[str]:
-    return {v for k, v in _walk(schema) if k == "format" and isinstance(v, str)}
+def _needs(documents: list[dict]) -> tuple[frozenset[str], frozenset[str]]:
+    """Format names and replaced keywords that ``documents`` use.
+
+    Replaced keywords are registered only where used: any custom keyword costs jsonschema-rs
+    about 1 µs per call even when no schema node has it. Meta-schemas bundled with
+    jsonschema-rs (a ``$ref`` to json-schema.org) are not walked, so they get every keyword.
+    """
+    formats: set[str] = set()
+    keywords: set[str] = set()
+    for document in documents:
+        for k, v in _walk(document):
+            if k == "format" and isinstance(v, str):
+                formats.add(v)
+            elif k in KEYWORDS:
+                keywords.add(k)
+            elif k == "$ref" and isinstance(v, str) and v.startswith(("http://json-schema.org/",
+                                                                      "https://json-schema.org/")):
+                keywords.update(KEYWORDS)
+    return frozenset(formats), frozenset(keywords)
 
 
-def format_functions(names: set[str]) -> dict[str, Callable[[str], bool]]:
+def format_functions(names: frozenset[str]) -> dict[str, Callable[[str], bool]]:
     """Our checkers for our formats; "always passes" for every other name jsonschema-rs might enforce."""
     functions: dict[str, Callable[[str], bool]] = dict.fromkeys(RS_BUILTIN_FORMATS | names, _passes)
     functions.update(CHECKS)
@@ -227,7 +234,7 @@ def compile_fast(schema: dict, fetch_ref: Callable[[str], dict]) -> FastCheck | 
     bad = non_portable_patterns(schema)
     if bad:
         return Unsupported(f"patternProperties regex {bad[0]!r} may match differently in jsonschema-rs")
-    names = format_names(schema)
+    formats, keywords = _needs([schema])
     fetched: list[dict] = []
     failures: list[RefUnavailable] = []
 
@@ -242,12 +249,12 @@ def compile_fast(schema: dict, fetch_ref: Callable[[str], dict]) -> FastCheck | 
         # draft; the reference reads every referenced document as draft 4, so say so
         return {**document, "$schema": DRAFT4_URI}
 
-    for _ in range(2):  # a second pass only when a referenced schema uses a format name not seen yet
+    for _ in range(2):  # a second pass only when referenced schemas use formats or keywords not seen yet
         fetched.clear()
         try:
-            validator = jsonschema_rs.Draft4Validator(schema, formats=format_functions(names), validate_formats=True,
-                                                      ignore_unknown_formats=True, retriever=retriever,
-                                                      keywords=KEYWORDS)
+            validator = jsonschema_rs.Draft4Validator(
+                schema, formats=format_functions(formats), validate_formats=True, ignore_unknown_formats=True,
+                retriever=retriever, keywords={k: KEYWORDS[k] for k in keywords} or None)
         except Exception as exc:  # jsonschema-rs refuses the schema or a $ref; the reference may still cope
             if failures:
                 return Unsupported(str(failures[0]), retryable=any(f.retryable for f in failures))
@@ -255,8 +262,8 @@ def compile_fast(schema: dict, fetch_ref: Callable[[str], dict]) -> FastCheck | 
         bad = [p for document in fetched for p in non_portable_patterns(document)]
         if bad:
             return Unsupported(f"a referenced schema's patternProperties regex {bad[0]!r} may match differently")
-        more = set().union(*map(format_names, fetched)) - names
-        if not more:
+        all_formats, all_keywords = _needs([schema, *fetched])
+        if all_formats <= formats and all_keywords <= keywords:
             return validator.is_valid
-        names |= more
-    return Unsupported("referenced schemas kept introducing new format names")  # unreachable: refs are fixed
+        formats, keywords = formats | all_formats, keywords | all_keywords
+    return Unsupported("referenced schemas kept introducing new formats")  # unreachable: the refs are fixed

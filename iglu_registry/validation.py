@@ -6,7 +6,8 @@ lookup for the compiled validator, and the validation itself. Compiling (and che
 the schema against the Iglu meta-schema) happens once per key and again only when the
 resolver hands out a refreshed copy of the schema.
 
-Semantics and messages are jsonschema's draft 4; reports are shaped like Snowplow's
+Semantics and messages are jsonschema's draft 4 (``multipleOf`` in decimal, see
+:mod:`iglu_registry.keywords`); reports are shaped like Snowplow's
 ``ValidationError`` data reports (``message``, ``path``, ``keyword``, ``targets``) so a
 ``schema_violations`` bad row can carry them unchanged.
 
@@ -36,6 +37,7 @@ from referencing.jsonschema import DRAFT4
 from iglu_registry.errors import ErrorKind, LookupHistory, RegistryError, ResolutionError
 from iglu_registry.fast_engine import FastCheck, RefUnavailable, Unsupported, compile_fast
 from iglu_registry.formats import format_checker
+from iglu_registry.keywords import ReferenceValidator
 from iglu_registry.meta_schema import check_schema
 from iglu_registry.resolver import ResolvedSchema, Resolver
 from iglu_registry.resolver_config import json_path
@@ -238,7 +240,7 @@ class SchemaValidator:
                                  for i in issues[:20])
         if not problems:
             try:
-                validator = Draft4Validator(schema, registry=self._registry, format_checker=_FORMATS)
+                validator = ReferenceValidator(schema, registry=self._registry, format_checker=_FORMATS)
             except Exception as exc:  # jsonschema rejects the schema itself
                 problems = (DataReport(f"schema {key.uri} cannot be compiled: {exc}", "$", "$schema"),)
         compiled = _Compiled(resolved.version, validator, problems, superseded_by)
