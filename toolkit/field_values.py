@@ -30,6 +30,20 @@ PATTERNS: dict[FieldKind, str] = {
     FieldKind.BOOL: r"[01]",
     FieldKind.UUID: r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
 }
+
+#: Narrower patterns whose every match is valid without further checks: no day a month lacks (and no
+#: 29 February at all), ints within 32 bits, doubles far from overflow. A value outside them may still
+#: be valid (29 February 2024, -2147483648, 1e-300); the parser then types it with the converters below.
+CERTAIN_PATTERNS: dict[FieldKind, str] = {
+    **PATTERNS,
+    FieldKind.TSTAMP: (r"-?[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-"
+                       r"(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8])) "
+                       r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"),
+    FieldKind.INT: (r"[+-]?0*(?:[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+                    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]"
+                    r"|214748364[0-7])"),
+    FieldKind.DOUBLE: r"[+-]?(?:[0-9]{1,200}(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?",
+}
 _FULL = {kind: re.compile(pattern, re.ASCII) for kind, pattern in PATTERNS.items()}
 _LOOSE_TSTAMP = re.compile(r"(-?[0-9]+)-([0-9]+)-([0-9]+) ([0-9]+):([0-9]+):([0-9]+)(?:\.([0-9]*))?", re.ASCII)
 _ISO_PARTS = re.compile(r"(-?[0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z",

@@ -242,18 +242,34 @@ _IS_SCHEMA = "schema".__eq__
 
 
 def decode_contexts(field: str, text: str) -> SelfDescribingField:
-    """Decode a ``contexts`` or ``derived_contexts`` field; raise :class:`SdjError` with every problem found."""
-    doc, data, wrapper = _load(field, text)
-    if type(data) is not list:
-        raise SdjError(f"{field}.data must be an array of self-describing entities, got {_json_type(data)}")
-    try:  # every entity at C speed; any doubt and the loop below looks at each one and says what is wrong
+    """Decode a ``contexts`` or ``derived_contexts`` field; raise :class:`SdjError` with every problem found.
+
+    The first attempt does everything at C speed (every lookup raises on anything
+    unexpected); any exception sends the field to :func:`_decode_contexts_carefully`,
+    which looks at each part and says what is wrong, or fills the schema cache.
+    """
+    try:
+        doc = orjson.loads(text)
+        wrapper = _SCHEMAS[doc["schema"]]
+        data = doc["data"]
+        if type(data) is not list:
+            raise TypeError
         uris = tuple(map(_SCHEMA_OF, data))
         datas = tuple(map(_DATA_OF, data))
         schemas = tuple(map(_SCHEMAS.__getitem__, uris))
-    except (KeyError, TypeError):
-        uris, datas, schemas = _entities_one_by_one(field, data)
-    compact = (_plain(doc) and all(map(_TWO, map(len, data))) and all(map(_IS_SCHEMA, map(next, map(iter, data))))
-               and orjson.dumps(doc) == text.encode())
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return _decode_contexts_carefully(field, text)
+    compact = (len(doc) == 2 and next(iter(doc)) == "schema" and all(map(_TWO, map(len, data)))
+               and all(map(_IS_SCHEMA, map(next, map(iter, data)))) and orjson.dumps(doc) == text.encode())
+    return SelfDescribingField(field, text, wrapper.key, doc["schema"], data, uris, datas, schemas, compact)
+
+
+def _decode_contexts_carefully(field: str, text: str) -> SelfDescribingField:
+    doc, data, wrapper = _load(field, text)
+    if type(data) is not list:
+        raise SdjError(f"{field}.data must be an array of self-describing entities, got {_json_type(data)}")
+    uris, datas, schemas = _entities_one_by_one(field, data)
+    compact = (_plain(doc) and all(map(_plain, data)) and orjson.dumps(doc) == text.encode())
     return SelfDescribingField(field, text, wrapper.key, doc["schema"], data, uris, datas, schemas, compact)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from toolkit.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, loader_parsing_error
 from toolkit.event import EnrichedEvent
-from toolkit.field_values import CONVERTERS, PATTERNS
+from toolkit.field_values import CERTAIN_PATTERNS, CONVERTERS
 from toolkit.fields import FIELD_COUNT, FIELDS, GEO_LATITUDE, GEO_LONGITUDE, Field, FieldKind
 from toolkit.sdj import SdjError, SelfDescribingField, decode_contexts, decode_unstruct
 
@@ -43,8 +43,12 @@ _DECODERS: dict[FieldKind, Callable[[str, str], SelfDescribingField]] = {
     FieldKind.CONTEXTS: decode_contexts, FieldKind.DERIVED_CONTEXTS: decode_contexts,
     FieldKind.UNSTRUCT: decode_unstruct,
 }
-_UUID = re.compile(PATTERNS[FieldKind.UUID], re.ASCII)
-_EVENT_ID = next(f.position for f in FIELDS if f.kind is FieldKind.UUID)
+_BOOL_OF = {"1": True, "0": False}
+#: C-level callables typing a valid number or boolean text, and spelling the value back by default
+_TYPE_OF: dict[FieldKind, Callable[[str], Any]] = {
+    FieldKind.INT: int, FieldKind.DOUBLE: float, FieldKind.BOOL: _BOOL_OF.__getitem__}
+_SPELLING_OF: dict[FieldKind, Callable[[Any], str]] = {
+    FieldKind.INT: repr, FieldKind.DOUBLE: repr, FieldKind.BOOL: {True: "1", False: "0"}.__getitem__}
 
 
 def _getter(positions: list[int]) -> Callable[[Any], tuple[Any, ...]]:
@@ -65,8 +69,8 @@ class Layout:
     """
 
     __slots__ = ("present", "required_ok", "limited", "limits", "typed", "typed_pattern", "typed_kinds",
-                 "self_describing", "names", "strings", "string_names", "tstamps", "tstamp_names", "ints",
-                 "int_names", "doubles", "double_names", "bools", "bool_names", "geo")
+                 "self_describing", "strings", "string_names", "scalars", "scalar_names", "scalar_types",
+                 "scalar_spellings", "tstamps", "tstamp_names", "geo")
 
     def __init__(self, present: tuple[int, ...]) -> None:
         fields = [FIELDS[p] for p in present]
@@ -75,24 +79,23 @@ class Layout:
         limited = [f for f in fields if f.max_length]
         self.limited = _getter([f.position for f in limited])
         self.limits = tuple(f.max_length for f in limited)
-        typed = [f for f in fields if f.kind in PATTERNS and f.kind is not FieldKind.UUID]
+        typed = [f for f in fields if f.kind in CERTAIN_PATTERNS]
         self.typed = _getter([f.position for f in typed])
         self.typed_kinds = tuple(f.kind for f in typed)
-        self.typed_pattern = (re.compile("\t".join(f"(?:{PATTERNS[f.kind]})" for f in typed), re.ASCII)
+        self.typed_pattern = (re.compile("\t".join(f"(?:{CERTAIN_PATTERNS[f.kind]})" for f in typed), re.ASCII)
                               if typed else None)
         self.self_describing = tuple((f.position, f.name, _DECODERS[f.kind]) for f in fields
                                      if f.kind.is_self_describing)
-        self.names = tuple(f.name for f in fields if not f.kind.is_self_describing)
 
-        def kind(*kinds: FieldKind) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
-            chosen = [f for f in fields if f.kind in kinds]
-            return _getter([f.position for f in chosen]), tuple(f.name for f in chosen)
+        def kinds(*chosen: FieldKind) -> tuple[list[Field], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
+            picked = [f for f in fields if f.kind in chosen]
+            return picked, _getter([f.position for f in picked]), tuple(f.name for f in picked)
 
-        self.strings, self.string_names = kind(FieldKind.STRING, FieldKind.UUID)
-        self.tstamps, self.tstamp_names = kind(FieldKind.TSTAMP)
-        self.ints, self.int_names = kind(FieldKind.INT)
-        self.doubles, self.double_names = kind(FieldKind.DOUBLE)
-        self.bools, self.bool_names = kind(FieldKind.BOOL)
+        _, self.strings, self.string_names = kinds(FieldKind.STRING, FieldKind.UUID)
+        _, self.tstamps, self.tstamp_names = kinds(FieldKind.TSTAMP)
+        scalars, self.scalars, self.scalar_names = kinds(FieldKind.INT, FieldKind.DOUBLE, FieldKind.BOOL)
+        self.scalar_types = tuple(_TYPE_OF[f.kind] for f in scalars)
+        self.scalar_spellings = tuple(_SPELLING_OF[f.kind] for f in scalars)
         self.geo = GEO_LATITUDE in present and GEO_LONGITUDE in present
 
 
@@ -193,12 +196,8 @@ def _parse_text(text: str) -> EnrichedEvent | ParseFailure:
     if (not layout.required_ok or "\x00" in text or not (text.isascii() or _is_unicode(text))
             or any(map(gt, map(len, layout.limited(fields)), layout.limits))):
         return _parse_slowly(text, fields)
-    if layout.typed_pattern is not None:
-        typed = "\t".join(layout.typed(fields))
-        if layout.typed_pattern.fullmatch(typed) is None or _needs_a_closer_look(layout, fields, typed) and \
-                not _typed_values_hold(layout, fields):
-            return _parse_slowly(text, fields)
-    if _UUID.fullmatch(fields[_EVENT_ID]) is None:
+    if (layout.typed_pattern is not None and layout.typed_pattern.fullmatch("\t".join(layout.typed(fields))) is None
+            and not _typed_values_hold(layout, fields)):
         return _parse_slowly(text, fields)
     sdj = {}
     for position, name, decode in layout.self_describing:
@@ -209,21 +208,8 @@ def _parse_text(text: str) -> EnrichedEvent | ParseFailure:
     return EnrichedEvent(text, tuple(fields), sdj, layout)
 
 
-def _needs_a_closer_look(layout: Layout, fields: list[str], typed: str) -> bool:
-    """A match of the shape's pattern proves the syntax of every typed field; only rare values can still be
-    wrong: a day some months lack, an int beyond 32 bits, a double beyond 1e308."""
-    if "-29 " in typed or "-30 " in typed or "-31 " in typed:
-        return True
-    if layout.int_names and max(map(len, layout.ints(fields))) > 9:
-        return True
-    if layout.double_names:
-        doubles = "\t".join(layout.doubles(fields))
-        return "e" in doubles or "E" in doubles or len(doubles) > 300
-    return False
-
-
 def _typed_values_hold(layout: Layout, fields: list[str]) -> bool:
-    """Type each typed field: the calendar and the 32/64-bit ranges, which no pattern checks."""
+    """Type each typed field, for the rare valid values outside the certain patterns (29 February, INT32_MIN)."""
     try:
         for kind, text in zip(layout.typed_kinds, layout.typed(fields), strict=True):
             CONVERTERS[kind](text)

@@ -20,9 +20,8 @@ That is enough to rebuild the TSV line byte for byte (:func:`parse_canonical`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from operator import itemgetter
+from operator import call, itemgetter
 from typing import Any
 
 import orjson
@@ -61,40 +60,33 @@ _SDJ_POSITIONS = (CONTEXTS, UNSTRUCT_EVENT, DERIVED_CONTEXTS)
 _SDJ_NAMES = tuple(FIELD_NAMES[i] for i in _SDJ_POSITIONS)
 
 
-_SHORTEST_INTS = re.compile(r"(?:-?[1-9][0-9]*|0)(?:\t(?:-?[1-9][0-9]*|0))*", re.ASCII)
-_BOOL_OF = {"1": True, "0": False}
 _CONTEXTS_COLUMN = itemgetter(1)  # SchemaInfo.contexts_column
 
 
 def _object(event: EnrichedEvent) -> dict[str, Any]:
     """The canonical object, built from the parser's layout with as few Python steps as possible.
 
-    Entity columns hold tuples (one per entity list) rather than lists: orjson
-    writes both as arrays, and ``zip`` builds tuples without a Python call each.
+    Strings go in as they are, numbers and booleans are typed in one C-level ``map``,
+    timestamps are rewritten to ISO in one batch, and entity columns hold tuples
+    (orjson writes them as arrays; ``zip`` builds them without a Python call each).
+    Keys come in that order: strings, numbers and booleans, timestamps (each in TSV
+    order), then ``geo_location``, the entity columns, ``_schemas`` and ``_tsv``.
     """
     fields = event.fields
     layout = event.layout or layout_of(fields)
-    out = dict.fromkeys(layout.names)  # atomic columns in TSV order
-    out.update(zip(layout.string_names, layout.strings(fields), strict=True))
+    out = dict(zip(layout.string_names, layout.strings(fields), strict=True))
     tsv = None
+    if layout.scalar_names:
+        texts = layout.scalars(fields)
+        values = tuple(map(call, layout.scalar_types, texts))
+        out.update(zip(layout.scalar_names, values, strict=True))
+        if tuple(map(call, layout.scalar_spellings, values)) != texts:  # "12.50", "+3", "007"
+            tsv = {name: text for name, text, value, spell in zip(layout.scalar_names, texts, values,
+                                                                    layout.scalar_spellings, strict=True)
+                   if spell(value) != text}
     if layout.tstamp_names:
         isos = "\t".join(layout.tstamps(fields)).replace(" ", "T").replace("\t", "Z\t") + "Z"
         out.update(zip(layout.tstamp_names, isos.split("\t"), strict=True))
-    if layout.int_names:
-        texts = layout.ints(fields)
-        ints = list(map(int, texts))
-        out.update(zip(layout.int_names, ints, strict=True))
-        if _SHORTEST_INTS.fullmatch("\t".join(texts)) is None:
-            tsv = {n: t for n, t, v in zip(layout.int_names, texts, ints, strict=True) if str(v) != t}
-    if layout.double_names:
-        texts = layout.doubles(fields)
-        doubles = list(map(float, texts))
-        out.update(zip(layout.double_names, doubles, strict=True))
-        if "\t".join(map(repr, doubles)) != "\t".join(texts):
-            tsv = tsv or {}
-            tsv.update((n, t) for n, t, v in zip(layout.double_names, texts, doubles, strict=True) if repr(v) != t)
-    if layout.bool_names:
-        out.update(zip(layout.bool_names, map(_BOOL_OF.__getitem__, layout.bools(fields)), strict=True))
     if layout.geo:
         out[GEO_LOCATION] = f"{fields[GEO_LATITUDE]},{fields[GEO_LONGITUDE]}"
     sdj = event.sdj

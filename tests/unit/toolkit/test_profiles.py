@@ -130,7 +130,7 @@ def test_canonical_shape_warehouse_columns_typed_values_entities_grouped() -> No
             "derived_contexts": [DERIVED_WRAPPER, "iglu:org.w3/PerformanceTiming/jsonschema/1-0-0"],
         },
     }
-    assert list(got)[:3] == ["app_id", "platform", "etl_tstamp"]  # atomic columns in TSV order
+    assert list(got)[:4] == ["app_id", "platform", "event", "event_id"]  # strings first, each group in TSV order
     assert parse_canonical(orjson.dumps(got)).line == text
 
 
