@@ -27,6 +27,7 @@ from connectors.warehouse.columns import Dialect, qualified, quote
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
 from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact
+from migration.legacy import InputFailed, legacy_load
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
 KINDS = ("duckdb", "postgres", "tsv", "jsonl")
@@ -141,10 +142,6 @@ def bad_records(path: str) -> Iterator[Any]:
 
 # -- the workspace ------------------------------------------------------------------------------------------------
 
-def _tsv_rows(path: str) -> Iterator[tuple[dict[str, Any], Provenance]]:
-    raise SourceFailed(f"tsv:{path}: reading enriched TSV needs the toolkit event parser, which is not available yet")
-
-
 class _DuckWorkspaceBuilder:
     """Attach or stage each side into one embedded DuckDB."""
 
@@ -192,10 +189,19 @@ class _DuckWorkspaceBuilder:
         else:
             warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
             warehouse.ensure_tables()
-            rows = canonical_rows(spec.target) if spec.kind == "jsonl" else _tsv_rows(spec.target)
-            report = warehouse.load(rows, Dedup.NONE)
-            if report.rejected:
-                raise SourceFailed(_problem_text(str(spec), report.rejected, [str(p) for p in report.problems]))
+            if spec.kind == "jsonl":
+                report = warehouse.load(canonical_rows(spec.target), Dedup.NONE)
+                if report.rejected:
+                    raise SourceFailed(_problem_text(str(spec), report.rejected, [str(p) for p in report.problems]))
+            else:
+                # An archive line that does not parse is what the legacy loader sent to bad rows: it becomes
+                # this side's bad output, so its event reads as rejected, not missing.
+                try:
+                    legacy = legacy_load(spec.target, warehouse, Dedup.NONE)
+                except InputFailed as exc:
+                    raise SourceFailed(str(exc)) from exc
+                if legacy.bad_rows_written:
+                    bad_relation = qualified(stage_schema, "bad_rows")
             relation = qualified(stage_schema, "events")
             columns = self._columns("memory", stage_schema, "events")
         if spec.bad:

@@ -130,18 +130,23 @@ class Warehouse:
     # -- loading -------------------------------------------------------------------------------------------
 
     def load(self, rows: Iterable[tuple[Mapping[str, Any], Provenance]], dedup: Dedup = Dedup.CROSS_BATCH,
-             batch_size: int = DEFAULT_BATCH) -> LoadReport:
-        """Load canonical JSON rows with their provenance, in batches; return what happened to each."""
+             batch_size: int = DEFAULT_BATCH, whole_call_is_one_batch: bool = False) -> LoadReport:
+        """Load canonical JSON rows with their provenance, in chunks of ``batch_size``; say what became of each.
+
+        ``in-batch`` dedup collapses within a chunk, or within the whole call when ``whole_call_is_one_batch``
+        (the legacy path: one archive file is one legacy batch).
+        """
         total = LoadReport()
         iterator = iter(rows)
+        seen: set[tuple[str, str]] | None = set() if whole_call_is_one_batch else None
         while batch := list(itertools.islice(iterator, batch_size)):
-            total.add(self._load_batch(batch, dedup))
+            total.add(self._load_batch(batch, dedup, set() if seen is None else seen))
         return total
 
-    def _load_batch(self, batch: list[tuple[Mapping[str, Any], Provenance]], dedup: Dedup) -> LoadReport:
+    def _load_batch(self, batch: list[tuple[Mapping[str, Any], Provenance]], dedup: Dedup,
+                    seen: set[tuple[str, str]]) -> LoadReport:
         report = LoadReport(read=len(batch))
         good: list[WarehouseRow] = []
-        seen: set[tuple[str, str]] = set()
         for raw, provenance in batch:
             try:
                 row = to_warehouse_row(raw, provenance)

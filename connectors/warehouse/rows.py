@@ -3,8 +3,10 @@
 A canonical row is a dict keyed by warehouse column names holding only the
 non-empty atomic fields (typed int/float/bool/str, timestamps as ISO-8601 UTC
 text with 0-9 fractional digits) plus ``contexts_*`` lists and
-``unstruct_event_*`` objects. Anything else is rejected with a reason that names
-the field, so a bad row is explained rather than silently loaded or dropped.
+``unstruct_event_*`` objects: the toolkit's ``canonical`` JSON profile
+(:func:`toolkit.profiles.canonical.to_dict`), whose extra keys are skipped.
+Anything else is rejected with a reason that names the field, so a bad row is
+explained rather than silently loaded or dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ import orjson
 
 from connectors.warehouse.columns import ATOMIC_COLUMNS, ENTITY_KEY, entity_column
 from toolkit.fields import FieldKind
+from toolkit.profiles.canonical import EXTRA_KEYS
+
+#: Canonical-profile keys that are not columns: ``geo_location`` repeats geo_latitude/longitude, ``_schemas``
+#: and ``_tsv`` only serve to rebuild the TSV byte for byte.
+IGNORED_KEYS = frozenset(EXTRA_KEYS)
 
 _KIND: dict[str, FieldKind] = {c.name: c.kind for c in ATOMIC_COLUMNS if c.kind is not None}
 _TSTAMP = re.compile(
@@ -145,7 +152,7 @@ def to_warehouse_row(row: Mapping[str, Any], provenance: Provenance) -> Warehous
     entities: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in row.items():
-        if value is None:
+        if value is None or key in IGNORED_KEYS:
             continue  # lossy formats write empty fields as null: same as absent
         kind = _KIND.get(key)
         if kind is not None:

@@ -81,13 +81,13 @@ def test_a_canonical_row_is_typed_and_fingerprinted() -> None:
 
 def test_a_bad_row_is_refused_with_every_reason_and_its_place() -> None:
     with pytest.raises(RowRejected) as caught:
-        to_warehouse_row({"event_id": EID, "txn_id": "7", "br_cookies": 1, "geo_location": "1,2",
+        to_warehouse_row({"event_id": EID, "txn_id": "7", "br_cookies": 1, "geo_place": "1,2",
                           "contexts_com_acme_ctx_1": {"not": "a list"}}, HERE)
     problem = caught.value.problem
     text = str(problem)
     assert text.startswith("events.jsonl:7 (event_id " + EID)
     assert "txn_id must be an integer" in text and "br_cookies must be true or false" in text
-    assert "unknown key 'geo_location'" in text and "contexts_com_acme_ctx_1 must be a list" in text
+    assert "unknown key 'geo_place'" in text and "contexts_com_acme_ctx_1 must be a list" in text
     assert "collector_tstamp is required and missing" in text
     with pytest.raises(RowRejected, match="longer than a UUID"):
         to_warehouse_row({"event_id": "x" * 40, "collector_tstamp": "2021-10-13T20:22:10Z"}, HERE)
@@ -135,3 +135,17 @@ def test_the_shared_snowplow_bad_rows_all_parse(shared_dir) -> None:  # type: ig
     assert by_name["rdbloader-3-loader_iglu_error.json"].event_id == "2b1b25a4-c0df-4859-8201-cf21492ad61b"
     assert by_name["rdbloader-1-loader_parsing_error.json"].event_id == "94b86f90-7739-4f0d-bcc2-b054143abad5"
     assert by_name["event-recovery-07-schema_violations.json"].bad_row_type == "schema_violations"
+
+
+def test_rows_of_the_canonical_profile_load_as_they_are(enriched_fixtures) -> None:  # type: ignore[no-untyped-def]
+    from toolkit.profiles.canonical import to_dict
+    from toolkit.tsv import parse_line
+
+    for name in ("python-1", "rdbloader-1", "scala-3"):
+        line = (enriched_fixtures / f"{name}.tsv").read_text()
+        row = to_warehouse_row(to_dict(parse_line(line)), Provenance.file_line(f"{name}.tsv", 1))
+        assert row.event_id == line.split("\t")[6]
+        assert row.values["collector_tstamp"].count(".") == 1
+        assert all(k.startswith(("contexts_", "unstruct_event_")) for k in row.entities)
+    rdb = to_warehouse_row(to_dict(parse_line((enriched_fixtures / "rdbloader-1.tsv").read_text())), HERE)
+    assert rdb.values["collector_tstamp"] == "2021-10-13 20:21:47.595072"  # ns source text, truncated to µs
