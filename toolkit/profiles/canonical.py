@@ -63,8 +63,8 @@ _SDJ_NAMES = tuple(FIELD_NAMES[i] for i in _SDJ_POSITIONS)
 _CONTEXTS_COLUMN = itemgetter(1)  # SchemaInfo.contexts_column
 
 
-def _object(event: EnrichedEvent) -> dict[str, Any]:
-    """The canonical object, built from the parser's layout with as few Python steps as possible.
+def to_object(event: EnrichedEvent) -> dict[str, Any]:
+    """The canonical object, ready for ``orjson.dumps``, built from the parser's layout in few Python steps.
 
     Strings go in as they are, numbers and booleans are typed in one C-level ``map``,
     timestamps are rewritten to ISO in one batch, and entity columns hold tuples
@@ -123,12 +123,15 @@ def _object(event: EnrichedEvent) -> dict[str, Any]:
 
 def to_json(event: EnrichedEvent) -> bytes:
     """The canonical JSON of an event, compact, UTF-8. This is the pipeline's hot path."""
-    return orjson.dumps(_object(event))
+    return orjson.dumps(to_object(event))
 
 
 def to_dict(event: EnrichedEvent) -> dict[str, Any]:
-    """The canonical object as plain Python values (what a warehouse loader inserts)."""
+    """The canonical object as plain Python values, entity columns as lists (what a warehouse loader inserts)."""
     return orjson.loads(to_json(event))
+
+
+_object = to_object  # the name the pipeline first imported; use to_object
 
 
 # --- canonical JSON back to an event ---------------------------------------------------------------------------
