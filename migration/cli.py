@@ -157,3 +157,51 @@ def legacy_load_command(input_path: str, warehouse: str, dedup: str, batch_size:
     click.echo(f"legacy-load into {target.url}: {report.summary()}")
     for problem in report.load.problems[:10]:
         click.echo(f"  not loaded: {problem}")
+
+
+@migrate.command("kafka-load")
+@click.option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", required=True, metavar="HOST:PORT",
+              help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS).")
+@click.option("--topic", required=True, help="The enriched topic (canonical JSON or enriched TSV messages).")
+@click.option("--bad-topic", default=None, help="The bad topic (Snowplow bad rows), loaded into <schema>.bad_rows.")
+@click.option("--warehouse", required=True, metavar="URL",
+              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
+@click.option("--group", default="sptk-kafka-load", show_default=True, help="Consumer group id.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Messages per warehouse transaction (offsets are committed after each).")
+@click.option("--until-caught-up", is_flag=True, help="Stop once every assigned partition is fully loaded.")
+@click.option("--sidecar-port", default=None, type=click.IntRange(0, 65535),
+              help="Serve /healthz, /readyz and /metrics here and drain on SIGTERM (0: any free port).")
+def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, warehouse: str, group: str,
+                       batch_size: int, until_caught_up: bool, sidecar_port: int | None) -> None:
+    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset)."""
+    import signal
+    import threading
+
+    from connectors.sources.kafka import KafkaSource
+    from migration.kafka_load import KafkaLoader
+
+    topics = [topic] + ([bad_topic] if bad_topic else [])
+    with _open_warehouse(warehouse) as target:
+        source = KafkaSource(bootstrap, topics, group)
+        loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
+                             until_caught_up=until_caught_up)
+        try:
+            if sidecar_port is not None:
+                from connectors.sidecar.runtime import Sidecar
+
+                sidecar = Sidecar(port=sidecar_port)
+                click.echo(f"kafka-load: sidecar on 127.0.0.1:{sidecar.port}", err=True)
+                code = sidecar.run(loader)
+            else:
+                stop = threading.Event()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, lambda *_: stop.set())
+                loader.run(stop)
+                code = 0 if loader.drain(30.0) else 1
+        finally:
+            source.close()
+    click.echo(f"kafka-load from {topic} into {target.url}: {loader.report.summary()}")
+    for problem in loader.report.load.problems[:10]:
+        click.echo(f"  not loaded (kept as a bad row): {problem}")
+    sys.exit(code)

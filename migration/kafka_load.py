@@ -1,0 +1,167 @@
+"""The Kafka path's warehouse loader: a consumer of the enriched (and bad) topic, sidecar-able.
+
+Records are loaded in batches and only then acknowledged, so an offset is
+committed only for rows already in the warehouse; a crash re-reads at most one
+batch, and the loader's provenance identity (topic, partition, offset) makes the
+re-read add nothing. Enriched messages are canonical JSON (the pipeline's default
+enriched profile) or enriched TSV; messages of the bad topic are Snowplow bad rows
+and go to ``<schema>.bad_rows``. A message that cannot be loaded becomes a bad row
+itself, with its reason, rather than blocking the partition or vanishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from connectors.sources.base import Position, Record
+from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
+from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
+from connectors.warehouse.rows import Provenance
+from toolkit.kafka import PartitionLag
+from toolkit.profiles.canonical import to_dict
+from toolkit.tsv import ParseFailure, parse_line
+
+log = logging.getLogger(__name__)
+
+
+class BatchSource(Protocol):
+    """What the loader needs from :class:`connectors.sources.kafka.KafkaSource`."""
+
+    description: str
+
+    def read(self, max_records: int, timeout_s: float) -> list[Record]: ...
+
+    def ack(self, position: Position) -> None: ...
+
+    def commit(self) -> dict[str, int]: ...
+
+    def lag(self) -> list[PartitionLag]: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(slots=True)
+class KafkaLoadReport:
+    messages: int = 0
+    load: LoadReport = field(default_factory=LoadReport)
+    bad_rows_written: int = 0
+    unreadable: int = 0  # messages that were neither an event nor a bad row (recorded as bad rows)
+
+    def summary(self) -> str:
+        return (f"{self.messages} messages: {self.load.summary()}; bad rows written {self.bad_rows_written} "
+                f"(unreadable messages {self.unreadable})")
+
+
+def _provenance(position: Position) -> Provenance:
+    topic, _, partition = position.partition.rpartition("/")
+    return Provenance.kafka(topic, int(partition), position.offset)
+
+
+def _topic(position: Position) -> str:
+    return position.partition.rpartition("/")[0]
+
+
+class KafkaLoader:
+    """Consume, load, acknowledge; ``run`` until stopped (or caught up), ``drain`` for the sidecar."""
+
+    def __init__(self, source: BatchSource, warehouse: Warehouse, *, bad_topics: Sequence[str] = (),
+                 dedup: Dedup = Dedup.CROSS_BATCH, batch_size: int = 5000, poll_timeout_s: float = 1.0,
+                 until_caught_up: bool = False) -> None:
+        self.source = source
+        self.warehouse = warehouse
+        self.bad_topics = frozenset(bad_topics)
+        self.dedup = dedup
+        self.batch_size = batch_size
+        self.poll_timeout_s = poll_timeout_s
+        self.until_caught_up = until_caught_up
+        self.report = KafkaLoadReport()
+        self._lock = threading.Lock()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            records = self.source.read(self.batch_size, self.poll_timeout_s)
+            if records:
+                with self._lock:
+                    self.load(records)
+            elif self.until_caught_up and self.caught_up():
+                log.info("caught up with %s: %s", self.source.description, self.report.summary())
+                return
+
+    def caught_up(self) -> bool:
+        lags = self.source.lag()
+        return bool(lags) and all(p.lag == 0 for p in lags)
+
+    def load(self, records: list[Record]) -> None:
+        """Load one batch, then acknowledge the last position of every partition in it."""
+        rows: list[tuple[dict[str, Any], Provenance]] = []
+        bad: list[BadRowRecord] = []
+        for record in records:
+            provenance = _provenance(record.position)
+            if _topic(record.position) in self.bad_topics:
+                try:
+                    bad.append(parse_bad_row(record.raw.decode("utf-8", "replace"), provenance))
+                except NotABadRow as exc:
+                    bad.append(BadRowRecord(None, "unreadable_bad_row", str(exc), provenance))
+                    self.report.unreadable += 1
+                continue
+            row = self._row(record, provenance, bad)
+            if row is not None:
+                rows.append((row, provenance))
+        loaded = self.warehouse.load(rows, self.dedup, batch_size=max(len(rows), 1))
+        bad += [BadRowRecord(p.event_id, "generic_error", "; ".join(p.reasons), p.provenance)
+                for p in loaded.problems]
+        written = self.warehouse.load_bad_rows(bad)
+        self.report.messages += len(records)
+        self.report.load.add(loaded)
+        self.report.bad_rows_written += written
+        last: dict[str, Position] = {}
+        for record in records:
+            current = last.get(record.position.partition)
+            if current is None or record.position.offset > current.offset:
+                last[record.position.partition] = record.position
+        for position in last.values():
+            self.source.ack(position)
+        self.source.commit()
+
+    def _row(self, record: Record, provenance: Provenance, bad: list[BadRowRecord]) -> dict[str, Any] | None:
+        raw = record.raw
+        if raw[:1] == b"{":
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                value = None
+                reason = f"not JSON: {exc}"
+            else:
+                reason = f"a canonical event is a JSON object, got {type(value).__name__}"
+            if isinstance(value, dict):
+                return value
+            bad.append(BadRowRecord(None, "loader_parsing_error", reason, provenance))
+            self.report.unreadable += 1
+            return None
+        parsed = parse_line(raw)
+        if isinstance(parsed, ParseFailure):
+            fields = raw.split(b"\t")
+            event_id = fields[6].decode("ascii", "replace") if len(fields) > 6 and len(fields[6]) == 36 else None
+            bad.append(BadRowRecord(event_id, "loader_parsing_error", orjson.dumps(parsed.failure()).decode(),
+                                    provenance))
+            return None
+        return to_dict(parsed)
+
+    def drain(self, timeout_s: float) -> bool:
+        """Stop reading and commit: every acknowledged batch is already in the warehouse."""
+        deadline = time.monotonic() + timeout_s
+        self.source.stop()
+        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            return False
+        try:
+            self.source.commit()
+        finally:
+            self._lock.release()
+        return True
