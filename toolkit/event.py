@@ -1,8 +1,8 @@
 """The typed, immutable enriched event that every stage of the toolkit passes around.
 
 An :class:`EnrichedEvent` keeps the line it was parsed from, the 131 field texts
-and their typed values, so it can be written back byte for byte and still be read
-as data: ``event.get("geo_latitude")`` is a ``float``, ``event.collector_tstamp`` a
+and the decoded JSON fields, so it can be written back byte for byte and still be
+read as data: ``event.get("geo_latitude")`` is a ``float``, ``event.collector_tstamp`` a
 :class:`Timestamp`, ``event.contexts`` a decoded
 :class:`~toolkit.sdj.SelfDescribingField`. Events come from
 :func:`toolkit.tsv.parse_line`, which has already checked every field, so nothing
@@ -29,7 +29,9 @@ _EVENT_SCHEMA = tuple(BY_NAME[n].position for n in ("event_vendor", "event_name"
 _INDEX: dict[str, int] = {name: f.position for name, f in BY_NAME.items()}
 _NUMBER_KINDS = (FieldKind.INT, FieldKind.DOUBLE)
 
+
 def _set(name: str) -> Any:
+    """The slot's own setter: how ``__init__`` fills an object whose ``__setattr__`` refuses every change."""
     return getattr(EnrichedEvent, name).__set__
 
 

@@ -241,3 +241,32 @@ def test_the_position_of_every_field_matches_the_python_sdk_table() -> None:
     from snowplow_analytics_sdk.event_transformer import ENRICHED_EVENT_FIELD_TYPES
 
     assert [BY_NAME[name].position for name, _ in ENRICHED_EVENT_FIELD_TYPES] == list(range(FIELD_COUNT))
+
+
+EDGE_VALUES = {
+    "txn_id": ["0", "-0", "+0", "007", "2147483647", "-2147483648", "2147483648", "-2147483649", "0000000000042",
+               "99999999999", "1.0", "", "+", "-"],
+    "tr_total": ["0", "-0.0", ".5", "5.", "1e5", "1E-5", "1e99", "1e308", "1e309", "1e-400", "9" * 250, "1.2.3",
+                 "e5", "+.5e+5", "0x10", "inf"],
+    "etl_tstamp": ["2024-02-29 00:00:00", "2023-02-29 00:00:00", "2024-02-30 00:00:00", "2026-04-30 23:59:59",
+                   "2026-04-31 00:00:00", "2026-12-31 23:59:59.999999999", "0000-02-29 00:00:00",
+                   "1900-02-29 00:00:00", "2000-02-29 00:00:00", "2026-06-15 12:00:60", "2026-06-15 12:00:00."],
+    "event_id": ["C6EF3124-B53A-4B13-A233-0088F79DCBCB", "c6ef3124b53a4b13a2330088f79dcbcb", "{c6ef3124-b53a-4b13-"
+                 "a233-0088f79dcbcb}"],
+    "br_cookies": ["0", "1", "2", "01", "true"],
+}
+
+
+def test_the_shape_patterns_never_decide_differently_from_the_converters() -> None:
+    """The fast route's patterns are narrower than the contract; the converters have the last word."""
+    from toolkit.field_values import CONVERTERS
+
+    for name, values in EDGE_VALUES.items():
+        for value in values:
+            result = parse_line(line(**{name: value}))
+            try:
+                CONVERTERS[BY_NAME[name].kind](value) if value else None
+                valid = bool(value) or not BY_NAME[name].required
+            except ValueError:
+                valid = False
+            assert isinstance(result, EnrichedEvent) is valid, (name, value, getattr(result, "reason", None))
