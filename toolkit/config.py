@@ -395,6 +395,11 @@ class IgluConfig:
     cache_size: int = field(default=1000, metadata={"min": 0})
     cache_ttl_s: int = field(default=600, metadata={"min": 0})
     api_keys: tuple[IgluApiKey, ...] = ()
+    #: a registry that cannot answer: retries (with doubling pauses) before the event is quarantined
+    unavailable_retries: int = field(default=2, metadata={"min": 0})
+    unavailable_backoff_s: float = field(default=0.5, metadata={"min": 0.0})
+    #: after the retries failed, events needing that schema are quarantined at once for this long
+    unavailable_hold_s: float = field(default=10.0, metadata={"min": 0.0})
 
 
 @dataclass(frozen=True)

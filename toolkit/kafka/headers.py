@@ -21,6 +21,8 @@ TRACE_ID = "sp.trace_id"
 ERROR_STAGE = "sp.error.stage"
 ERROR_CLASS = "sp.error.class"
 ERROR_MESSAGE = "sp.error.message"
+#: ``true`` on a bad row a replay may fix (the registry could not answer); ``sptk pipeline replay-bad`` reruns it
+ERROR_RETRYABLE = "sp.error.retryable"
 
 #: Headers count towards the broker's message size limit; an error message longer than this is cut.
 MAX_ERROR_MESSAGE_BYTES = 1024
@@ -44,11 +46,12 @@ class MessageHeaders:
     error_stage: str | None = None
     error_class: str | None = None
     error_message: str | None = None
+    error_retryable: bool = False
 
-    def with_error(self, stage: str, error_class: str, message: str) -> MessageHeaders:
+    def with_error(self, stage: str, error_class: str, message: str, retryable: bool = False) -> MessageHeaders:
         """The same headers for the bad-row copy of a record."""
         return MessageHeaders(self.source, self.pipeline, self.trace_id, self.event_id, self.schema,
-                              self.collector_tstamp, stage, error_class, message)
+                              self.collector_tstamp, stage, error_class, message, retryable)
 
     def to_kafka(self) -> list[tuple[str, bytes]]:
         out = [
@@ -67,6 +70,7 @@ class MessageHeaders:
                 (ERROR_STAGE, self.error_stage.encode()),
                 (ERROR_CLASS, (self.error_class or "").encode()),
                 (ERROR_MESSAGE, message),
+                (ERROR_RETRYABLE, b"true" if self.error_retryable else b"false"),
             ]
         return out
 
@@ -84,4 +88,5 @@ class MessageHeaders:
             error_stage=found.get(ERROR_STAGE),
             error_class=found.get(ERROR_CLASS),
             error_message=found.get(ERROR_MESSAGE),
+            error_retryable=found.get(ERROR_RETRYABLE) == "true",
         )
