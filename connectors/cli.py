@@ -1,10 +1,137 @@
-"""`sptk pipeline`: the command group this package contributes to the CLI."""
+"""``sptk pipeline``: run the fan-out pipeline, and replay quarantined bad rows.
+
+Exit codes: ``0`` everything read was confirmed and acknowledged; ``1`` the run stopped
+with records unconfirmed (they are read again after a restart) or failed; ``2`` the
+pipeline could not start (config, topics, broker, registry config): nothing was read.
+The run's summary (``{"in", "enriched", "bad", "filtered", "derived", ...}``) is printed
+to stdout as one JSON line; logs go to stderr.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
+
+from toolkit.config import ConfigError, PipelineConfig, load_config
+
+
+def _fail(message: str) -> None:
+    click.echo(f"sptk pipeline: {message}", err=True)
+    raise SystemExit(2)
+
+
+def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,
+          topic_prefix: str, profile: str | None) -> tuple[PipelineConfig, bool]:
+    """The config, and whether it came from a file (rather than the quick-use options)."""
+    from connectors.pipeline_app import override, quick_config
+
+    try:
+        if config:
+            if resolver or profile:
+                _fail("--resolver and --profile are for quick use without --config; set [iglu] resolver_config and "
+                      "[output] enriched_profile in the config file instead")
+            return override(load_config(config), inputs=inputs, output=output), True
+        if not (inputs and resolver and output):
+            _fail("give --config FILE, or all of --input PATH, --resolver FILE and --output files:DIR|kafka:BOOTSTRAP")
+        assert resolver is not None and output is not None
+        if not (output.startswith("files:") or output.startswith("kafka:")):
+            _fail(f"--output {output!r}: expected files:DIR or kafka:BOOTSTRAP (host:port[,host:port])")
+        return quick_config(inputs, resolver, output, topic_prefix=topic_prefix, profile=profile), False
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None) -> None:
+    from connectors.pipeline_app import StartupError, build
+    from connectors.sidecar import configure_logging
+    from toolkit.kafka import KafkaConfigError
+
+    configure_logging(cfg.sidecar.log_format, cfg.sidecar.log_level)
+    try:
+        app = build(cfg, serve=serve, create_topics=create_topics, allow_drift=allow_drift,
+                    replay=replay)  # type: ignore[arg-type]
+    except (StartupError, ConfigError, KafkaConfigError, OSError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # route compile errors and the like: say what, not a traceback
+        _fail(f"{type(exc).__name__}: {exc}")
+    code = app.run()
+    click.echo(json.dumps(app.summary, sort_keys=False))
+    sys.stdout.flush()
+    raise SystemExit(code)
+
+
+_input = click.option("--input", "inputs", multiple=True, metavar="PATH",
+                      help="Enriched TSV file(s), plain or gzip, or - for stdin (replaces [source]).")
+_output = click.option("--output", metavar="TARGET",
+                       help="files:DIR (one file per stream, no broker), kafka:BOOTSTRAP, or kafka (the config's).")
 
 
 @click.group()
 def pipeline() -> None:
     """Run the fan-out pipeline from sources to raw, enriched, derived and bad outputs."""
+
+
+@pipeline.command("run")
+@click.option("--config", type=click.Path(dir_okay=False), help="Pipeline config (TOML or YAML).")
+@_input
+@click.option("--resolver", type=click.Path(dir_okay=False), help="Iglu resolver config (quick use, without --config).")
+@_output
+@click.option("--topic-prefix", default="sptk", show_default=True, help="Topic prefix for --output kafka:BOOTSTRAP.")
+@click.option("--profile", help="JSON profile of the enriched stream (quick use; default canonical).")
+@click.option("--allow-drift", is_flag=True, help="Start even when topic settings differ from the declaration.")
+@click.option("--create-topics/--no-create-topics", default=None,
+              help="Create missing topics before starting (default: on for quick use, off with --config).")
+@click.option("--serve/--no-serve", default=None,
+              help="Serve /healthz, /readyz, /metrics on [sidecar] host:port (default: on with --config).")
+def run_command(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,
+                topic_prefix: str, profile: str | None, allow_drift: bool, create_topics: bool | None,
+                serve: bool | None) -> None:
+    """Process records from the source until it ends (or SIGTERM/SIGINT), then drain and exit.
+
+    \b
+    sptk pipeline run --config pipeline.toml
+    sptk pipeline run --input events.tsv --resolver resolver.json --output files:out/
+    sptk pipeline run --input events.tsv.gz --resolver resolver.json --output kafka:localhost:9092
+    """
+    cfg, from_file = _load(config, inputs, resolver, output, topic_prefix, profile)
+    _run(cfg, serve=from_file if serve is None else serve,
+         create_topics=(not from_file) if create_topics is None else create_topics, allow_drift=allow_drift)
+
+
+@pipeline.command("replay-bad")
+@click.option("--config", type=click.Path(dir_okay=False), required=True, help="Pipeline config (TOML or YAML).")
+@click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="Read bad rows from these .jsonl files instead of the bad topic.")
+@click.option("--group", default=None, help="Consumer group for reading the bad topic [default: sptk-replay-bad].")
+@click.option("--all", "include_all", is_flag=True,
+              help="Replay every bad row that holds its line, not only the quarantined (retryable) ones.")
+@_output
+@click.option("--allow-drift", is_flag=True, help="Start even when topic settings differ from the declaration.")
+def replay_bad_command(config: str, inputs: tuple[str, ...], group: str | None, include_all: bool,
+                       output: str | None, allow_drift: bool) -> None:
+    """Run quarantined bad rows through the pipeline again, once the registry is back.
+
+    Reads the bad topic up to its current end (or --input files), takes every
+    schema_violations row that was quarantined because a registry could not answer,
+    rebuilds its original line and processes it again: it lands in enriched and the
+    derived streams, or in bad again with the reason it has now. Rows that are not
+    replayed are counted as skipped. Nothing is written to the raw stream.
+    """
+    from connectors.pipeline_app import ReplayOptions
+    from connectors.replay import DEFAULT_GROUP
+
+    cfg, _ = _load(config, (), None, output, "sptk", None)
+    if not inputs and cfg.kafka is None:
+        _fail("without --input, replay-bad reads the bad topic, which needs a [kafka] section in the config")
+    if inputs and group:
+        _fail("--group is for reading the bad topic; it has no meaning with --input files")
+    for path in inputs:
+        if cfg.output.target.kind == "files" and Path(path).resolve().parent == cfg.output.target.directory:
+            _fail(f"--input {path} is inside the output directory {cfg.output.target.directory}, which the replay "
+                  "starts afresh; copy it elsewhere or write to another directory")
+    replay = ReplayOptions(tuple(Path(p) for p in inputs), group or DEFAULT_GROUP, include_all)
+    _run(cfg, serve=False, create_topics=False, allow_drift=allow_drift, replay=replay)

@@ -1,0 +1,235 @@
+"""Wiring a whole pipeline from its config: topics check, producer or files, source, runner and sidecar.
+
+``sptk pipeline run`` and ``sptk pipeline replay-bad`` are this module plus argument
+parsing; tests use it to run a pipeline in-process. The order matters and is fixed here
+once: the topics are checked before anything is read (a pipeline refuses to start on
+drift unless told), the producer learns each topic's real ``max.message.bytes`` before
+the first record (so oversized messages become ``size_violation`` bad rows), and the
+source gets the tracker so it commits only confirmed positions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from connectors.replay import DEFAULT_GROUP, UntilCurrentEnd
+from connectors.runner import KafkaOutputs, Outputs, PipelineRunner, report_observer
+from connectors.sidecar import PipelineMetrics, Sidecar, http_probe, kafka_probe
+from connectors.sidecar.health import Probe
+from connectors.sinks.files import FilesOutputs
+from connectors.sources import FileSource, HttpSource, open_source
+from connectors.sources.kafka import KafkaSource
+from toolkit.config import (
+    FileSourceConfig,
+    KafkaSourceConfig,
+    OutputTarget,
+    PipelineConfig,
+    SourceConfig,
+    config_hash,
+    toolkit_version,
+)
+from toolkit.delivery import DeliveryTracker
+from toolkit.kafka import DeliveryProducer
+from toolkit.outcomes import BAD, ENRICHED, RAW
+from toolkit.pipeline import Pipeline, stream_topics
+from toolkit.topics import Action, Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+
+log = logging.getLogger(__name__)
+
+#: sampled delivery reports (produce latency); every failure is reported regardless
+REPORT_EVERY = 64
+
+
+class StartupError(RuntimeError):
+    """The pipeline cannot start (topics, broker, registry config); the message says what to do."""
+
+
+@dataclass
+class ReplayOptions:
+    """What ``replay-bad`` reads: bad ``.jsonl`` files, or the bad topic with a consumer group."""
+
+    inputs: tuple[Path, ...] = ()
+    group_id: str = DEFAULT_GROUP
+    include_all: bool = False
+
+
+@dataclass
+class App:
+    cfg: PipelineConfig
+    pipeline: Pipeline
+    runner: PipelineRunner
+    sidecar: Sidecar
+    outputs: Outputs
+    tracker: DeliveryTracker
+    metrics: PipelineMetrics
+
+    def run(self, install_signals: bool = True) -> int:
+        """Run until the input ends (or SIGTERM/SIGINT), drain, and return the exit code (0 or 1)."""
+        return self.sidecar.run(self.runner, install_signals=install_signals)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.runner.summary.to_dict()
+
+
+def registry_probes(cfg: PipelineConfig) -> dict[str, Probe]:
+    """One readiness probe per HTTP repository of the resolver config (embedded ones cannot be down)."""
+    from iglu_registry.resolver_config import ResolverConfigError, load_resolver_config
+
+    try:
+        rc = load_resolver_config(cfg.iglu.resolver_config)
+    except (ResolverConfigError, OSError, ValueError) as exc:
+        raise StartupError(f"iglu.resolver_config: {exc}") from None
+    probes: dict[str, Probe] = {}
+    for repo in rc.repositories:
+        if repo.http_uri:
+            uri = repo.http_uri.rstrip("/")
+            probes[f"registry:{repo.name}"] = http_probe(f"{uri}/meta/health" if uri.endswith("/api") else uri)
+    return probes
+
+
+def streams_of(cfg: PipelineConfig) -> list[str]:
+    return [RAW, ENRICHED, BAD, *(s for s in stream_topics(cfg) if s not in (RAW, ENRICHED, BAD))]
+
+
+def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bool) -> None:
+    """Create missing topics if asked, then refuse to start on drift unless it is allowed."""
+    if cfg.output.target.kind != "kafka":
+        return
+    if allow_drift and not cfg.topics.allow_drift:
+        cfg = dataclasses.replace(cfg, topics=dataclasses.replace(cfg.topics, allow_drift=True))
+    try:
+        if create_missing:
+            plan = read_plan(cfg)
+            missing = Plan(tuple(t for t in plan.topics if t.action is Action.CREATE))
+            if missing.topics:
+                result = apply_plan(cfg, missing)
+                if result.refused:
+                    raise StartupError("cannot create the missing topics:\n  " + "\n  ".join(result.refused))
+                log.info("created topics %s", ", ".join(result.created))
+        check_drift(cfg)
+    except TopicDrift as exc:
+        raise StartupError(str(exc)) from None
+    except RuntimeError as exc:
+        if isinstance(exc, StartupError):
+            raise
+        raise StartupError(f"cannot check the topics on {cfg.require_kafka().bootstrap_servers}: {exc}") from exc
+
+
+def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
+          replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None) -> App:
+    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.ConfigError` if not."""
+    prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
+    metrics = metrics or PipelineMetrics()
+    metrics.set_build(toolkit_version(), config_hash(cfg))
+    tracker = DeliveryTracker(cfg.delivery.max_in_flight)
+    topics = stream_topics(cfg)
+    outputs: Outputs
+    limits: dict[str, int] | None = None
+    if cfg.output.target.kind == "kafka":
+        kafka = cfg.require_kafka()
+        transactional = cfg.delivery.transactional and replay is None
+        producer = DeliveryProducer(
+            kafka.bootstrap_servers, kafka.producer_settings(), tracker=tracker,
+            transactional_id=cfg.delivery.transactional_id if transactional else None,
+            enqueue_timeout_s=cfg.delivery.enqueue_timeout_s, max_attempts=cfg.delivery.max_delivery_attempts,
+            on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,
+            admin_settings=kafka.admin_settings())
+        limits = {stream: producer.limit_for(topic) for stream, topic in topics.items()}
+        outputs = KafkaOutputs(producer, topics)
+    else:
+        assert cfg.output.target.directory is not None
+        outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker)
+    pipeline = Pipeline.from_config(cfg, limits=limits)
+    source, label = _source(cfg, tracker, outputs, replay)
+    transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
+    if replay is None:
+        def handle(record: Any) -> Any:
+            return pipeline.process(record.raw, record.source, record.trace_id, record.size, record.truncated)
+    else:
+        include_all = replay.include_all
+
+        def handle(record: Any) -> Any:
+            return pipeline.replay(record.raw, f"replay of {record.source}", record.trace_id,
+                                   include_all=include_all)
+    runner = PipelineRunner(source, handle, outputs, tracker, metrics=metrics, source_label=label,
+                            pipeline=pipeline, transactional=transactional,
+                            commit_interval_s=cfg.delivery.commit_interval_s)
+    host, port = (cfg.sidecar.host, cfg.sidecar.port) if serve else ("127.0.0.1", 0)
+    probes = {}
+    if cfg.kafka is not None:
+        probes["kafka"] = kafka_probe(cfg.kafka.bootstrap_servers, cfg.kafka.admin_settings())
+    probes.update(registry_probes(cfg))
+    sidecar = Sidecar(host, port, metrics=metrics, probes=probes, drain_timeout_s=cfg.delivery.drain_timeout_s)
+    if isinstance(source, HttpSource):
+        if not serve:
+            raise StartupError("source.kind = \"http\" receives batches on the sidecar's port; run with --serve")
+        sidecar.mount(source)
+    log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
+             cfg.output.target, ", ".join(streams_of(cfg)), " (replay)" if replay else "")
+    return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
+
+
+def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs,
+            replay: ReplayOptions | None) -> tuple[Any, str]:
+    def before_revoke(keys: list[str]) -> None:
+        outputs.flush(5.0)  # confirm what is in flight so the revoked partitions commit as far as possible
+
+    if replay is None:
+        return open_source(cfg, tracker=tracker, before_revoke=before_revoke), cfg.source.kind
+    if replay.inputs:
+        return FileSource(replay.inputs), "file"
+    kafka = cfg.require_kafka()
+    source_cfg = dataclasses.replace(cfg, source=SourceConfig(
+        "kafka", kafka=KafkaSourceConfig((bad_topic(kafka.topic_prefix),), replay.group_id)))
+    inner = open_source(source_cfg, tracker=tracker, before_revoke=before_revoke)
+    assert isinstance(inner, KafkaSource)
+    return UntilCurrentEnd(inner), "kafka"
+
+
+def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_prefix: str = "sptk",
+                 profile: str | None = None, environ: Any = None) -> PipelineConfig:
+    """The config of ``sptk pipeline run --input PATH --resolver FILE --output files:DIR|kafka:BOOTSTRAP``."""
+    from toolkit.config import parse_config
+
+    data: dict[str, Any] = {
+        "source": {"kind": "stdin"} if inputs == ("-",) else {"kind": "file", "file": {"paths": list(inputs)}},
+        "iglu": {"resolver_config": resolver},
+        "output": {"target": "kafka" if output.startswith("kafka:") else output},
+        # a quick run creates its missing topics on whatever broker it is given: one replica works everywhere
+        "topics": {"defaults": {"replication": 1}},
+        "sidecar": {"log_format": "text"},
+    }
+    if profile:
+        data["output"]["enriched_profile"] = profile
+    if output.startswith("kafka:"):
+        data["kafka"] = {"bootstrap_servers": output[len("kafka:"):], "topic_prefix": topic_prefix}
+    import os
+
+    return parse_config(data, origin="command line", base_dir=Path.cwd(),
+                        environ=os.environ if environ is None else environ)
+
+
+def override(cfg: PipelineConfig, *, inputs: tuple[str, ...] = (), output: str | None = None) -> PipelineConfig:
+    """``--input``/``--output`` given with ``--config``: the file's settings with another source or target."""
+    if inputs:
+        source = SourceConfig("stdin") if inputs == ("-",) else SourceConfig(
+            "file", file=FileSourceConfig(tuple(Path(p).resolve() for p in inputs)))
+        cfg = dataclasses.replace(cfg, source=source)
+    if output:
+        if output.startswith("files:") and len(output) > len("files:"):
+            target = OutputTarget("files", Path(output[len("files:"):]).resolve())
+        elif output == "kafka" or output.startswith("kafka:"):
+            target = OutputTarget("kafka")
+            if output.startswith("kafka:"):
+                kafka = cfg.require_kafka()
+                cfg = dataclasses.replace(cfg, kafka=dataclasses.replace(kafka,
+                                                                         bootstrap_servers=output[len("kafka:"):]))
+        else:
+            raise ValueError(f"--output {output!r}: expected files:DIR, kafka or kafka:BOOTSTRAP")
+        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, target=target))
+    return cfg

@@ -1,0 +1,375 @@
+"""The pipeline's I/O loop: source -> process -> outputs, and back to the source once delivery is confirmed.
+
+:class:`PipelineRunner` reads records, hands each to a pure ``handle`` function
+(:meth:`toolkit.pipeline.Pipeline.process`, or ``replay`` for ``replay-bad``), registers the
+record's outputs with the :class:`~toolkit.delivery.DeliveryTracker`, gives them to the outputs
+(Kafka or files) and acknowledges to the source only what the tracker says is confirmed: a
+record's position is acknowledged once every output of it, and of every record before it in
+its source partition, has a delivery report. Reading pauses at ``delivery.max_in_flight``
+unconfirmed records (and librdkafka's full queue is served by polling), so memory stays
+bounded whatever the input size.
+
+It implements the sidecar's ``Drainable``: ``run(stop)`` processes until the input ends or a
+drain starts (records already buffered, such as accepted HTTP batches, are still processed),
+and ``drain(timeout_s)`` flushes, acknowledges, commits and closes within the deadline.
+
+Metrics are counted in plain integers on the hot path and published to Prometheus a few
+times a second, so observing the pipeline does not slow it down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from connectors.sidecar.metrics import PipelineMetrics
+from connectors.sources.base import Position, Record
+from toolkit.delivery import DeliveryTracker
+from toolkit.kafka import DeliveryFailed, DeliveryProducer, DeliveryReport, TransactionAborted
+from toolkit.outcomes import Outcome, Output
+
+log = logging.getLogger(__name__)
+
+RecordRef = tuple[str, Position]
+Handler = Callable[[Record], Outcome]
+
+#: Prometheus families are refreshed at most this often (and at the end of the run)
+METRICS_INTERVAL_S = 0.5
+#: consumer lag asks the broker for watermarks: not on every refresh
+LAG_INTERVAL_S = 5.0
+
+
+class Outputs(Protocol):
+    """Where messages go: Kafka (:class:`KafkaOutputs`) or files (:class:`connectors.sinks.files.FilesOutputs`)."""
+
+    def send(self, out: Output, record: RecordRef) -> None:
+        """Queue one message; its confirmation is reported to the tracker as one output of ``record``."""
+        ...
+
+    def poll(self, timeout_s: float) -> None:
+        """Serve confirmations (raise if delivery cannot continue)."""
+        ...
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait for every queued message; return how many are still unconfirmed."""
+        ...
+
+    def delivered(self) -> dict[str, int]:
+        """Confirmed messages per stream since the start."""
+        ...
+
+    @property
+    def queue_depth(self) -> int: ...
+
+    def close(self, summary: dict[str, Any]) -> None: ...
+
+
+class KafkaOutputs:
+    """Produce through a :class:`~toolkit.kafka.DeliveryProducer` (idempotent, ``acks=all``, tracker-fed)."""
+
+    def __init__(self, producer: DeliveryProducer, streams: dict[str, str]) -> None:
+        self.producer = producer
+        self._stream_of = {topic: stream for stream, topic in streams.items()}
+        self._produce = producer.produce
+
+    def send(self, out: Output, record: RecordRef) -> None:
+        self._produce(out.topic, out.value, key=out.key, headers=out.headers, record=record)
+
+    def poll(self, timeout_s: float) -> None:
+        self.producer.poll(timeout_s)
+
+    def flush(self, timeout_s: float) -> int:
+        return self.producer.flush(timeout_s)
+
+    def delivered(self) -> dict[str, int]:
+        return {self._stream_of.get(t, t): n for t, n in list(self.producer.delivered_by_topic.items())}
+
+    @property
+    def queue_depth(self) -> int:
+        return self.producer.queue_depth
+
+    def close(self, summary: dict[str, Any]) -> None:
+        return None
+
+
+@dataclass
+class RunSummary:
+    """What a run did, counted when records are processed: ``in = enriched + filtered + bad (+ skipped)``."""
+
+    records_in: int = 0
+    enriched: int = 0
+    filtered: int = 0
+    bad: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    derived: Counter[str] = field(default_factory=Counter)
+    bad_types: Counter[str] = field(default_factory=Counter)
+    #: (stream, rule) -> records kept out of that stream by that rule
+    rules: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def count(self, outcome: Outcome) -> None:
+        kind = outcome.kind
+        self.records_in += 1
+        if kind == "enriched":
+            self.enriched += 1
+        elif kind == "bad":
+            self.bad += 1
+            self.bad_types[outcome.bad_type] += 1  # type: ignore[union-attr]
+            if outcome.quarantined:  # type: ignore[union-attr]
+                self.quarantined += 1
+            return
+        elif kind == "filtered":
+            self.filtered += 1
+            self.rules[("enriched", outcome.rule)] += 1  # type: ignore[union-attr]
+        else:
+            self.skipped += 1
+            return
+        for name in outcome.derived:
+            self.derived[name] += 1
+        for stream, rule in outcome.filtered:
+            self.rules[(stream, rule)] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"in", "enriched", "bad", "filtered", "derived": {name: N}}`` and the detail behind them."""
+        return {"in": self.records_in, "enriched": self.enriched, "bad": self.bad, "filtered": self.filtered,
+                "derived": dict(sorted(self.derived.items())), "skipped": self.skipped,
+                "quarantined": self.quarantined, "bad_by_type": dict(sorted(self.bad_types.items())),
+                "filtered_by_rule": {f"{s}: {r}": n for (s, r), n in sorted(self.rules.items())}}
+
+
+class PipelineRunner:
+    """Source -> ``handle`` -> outputs, acknowledging confirmed positions; the sidecar's ``Drainable``."""
+
+    def __init__(self, source: Any, handle: Handler, outputs: Outputs, tracker: DeliveryTracker, *,
+                 metrics: PipelineMetrics | None = None, source_label: str = "source", batch_size: int = 500,
+                 read_timeout_s: float = 0.2, pipeline: Any = None, transactional: bool = False,
+                 commit_interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.source = source
+        self.handle = handle
+        self.outputs = outputs
+        self.tracker = tracker
+        self.metrics = metrics
+        self.source_label = source_label
+        self.batch_size = batch_size
+        self.read_timeout_s = read_timeout_s
+        self.pipeline = pipeline  # the toolkit Pipeline, for its sampled timings and validator counts
+        self.transactional = transactional
+        self.commit_interval_s = commit_interval_s
+        self._clock = clock
+        self.summary = RunSummary()
+        self._acked: dict[str, Position] = {}
+        self._stopping = False
+        self._closed = False
+        self._published = _Published()
+        self._next_metrics = 0.0
+        self._next_lag = 0.0
+        self._next_commit = clock() + commit_interval_s
+        self.failed: BaseException | None = None
+
+    # -- the loop ------------------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Process until the input ends, or ``stop`` is set and what is already buffered is processed."""
+        if self.transactional:
+            self._producer().begin_transaction()
+        tracker, outputs, source = self.tracker, self.outputs, self.source
+        try:
+            while True:
+                if stop.is_set() and not self._stopping:
+                    self._stopping = True
+                    source.stop()
+                if source.finished:
+                    break
+                room = tracker.max_in_flight - tracker.in_flight
+                if room <= 0:  # backpressure: wait for confirmations rather than read more
+                    outputs.poll(0.05)
+                    self._ack()
+                    self._housekeeping()
+                    continue
+                records = source.read(min(self.batch_size, room), self.read_timeout_s)
+                for record in records:
+                    self._one(record)
+                outputs.poll(0)
+                self._ack()
+                self._housekeeping()
+        except BaseException as exc:
+            self.failed = exc
+            raise
+        finally:
+            self._publish()
+
+    def _one(self, record: Record) -> None:
+        outcome = self.handle(record)
+        position = record.position
+        partition = position.partition
+        outs = outcome.outputs
+        self.tracker.track(partition, position, len(outs))
+        if outs:
+            ref = (partition, position)
+            send = self.outputs.send
+            for out in outs:
+                send(out, ref)
+        self.summary.count(outcome)
+
+    def _ack(self) -> None:
+        acked = self._acked
+        for partition, position in self.tracker.committable().items():
+            if acked.get(partition) is not position:
+                acked[partition] = position
+                self.source.ack(position)
+
+    def _producer(self) -> DeliveryProducer:
+        if not isinstance(self.outputs, KafkaOutputs):
+            raise RuntimeError("transactions need Kafka outputs")
+        return self.outputs.producer
+
+    def _housekeeping(self) -> None:
+        now = self._clock()
+        if self.transactional and now >= self._next_commit:
+            self._commit_transaction()
+            self._producer().begin_transaction()
+            self._next_commit = now + self.commit_interval_s
+        if now >= self._next_metrics:
+            self._next_metrics = now + METRICS_INTERVAL_S
+            self._publish()
+
+    def _commit_transaction(self) -> bool:
+        """Commit outputs and the consumer positions together; on abort, rewind and forget what was in flight."""
+        consumer = self.source.consumer
+        try:
+            self._producer().commit_transaction(consumer.positions(), consumer.group_metadata())
+            return True
+        except TransactionAborted as exc:
+            log.warning("%s; rewinding to the last committed offsets to read those records again", exc)
+            consumer.rewind_to_committed()
+            for partition in list(self.tracker.partitions()):
+                self.tracker.drop(partition)
+            self._acked.clear()
+            return False
+
+    # -- draining ------------------------------------------------------------------------------------------------
+
+    def drain(self, timeout_s: float) -> bool:
+        """Stop reading, flush, acknowledge what is confirmed, commit and close; True if nothing was left over."""
+        deadline = self._clock() + timeout_s
+        self.source.stop()
+        remaining = -1
+        try:
+            remaining = self.outputs.flush(max(0.0, deadline - self._clock()))
+            while remaining and self._clock() < deadline:
+                remaining = self.outputs.flush(max(0.0, deadline - self._clock()))
+            if self.transactional and remaining == 0 and not self._commit_transaction():
+                remaining = -1
+        except (DeliveryFailed, TransactionAborted) as exc:
+            log.error("the drain could not confirm every message: %s; nothing unconfirmed is committed, so a "
+                      "restart reads those records again", exc)
+        self._ack()
+        self.close()
+        unconfirmed = self.tracker.in_flight
+        if unconfirmed:
+            log.error("%d records were read but not confirmed when the drain ended; they will be read again after a "
+                      "restart", unconfirmed, extra={"unconfirmed": unconfirmed})
+        return remaining == 0 and unconfirmed == 0 and self.failed is None
+
+    def close(self) -> None:
+        """Close the source (its last commit or checkpoint) and the outputs (files get ``summary.json``)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.source.close()
+        finally:
+            self.outputs.close(self.summary.to_dict())
+            self._publish()
+
+    # -- metrics -------------------------------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        m = self.metrics
+        if m is None:
+            return
+        p, s = self._published, self.summary
+        if s.records_in > p.records_in:
+            m.records_in.labels(source=self.source_label).inc(s.records_in - p.records_in)
+            p.records_in = s.records_in
+        for stream, n in self.outputs.delivered().items():
+            if n > p.out[stream]:
+                m.records_out.labels(stream=stream).inc(n - p.out[stream])
+                p.out[stream] = n
+        for kind, n in s.bad_types.items():
+            if n > p.bad[kind]:
+                m.bad_records.labels(type=kind).inc(n - p.bad[kind])
+                p.bad[kind] = n
+        for (stream, rule), n in s.rules.items():
+            if n > p.rules[(stream, rule)]:
+                m.filtered_records.labels(stream=stream, rule=rule).inc(n - p.rules[(stream, rule)])
+                p.rules[(stream, rule)] = n
+        m.in_flight.set(self.tracker.in_flight)
+        m.producer_queue.set(self.outputs.queue_depth)
+        pipeline = self.pipeline
+        if pipeline is not None:
+            timings, pipeline.timings = pipeline.timings, []
+            for stage, seconds in timings:
+                m.stage_latency.labels(stage=stage).observe(seconds)
+                if stage == "validate":
+                    m.validation_latency.observe(seconds)
+            stamps, pipeline.freshness = pipeline.freshness, []
+            now = time.time()
+            for text in stamps:
+                age = _age(text, now)
+                if age is not None:
+                    m.freshness.observe(age)
+            validator = pipeline.validator
+            lookups = validator.lookups
+            hits = validator.validator.resolver.stats.hits
+            if lookups > p.lookups:
+                new_hits = min(max(0, hits - p.hits), lookups - p.lookups)
+                m.registry_lookups_add(new_hits, lookups - p.lookups - new_hits)
+                p.lookups, p.hits = lookups, hits
+        lag = getattr(self.source, "lag", None)
+        now = self._clock()
+        if lag is not None and now >= self._next_lag and not self._closed:
+            self._next_lag = now + LAG_INTERVAL_S
+            try:
+                m.set_lag(lag())
+            except Exception as exc:  # lag is an observation: never stop the pipeline for it
+                log.debug("consumer lag unavailable: %s", exc)
+
+
+@dataclass
+class _Published:
+    """What has already been added to the Prometheus counters."""
+
+    records_in: int = 0
+    lookups: int = 0
+    hits: int = 0
+    out: Counter[str] = field(default_factory=Counter)
+    bad: Counter[str] = field(default_factory=Counter)
+    rules: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def _age(tsv_tstamp: str, now: float) -> float | None:
+    """Seconds since a TSV ``collector_tstamp`` (``None`` for a year ``datetime`` cannot hold)."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(tsv_tstamp[:26]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return max(0.0, now - moment.timestamp())
+
+
+def report_observer(metrics: PipelineMetrics, streams: dict[str, str]) -> Callable[[DeliveryReport], None]:
+    """An ``on_report`` for sampled delivery reports: produce latency per stream."""
+    stream_of = {topic: stream for stream, topic in streams.items()}
+
+    def observe(report: DeliveryReport) -> None:
+        if report.error is None and report.latency_s is not None:
+            metrics.produce_latency.labels(stream=stream_of.get(report.topic, report.topic)).observe(report.latency_s)
+
+    return observe
