@@ -155,15 +155,13 @@ def parse_canonical(data: str | bytes | Mapping[str, Any]) -> EnrichedEvent | Pa
     naming the key, never a silently different event. The failure's payload is
     the JSON as given.
     """
-    if isinstance(data, Mapping):
-        obj: Any = data
-        payload = orjson.dumps(data, default=repr).decode()
-    else:
-        payload = data if isinstance(data, str) else bytes(data).decode("utf-8", "backslashreplace")
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            return _failure(payload, [FieldError("line", payload[:1024], f"not valid JSON: {exc}")])
+    if isinstance(data, Mapping):  # through JSON, so tuples, subclasses and the like compare as JSON would
+        data = orjson.dumps(data, default=repr)
+    payload = data if isinstance(data, str) else bytes(data).decode("utf-8", "backslashreplace")
+    try:
+        obj: Any = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return _failure(payload, [FieldError("line", payload[:1024], f"not valid JSON: {exc}")])
     if not isinstance(obj, Mapping):
         return _failure(payload, [FieldError("line", payload[:1024],
                                              "a canonical event must be a JSON object keyed by atomic.events "
@@ -249,7 +247,9 @@ def _text(kind: FieldKind, value: Any) -> str:
 
 def _self_describing_texts(obj: Mapping[str, Any], texts: list[str], problems: _Problems) -> None:
     schemas = obj.get(SCHEMAS, {})
-    tsv = obj.get(TSV, {}) if isinstance(obj.get(TSV, {}), Mapping) else {}
+    tsv = obj.get(TSV, {})
+    if not isinstance(tsv, Mapping):
+        tsv = {}  # already reported by _atomic_texts
     if not isinstance(schemas, Mapping):
         problems.add(SCHEMAS, schemas, f"{SCHEMAS} must be an object of field name to a list of schema URIs")
         return
@@ -260,9 +260,8 @@ def _self_describing_texts(obj: Mapping[str, Any], texts: list[str], problems: _
             if isinstance(tsv.get(name), str):
                 texts[position] = tsv[name]
             continue
-        minimum = 2 if name == UNSTRUCT_FIELD else 1
-        if (not isinstance(uris, list) or not minimum <= len(uris) <= (2 if name == UNSTRUCT_FIELD else len(uris))
-                or not all(isinstance(u, str) for u in uris)):
+        count_ok = isinstance(uris, list) and (len(uris) == 2 if name == UNSTRUCT_FIELD else len(uris) >= 1)
+        if not count_ok or not all(isinstance(u, str) for u in uris):
             shape = "[wrapper URI, event URI]" if name == UNSTRUCT_FIELD else "[wrapper URI, entity URIs...]"
             problems.add(SCHEMAS, uris, f"{SCHEMAS}.{name} must be a list {shape}")
             continue
@@ -311,5 +310,5 @@ def _compare(given: Mapping[str, Any], rebuilt: dict[str, Any], problems: _Probl
             problems.add(key, rebuilt[key], f"{key} is missing from the JSON but its {TSV} or {SCHEMAS} text "
                                             "implies it")
         elif given[key] != rebuilt[key]:
-            problems.add(key, given[key], f"{key} does not match the event rebuilt from it "
-                                          f"(a stale {TSV} text, or data JSON cannot carry?)")
+            problems.add(key, given[key], f"{key} does not match the event rebuilt from it (an edited value "
+                                          f"with a stale {TSV} text, or a value the TSV cannot carry)")

@@ -269,3 +269,12 @@ def test_canonical_stale_tsv_text_is_caught_not_written() -> None:
 def test_canonical_input_that_is_not_json_or_not_an_object() -> None:
     assert "not valid JSON" in parse_canonical(b"{nope").reason
     assert "must be a JSON object" in parse_canonical(b"[1, 2]").reason
+
+
+def test_canonical_objects_round_trip_as_python_objects_too() -> None:
+    from toolkit.profiles.canonical import to_object
+
+    event = _event(line(tr_total="12.50", contexts=sdj(CONTEXTS_WRAPPER, [sdj("iglu:a/b/jsonschema/1-0-0", {})])))
+    assert isinstance(to_object(event)["contexts_a_b_1"], tuple)  # the hot path's shape, written as an array
+    assert parse_canonical(to_object(event)).line == event.line
+    assert parse_canonical(to_dict(event)).line == event.line
