@@ -178,7 +178,11 @@ class SchemaValidator:
         compiled = self._current(key)
         if isinstance(compiled, ResolutionError) or compiled.fast is None:
             return None
-        return compiled.fast(data)
+        try:
+            return compiled.fast(data)
+        except Exception as exc:
+            self._demote(key, compiled, f"jsonschema-rs raised {type(exc).__name__}: {exc}")
+            return None
 
     def fallback_reason(self, key: SchemaKey) -> str | None:
         """Why ``key`` is validated by the reference engine alone, once ``key`` has been validated against."""
