@@ -82,8 +82,7 @@ class Layout:
         typed = [f for f in fields if f.kind in CERTAIN_PATTERNS]
         self.typed = _getter([f.position for f in typed])
         self.typed_kinds = tuple(f.kind for f in typed)
-        self.typed_pattern = (re.compile("\t".join(f"(?:{CERTAIN_PATTERNS[f.kind]})" for f in typed), re.ASCII)
-                              if typed else None)
+        self.typed_pattern: re.Pattern[str] | None = None  # see _typed_pattern
         self.self_describing = tuple((f.position, f.name, _DECODERS[f.kind]) for f in fields
                                      if f.kind.is_self_describing)
 
@@ -100,6 +99,12 @@ class Layout:
 
 
 _LAYOUTS: dict[tuple[int, ...], Layout] = {}
+#: one compiled pattern per sequence of typed kinds (many shapes share one), and how often each was asked for
+_PATTERNS: dict[tuple[FieldKind, ...], re.Pattern[str]] = {}
+_ASKED: dict[tuple[FieldKind, ...], int] = {}
+#: compile a sequence's pattern when it is asked for this many times: compiling costs milliseconds, checking
+#: a line field by field well under one, so a shape seen once or twice is cheaper without a pattern
+COMPILE_AFTER = 3
 
 
 def layout_of(fields: tuple[str, ...] | list[str]) -> Layout:
@@ -196,9 +201,11 @@ def _parse_text(text: str) -> EnrichedEvent | ParseFailure:
     if (not layout.required_ok or "\x00" in text or not (text.isascii() or _is_unicode(text))
             or any(map(gt, map(len, layout.limited(fields)), layout.limits))):
         return _parse_slowly(text, fields)
-    if (layout.typed_pattern is not None and layout.typed_pattern.fullmatch("\t".join(layout.typed(fields))) is None
-            and not _typed_values_hold(layout, fields)):
-        return _parse_slowly(text, fields)
+    if layout.typed_kinds:
+        pattern = layout.typed_pattern or _typed_pattern(layout)
+        if (pattern is None or pattern.fullmatch("\t".join(layout.typed(fields))) is None) \
+                and not _typed_values_hold(layout, fields):
+            return _parse_slowly(text, fields)
     sdj = {}
     for position, name, decode in layout.self_describing:
         try:
@@ -206,6 +213,25 @@ def _parse_text(text: str) -> EnrichedEvent | ParseFailure:
         except SdjError:
             return _parse_slowly(text, fields)
     return EnrichedEvent(text, tuple(fields), sdj, layout)
+
+
+def _typed_pattern(layout: Layout) -> re.Pattern[str] | None:
+    """The layout's pattern: shared by every shape with the same typed kinds, compiled once they recur."""
+    kinds = layout.typed_kinds
+    pattern = _PATTERNS.get(kinds)
+    if pattern is None:
+        asked = _ASKED.get(kinds, 0) + 1
+        if asked < COMPILE_AFTER:
+            if len(_ASKED) >= LAYOUT_CACHE_LIMIT:
+                _ASKED.clear()
+            _ASKED[kinds] = asked
+            return None
+        if len(_PATTERNS) >= LAYOUT_CACHE_LIMIT:
+            _PATTERNS.clear()
+        pattern = _PATTERNS[kinds] = re.compile("\t".join(f"(?:{CERTAIN_PATTERNS[k]})" for k in kinds), re.ASCII)
+        _ASKED.pop(kinds, None)
+    layout.typed_pattern = pattern
+    return pattern
 
 
 def _typed_values_hold(layout: Layout, fields: list[str]) -> bool:

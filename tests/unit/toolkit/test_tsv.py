@@ -270,3 +270,19 @@ def test_the_shape_patterns_never_decide_differently_from_the_converters() -> No
             except ValueError:
                 valid = False
             assert isinstance(result, EnrichedEvent) is valid, (name, value, getattr(result, "reason", None))
+
+
+def test_shapes_with_the_same_typed_kinds_share_one_pattern_compiled_only_once_it_recurs() -> None:
+    from toolkit import tsv
+
+    tsv._PATTERNS.clear()
+    tsv._ASKED.clear()
+    lines = [line(user_id=f"user-{i}", txn_id="5", br_lang="en" if i % 2 else None) for i in range(6)]
+    layouts = set()
+    for number, text in enumerate(lines, 1):
+        event = parse_line(text)
+        assert isinstance(event, EnrichedEvent)
+        layouts.add(id(event.layout))
+        assert (len(tsv._PATTERNS) == 1) is (number >= tsv.COMPILE_AFTER), number
+    assert len(layouts) == 2  # two shapes (br_lang set or not), one sequence of typed kinds, one pattern
+    assert isinstance(parse_line(line(txn_id="x")), ParseFailure)  # the shared pattern still rejects
