@@ -174,6 +174,7 @@ class _DuckWorkspaceBuilder:
     def side(self, name: str, spec: SourceSpec) -> Side:
         stage_schema = f"_sptk_{name}"
         bad_relation = None
+        storage_table = f"{stage_schema}.events"
         if spec.kind == "duckdb":
             alias = self._attach(spec.target)
             relation = f"{alias}.{qualified(spec.schema, 'events')}"
@@ -182,6 +183,7 @@ class _DuckWorkspaceBuilder:
                 raise SourceFailed(f"{spec}: there is no {spec.schema}.events table in {spec.target}")
             if not spec.bad and self._columns(alias, spec.schema, "bad_rows"):
                 bad_relation = f"{alias}.{qualified(spec.schema, 'bad_rows')}"
+            storage_table = f"{alias}.{spec.schema}.events"
         elif spec.kind == "postgres":
             relation, columns = self._copy_from_postgres(spec, stage_schema)
             if not spec.bad and self._columns("memory", stage_schema, "bad_rows"):
@@ -206,7 +208,7 @@ class _DuckWorkspaceBuilder:
             columns = self._columns("memory", stage_schema, "events")
         if spec.bad:
             bad_relation = self._stage_bad(spec.bad, stage_schema)
-        return Side(name, str(spec), relation, columns, bad_relation)
+        return Side(name, str(spec), relation, columns, bad_relation, storage_table)
 
     def _stage_bad(self, path: str, stage_schema: str) -> str:
         warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)

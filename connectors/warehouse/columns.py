@@ -141,7 +141,7 @@ def events_ddl(schema: str, dialect: Dialect, entity_columns: tuple[str, ...] = 
         create_table_sql(schema, "bad_rows", BAD_ROW_COLUMNS, dialect),
     ]
     if dialect is Dialect.POSTGRES:
-        # The provenance indexes make "already loaded?" a lookup, and the event_id index the dedup checks.
+        # Provenance indexes: "already loaded?" is a lookup; event_id: the dedup checks; collector_tstamp: windows.
         statements += [
             f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(schema + '_events_file_line')} ON "
             f"{qualified(schema, 'events')} (load_file, load_line) WHERE load_file IS NOT NULL",
@@ -149,5 +149,7 @@ def events_ddl(schema: str, dialect: Dialect, entity_columns: tuple[str, ...] = 
             f"{qualified(schema, 'events')} (load_topic, load_partition, load_offset) WHERE load_topic IS NOT NULL",
             f"CREATE INDEX IF NOT EXISTS {quote(schema + '_events_event_id')} ON "
             f"{qualified(schema, 'events')} (event_id)",
+            f"CREATE INDEX IF NOT EXISTS {quote(schema + '_events_collector_tstamp')} ON "
+            f"{qualified(schema, 'events')} (collector_tstamp)",
         ]
     return statements

@@ -9,6 +9,7 @@ grouped passes. Python only ever holds aggregates and small samples.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,8 @@ from migration.reconcile.workspace import SourceFailed, Workspace
 
 EPOCH = datetime(1970, 1, 1)
 KEY_ORDER_IDS = "_sptk_same_json"
+#: Up to this many differing windows are filtered as time ranges; more go through a temp table.
+MAX_RANGES = 2000
 TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, WINDOWS)
 
 
@@ -105,6 +108,7 @@ class _Run:
         rec.columns_only_in_legacy, rec.columns_only_in_new = self.plan.only_in_legacy, self.plan.only_in_new
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        self.sql = sql = replace(sql, active=self._columns_with_values())
         passes = [self._side_pass(side.relation, side is ws.legacy) for side in (ws.legacy, ws.new)]
         windows = [p[0] for p in passes]
         latest = [p[2] for p in passes]
@@ -119,8 +123,10 @@ class _Run:
         rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
         cut = _sql_tstamp(cutoff)
         rec.legacy, rec.new = (SideTotals(t[0], t[1], t[2], t[3], iso(last)) for (_, _, last, t) in passes)
-        rec.metrics = self._metrics([self.q(sql.metrics_pass(side.relation, cut, other.bad_relation))[0]
-                                     for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))])
+        rec.metrics = self._metrics([
+            {name: self.q(query)[0][0] for name, query in sql.metric_queries(side.relation, cut,
+                                                                            other.bad_relation).items()}
+            for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))])
         self.type_counts = [p[1] for p in passes]
         differing = sorted(w for w in set(windows[0]) | set(windows[1]) if windows[0].get(w) != windows[1].get(w))
         rec.windows_diffed = len(differing)
@@ -139,29 +145,70 @@ class _Run:
     def _side_pass(self, relation: str, legacy: bool) -> tuple[dict[int, tuple[int, int, int]],
                                                                 dict[tuple[Any, ...], int], datetime | None,
                                                                 tuple[int, int, int, int]]:
-        """Per window (rows, ids, checksum), per event type (ids), the latest time, and the side's totals
-        (rows, ids, natural duplicates, synthetic ids), all from one grouped query."""
+        """Per window (rows, ids, checksum), per event type (ids), the latest time and the side's totals
+        (rows, ids, natural duplicates, synthetic ids).
+
+        One grouped pass counts rows and sums row hashes per window and type; the rows of duplicated
+        event ids (rare) are then read to turn rows into distinct ids: an event id counts once, in the
+        window and type of its earliest row.
+        """
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for w, *rest in self.q(self.sql.checksum_pass(relation, legacy)):
+            groups[(int(w), *rest[:-2])] = [int(rest[-2]), int(rest[-2]), int(rest[-1])]  # rows, ids, checksum
+        natural = synthetic = 0
+        current: str | None = None
+        fingerprints: set[str] = set()
+        rows_of_id = 0
+        for event_id, w, *rest in self.q(self.sql.duplicate_rows(relation, legacy)):
+            group, fingerprint = (int(w), *rest[:-2]), rest[-2]
+            if event_id != current:
+                if current is not None:
+                    natural += rows_of_id - len(fingerprints)
+                    synthetic += len(fingerprints) > 1
+                current, fingerprints, rows_of_id = event_id, set(), 0
+                groups[group][1] += 1  # the earliest row is the event's home
+            groups[group][1] -= 1
+            fingerprints.add(fingerprint)
+            rows_of_id += 1
+        if current is not None:
+            natural += rows_of_id - len(fingerprints)
+            synthetic += len(fingerprints) > 1
         windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         types: dict[tuple[Any, ...], int] = defaultdict(int)
-        totals = [0, 0, 0, 0]
-        latest: datetime | None = None
-        for w, *rest in self.q(self.sql.side_pass(relation, legacy)):
-            key, (ids, rows, natural, synthetic, checksum, last) = tuple(rest[:5]), rest[5:]
-            slot = windows[int(w)]
-            slot[0] += int(rows)
-            slot[1] += int(ids)
-            slot[2] += int(checksum)
-            types[key] += int(ids)
-            for index, value in enumerate((rows, ids, natural, synthetic)):
-                totals[index] += int(value)
-            latest = last if latest is None or (last is not None and last > latest) else latest
-        return ({w: (v[0], v[1], v[2]) for w, v in windows.items()}, dict(types), latest,
-                (totals[0], totals[1], totals[2], totals[3]))
+        for (w, *key), (rows, ids, checksum) in groups.items():
+            slot = windows[w]
+            slot[0], slot[1], slot[2] = slot[0] + rows, slot[1] + ids, slot[2] + checksum
+            types[tuple(key)] += ids
+        total_rows = sum(v[0] for v in windows.values())
+        total_ids = sum(v[1] for v in windows.values())
+        latest = self.q(self.sql.max_tstamp(relation))[0][0]
+        return ({w: (v[0], v[1], v[2]) for w, v in windows.items()}, {k: n for k, n in types.items() if n},
+                latest, (total_rows, total_ids, natural, synthetic))
 
-    def _metrics(self, rows: list[tuple[Any, ...]]) -> list[MetricResult]:
+    def _columns_with_values(self) -> frozenset[str] | None:
+        """Columns that hold a value on either side, from DuckDB's storage statistics (None: hash them all).
+
+        A column NULL in every row of both sides cannot differ, and real events leave most of the 131
+        fields empty, so skipping them makes the checksum pass several times cheaper.
+        """
+        if not self.sql.duck:
+            return None
+        found: set[str] = set()
+        for side in (self.ws.legacy, self.ws.new):
+            if side.storage_table is None:
+                return None
+            try:
+                rows = self.q("SELECT column_name, bool_or(stats.has_no_null) FROM pragma_storage_info(?) "
+                              "WHERE segment_type = 'VALIDITY' GROUP BY 1", [side.storage_table])
+            except _database_errors()[0]:
+                return None
+            found |= {name for name, has_values in rows if has_values is not False}
+        return frozenset(found)
+
+    def _metrics(self, values: list[dict[str, Any]]) -> list[MetricResult]:
         results = []
-        for index, name in enumerate(METRICS):
-            legacy, new = float(rows[0][index] or 0), float(rows[1][index] or 0)
+        for name in METRICS:
+            legacy, new = float(values[0][name] or 0), float(values[1][name] or 0)
             scale = max(abs(legacy), abs(new))
             relative = abs(legacy - new) / scale if scale else 0.0
             results.append(MetricResult(name, legacy, new, relative, self.config.tolerance(name)))
@@ -169,13 +216,16 @@ class _Run:
 
     def _diff(self, differing: list[int], cutoff: str) -> None:
         sql, ws = self.sql, self.ws
-        filtered = len(differing) <= self.config.max_window_filter
-        if filtered:
+        if len(differing) > self.config.max_window_filter:  # most windows differ: no point filtering
+            where = ""
+        elif len(differing) <= MAX_RANGES:
+            where = sql.in_windows(differing)
+        else:
             self.db.execute(sql.windows_table())
-            placeholder = self.db.placeholder
             cast = "" if self.db.placeholder == "?" else "::bigint[]"
-            self.db.execute(f"INSERT INTO {WINDOWS} SELECT unnest({placeholder}{cast})", [differing])
-        self.db.execute(sql.diff(ws.legacy.relation, ws.new.relation, filtered))
+            self.db.execute(f"INSERT INTO {WINDOWS} SELECT unnest({self.db.placeholder}{cast})", [differing])
+            where = sql.in_windows(None)
+        self.db.execute(sql.diff(ws.legacy.relation, ws.new.relation, where))
         if self.config.rules.json_key_order and sql.duck:
             self._recheck_json_key_order()
         self.db.execute(sql.findings(ws.legacy.bad_relation, ws.new.bad_relation, cutoff))

@@ -8,6 +8,7 @@ counts and key metrics. Python receives aggregates and small samples only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from connectors.warehouse.columns import Dialect, quote
 from migration.reconcile.config import EVENT_TYPE_COLUMNS, Rules
@@ -28,6 +29,14 @@ class Sql:
     rules: Rules
     window_us: int
     plan: ColumnPlan
+    #: Columns that hold a value on either side (None: all). A column NULL everywhere cannot differ.
+    active: frozenset[str] | None = None
+
+    @property
+    def compared(self) -> tuple[PlannedColumn, ...]:
+        if self.active is None:
+            return self.plan.compared
+        return tuple(c for c in self.plan.compared if c.name in self.active)
 
     @property
     def duck(self) -> bool:
@@ -108,47 +117,61 @@ class Sql:
 
     # -- whole-table passes --------------------------------------------------------------------------------
 
-    def side_pass(self, relation: str, legacy: bool) -> str:
-        """One grouped pass per side: per window and event type, the distinct ids, rows, duplicates and an
-        order-independent checksum of the rows (each event id counts in the window of its earliest row).
+    def checksum_pass(self, relation: str, legacy: bool) -> str:
+        """Per window and event type: rows and an order-independent checksum (the sum of a hash per row).
 
         The checksum hashes raw values (only timestamps are cut to the precision rule, which is cheap): equal
         raw rows are equal after any rule, and a window that differs only by a rule is settled key by key.
         """
-        fp = self.fingerprint("t", legacy)
-        values = [f"t.{quote(c.name)}" if (c.in_legacy if legacy else c.in_new) else "NULL"
-                  for c in self.plan.compared if c.category is not Category.TSTAMP]
-        values += [self.value(c, True, "t", True) for c in self.plan.compared if c.category is Category.TSTAMP]
+        values = []
+        for c in self.compared:
+            present = c.in_legacy if legacy else c.in_new
+            if not present:
+                values.append("NULL")
+            elif c.category is Category.TSTAMP:
+                values.append(self.value(c, True, "t", True))
+            else:
+                values.append(f"t.{quote(c.name)}")
         row_hash = (f"hash(t.event_id, {', '.join(values)})" if self.duck
                     else f"hashtextextended(ROW(t.event_id, {', '.join(values)})::text, 0)::numeric")
-        types = [(f"t.{quote(n)}" if (has_l if legacy else has_n) else f"CAST(NULL AS {self.text_type})", n)
-                 for n, has_l, has_n in self.plan.type_columns]
-        inner_types = ", ".join(f"min({expr}) AS {quote(n)}" for expr, n in types)
-        outer_types = ", ".join(quote(n) for _, n in types)
-        return (
-            f"SELECT w, {outer_types}, count(*) AS n_ids, sum(n_rows), sum(n_rows - n_fps), "
-            f"count(*) FILTER (WHERE n_fps > 1), sum(h), max(ts) "
-            f"FROM (SELECT t.event_id, count(*) AS n_rows, count(DISTINCT coalesce({fp}, '')) AS n_fps, "
-            f"sum({row_hash}) AS h, min({self.window('t.collector_tstamp')}) AS w, max(t.collector_tstamp) AS ts, "
-            f"{inner_types} FROM {relation} t GROUP BY t.event_id) b "
-            f"GROUP BY w, {outer_types}"
-        )
+        types = self._types(legacy)
+        return (f"SELECT {self.window('t.collector_tstamp')} AS w, {types}, count(*), sum({row_hash}) "
+                f"FROM {relation} t GROUP BY {', '.join(str(i) for i in range(1, len(EVENT_TYPE_COLUMNS) + 2))}")
 
-    def metrics_pass(self, relation: str, cutoff: str, other_bad: str | None) -> str:
-        """Key metrics over settled time (before the lookback), leaving out events the other side rejected
-        into bad rows: those are reported under ``rejected`` and must not fail a metric twice."""
+    def _types(self, legacy: bool) -> str:
+        return ", ".join(f"t.{quote(n)}" if (has_l if legacy else has_n) else f"CAST(NULL AS {self.text_type})"
+                         for n, has_l, has_n in self.plan.type_columns)
+
+    def duplicate_rows(self, relation: str, legacy: bool) -> str:
+        """Every row of an event id that has more than one row (rare: read into Python to settle counts)."""
+        fp = self.fingerprint("t", legacy)
+        return (f"SELECT t.event_id, {self.window('t.collector_tstamp')} AS w, {self._types(legacy)}, "
+                f"coalesce({fp}, ''), t.collector_tstamp FROM {relation} t WHERE t.event_id IN "
+                f"(SELECT event_id FROM {relation} GROUP BY event_id HAVING count(*) > 1) "
+                f"ORDER BY t.event_id, t.collector_tstamp, 2, 3, 4, 5, 6, 7")
+
+    def max_tstamp(self, relation: str) -> str:
+        return f"SELECT max(collector_tstamp) FROM {relation}"
+
+    def metric_queries(self, relation: str, cutoff: str, other_bad: str | None) -> dict[str, str]:
+        """One small query per key metric, over settled time (before the lookback) and leaving out events
+        the other side rejected into bad rows: those are reported under ``rejected`` and must not fail a
+        metric twice. Separate queries are several times faster than one with many DISTINCT aggregates,
+        and ``tr_total`` is summed as a decimal so the report is the same on every run."""
         join, where = "", f"t.collector_tstamp <= {self.tstamp(cutoff)}"
         if other_bad:
             join = (f"LEFT JOIN (SELECT DISTINCT event_id FROM {other_bad} WHERE event_id IS NOT NULL) x "
                     f"ON x.event_id = t.event_id ")
             where += " AND x.event_id IS NULL"
-        return (
-            "SELECT count(*) FILTER (WHERE en = 'page_view'), count(DISTINCT sid), count(DISTINCT uid), "
-            "sum(tr) FILTER (WHERE en = 'transaction') "
-            f"FROM (SELECT t.event_id, max(coalesce(t.event_name, t.event)) AS en, max(t.domain_sessionid) AS sid, "
-            f"max(t.domain_userid) AS uid, max(t.tr_total) AS tr FROM {relation} t {join}WHERE {where} "
-            f"GROUP BY t.event_id) e"
-        )
+        source = f"FROM {relation} t {join}WHERE {where}"
+        name = "coalesce(t.event_name, t.event)"
+        return {
+            "page_views": f"SELECT count(DISTINCT t.event_id) {source} AND {name} = 'page_view'",
+            "sessions": f"SELECT count(DISTINCT t.domain_sessionid) {source}",
+            "users": f"SELECT count(DISTINCT t.domain_userid) {source}",
+            "tr_total": (f"SELECT sum(CAST(tr AS DECIMAL(38, 6))) FROM (SELECT max(t.tr_total) AS tr {source} "
+                         f"AND {name} = 'transaction' GROUP BY t.event_id) e"),
+        }
 
     # -- key-level diff ------------------------------------------------------------------------------------
 
@@ -158,7 +181,7 @@ class Sql:
     def projection(self, relation: str, legacy: bool, where: str = "") -> str:
         """One representative row per event id (smallest fingerprint), normalised, as a subquery."""
         cols = [f"{self.value(c, c.in_legacy if legacy else c.in_new, 't', False)} AS {quote(c.name)}"
-                for c in self.plan.compared]
+                for c in self.compared]
         types = [f"t.{quote(n)} AS {quote('_t_' + n)}" if (has_l if legacy else has_n)
                  else f"CAST(NULL AS {self.text_type}) AS {quote('_t_' + n)}"
                  for n, has_l, has_n in self.plan.type_columns]
@@ -169,8 +192,22 @@ class Sql:
             f"t.collector_tstamp) AS _rn FROM {relation} t {where}) s WHERE _rn = 1)"
         )
 
-    def in_windows(self) -> str:
-        return f"WHERE {self.window('t.collector_tstamp')} IN (SELECT w FROM {WINDOWS})"
+    def in_windows(self, windows: list[int] | None) -> str:
+        """Rows in the given windows, as time ranges (contiguous windows merged) so the scan reads the other
+        columns only for matching rows; a very long list goes through the ``_sptk_windows`` table instead."""
+        if windows is None:
+            return f"WHERE {self.window('t.collector_tstamp')} IN (SELECT w FROM {WINDOWS})"
+        ranges: list[list[int]] = []
+        for w in sorted(windows):
+            if ranges and ranges[-1][1] == w:
+                ranges[-1][1] = w + 1
+            else:
+                ranges.append([w, w + 1])
+        epoch = datetime(1970, 1, 1)
+        parts = [f"(t.collector_tstamp >= {self.tstamp(str(epoch + timedelta(microseconds=a * self.window_us)))} "
+                 f"AND t.collector_tstamp < {self.tstamp(str(epoch + timedelta(microseconds=b * self.window_us)))})"
+                 for a, b in ranges]
+        return "WHERE " + " OR ".join(parts)
 
     def _differs(self, column: PlannedColumn) -> str:
         left, right = f"l.{quote(column.name)}", f"r.{quote(column.name)}"
@@ -192,10 +229,10 @@ class Sql:
     def contains(self, expr: str, name: str) -> str:
         return f"list_contains({expr}, {literal(name)})" if self.duck else f"{literal(name)} = ANY({expr})"
 
-    def diff(self, legacy: str, new: str, filtered: bool) -> str:
+    def diff(self, legacy: str, new: str, where: str) -> str:
         """Full outer join of the representatives: missing on a side, value changes and null-only changes."""
         changed, null_only = [], []
-        for c in self.plan.compared:
+        for c in self.compared:
             left, right = f"l.{quote(c.name)}", f"r.{quote(c.name)}"
             changed.append(f"CASE WHEN {left} IS NOT NULL AND {right} IS NOT NULL AND {self._differs(c)} "
                            f"THEN {literal(c.name)} END")
@@ -207,8 +244,8 @@ class Sql:
             f"CASE WHEN r.event_id IS NULL THEN 'only_legacy' WHEN l.event_id IS NULL THEN 'only_new' "
             f"ELSE 'both' END AS side, least(l._ts, r._ts) AS ts, {', '.join(types)}, "
             f"{self._list(changed)} AS changed, {self._list(null_only)} AS null_only "
-            f"FROM {self.projection(legacy, True, self.in_windows() if filtered else '')} l FULL OUTER JOIN "
-            f"{self.projection(new, False, self.in_windows() if filtered else '')} r ON l.event_id = r.event_id) d "
+            f"FROM {self.projection(legacy, True, where)} l FULL OUTER JOIN "
+            f"{self.projection(new, False, where)} r ON l.event_id = r.event_id) d "
             f"WHERE side <> 'both' OR {self.length('changed')} > 0 OR {self.length('null_only')} > 0"
         )
 

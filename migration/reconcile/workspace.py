@@ -19,6 +19,7 @@ class Side:
     relation: str  # SQL relation of the events table, as seen from the workspace backend
     columns: list[str]
     bad_relation: str | None = None  # SQL relation with event_id and bad_row_type, when the side declares one
+    storage_table: str | None = None  # DuckDB only: the table name pragma_storage_info takes, for its statistics
 
 
 @dataclass(slots=True)
