@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from toolkit.config import (
 )
 from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer
+from toolkit.kafka.admin import describe_topics
+from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
 from toolkit.outcomes import BAD, ENRICHED, RAW
 from toolkit.pipeline import Pipeline, stream_topics
 from toolkit.topics import Action, Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 
 #: sampled delivery reports (produce latency); every failure is reported regardless
 REPORT_EVERY = 64
+#: librdkafka's default batch.size, and what a record batch's own framing may add to its messages
+DEFAULT_BATCH_SIZE = 1_000_000
+BATCH_FRAMING = 512
 
 
 class StartupError(RuntimeError):
@@ -111,6 +117,7 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
                 if result.refused:
                     raise StartupError("cannot create the missing topics:\n  " + "\n  ".join(result.refused))
                 log.info("created topics %s", ", ".join(result.created))
+                _wait_until_visible(cfg)
         check_drift(cfg)
     except TopicDrift as exc:
         raise StartupError(str(exc)) from None
@@ -118,6 +125,13 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
         if isinstance(exc, StartupError):
             raise
         raise StartupError(f"cannot check the topics on {cfg.require_kafka().bootstrap_servers}: {exc}") from exc
+
+
+def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
+    """A created topic takes a moment to appear in every broker's metadata; the drift check must not race it."""
+    deadline = time.monotonic() + timeout_s
+    while read_plan(cfg).missing and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
@@ -133,11 +147,12 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
     if cfg.output.target.kind == "kafka":
         kafka = cfg.require_kafka()
         transactional = cfg.delivery.transactional and replay is None
+        topic_limits = _topic_limits(cfg, topics)
         producer = DeliveryProducer(
-            kafka.bootstrap_servers, kafka.producer_settings(), tracker=tracker,
+            kafka.bootstrap_servers, _producer_settings(cfg, topic_limits), tracker=tracker,
             transactional_id=cfg.delivery.transactional_id if transactional else None,
             enqueue_timeout_s=cfg.delivery.enqueue_timeout_s, max_attempts=cfg.delivery.max_delivery_attempts,
-            on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,
+            topic_limits=topic_limits, on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,
             admin_settings=kafka.admin_settings())
         limits = {stream: producer.limit_for(topic) for stream, topic in topics.items()}
         outputs = KafkaOutputs(producer, topics)
@@ -172,6 +187,39 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
     log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
              cfg.output.target, ", ".join(streams_of(cfg)), " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
+
+
+def _topic_limits(cfg: PipelineConfig, topics: dict[str, str]) -> dict[str, int]:
+    """Each output topic's ``max.message.bytes`` as the broker has it (what it will enforce)."""
+    kafka = cfg.require_kafka()
+    states = describe_topics(kafka.bootstrap_servers, list(topics.values()), kafka.admin_settings())
+    missing = [t for t, state in states.items() if state is None]
+    if missing:
+        raise StartupError(f"topics {missing} do not exist on {kafka.bootstrap_servers}; create them with `sptk "
+                           "topics apply --config <file>` (or run with --create-topics)")
+    return {t: int(state.configs.get("max.message.bytes", DEFAULT_MESSAGE_MAX_BYTES))  # type: ignore[union-attr]
+            for t, state in states.items()}
+
+
+def _producer_settings(cfg: PipelineConfig, topic_limits: dict[str, int]) -> dict[str, Any]:
+    """``[kafka.producer]``, with ``batch.size`` no larger than the smallest topic's ``max.message.bytes``.
+
+    The broker applies ``max.message.bytes`` to a whole record batch, and librdkafka fills
+    batches up to ``batch.size`` (1 MB by default): a topic declared smaller than that would
+    refuse full batches as "message too large" although every message fits. So batches are
+    capped at the smallest limit, with room for the batch framing.
+    """
+    settings = dict(cfg.require_kafka().producer_settings())
+    smallest = min(topic_limits.values(), default=DEFAULT_MESSAGE_MAX_BYTES)
+    cap = max(1024, smallest - BATCH_FRAMING)
+    configured = int(settings.get("batch.size", DEFAULT_BATCH_SIZE))
+    if configured > cap:
+        if "batch.size" in settings:
+            log.warning("kafka.producer batch.size = %d is larger than the smallest output topic's max.message.bytes "
+                        "(%d); batches are capped at %d bytes so the broker never refuses one", configured, smallest,
+                        cap)
+        settings["batch.size"] = cap
+    return settings
 
 
 def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs,
