@@ -43,12 +43,8 @@ _DECODERS: dict[FieldKind, Callable[[str, str], SelfDescribingField]] = {
     FieldKind.CONTEXTS: decode_contexts, FieldKind.DERIVED_CONTEXTS: decode_contexts,
     FieldKind.UNSTRUCT: decode_unstruct,
 }
-_BOOL_OF = {"1": True, "0": False}
-#: C-level callables typing a valid number or boolean text, and spelling the value back by default
-_TYPE_OF: dict[FieldKind, Callable[[str], Any]] = {
-    FieldKind.INT: int, FieldKind.DOUBLE: float, FieldKind.BOOL: _BOOL_OF.__getitem__}
-_SPELLING_OF: dict[FieldKind, Callable[[Any], str]] = {
-    FieldKind.INT: repr, FieldKind.DOUBLE: repr, FieldKind.BOOL: {True: "1", False: "0"}.__getitem__}
+#: C-level callables typing a valid number text
+_NUMBER_TYPE: dict[FieldKind, Callable[[str], Any]] = {FieldKind.INT: int, FieldKind.DOUBLE: float}
 
 
 def _getter(positions: list[int]) -> Callable[[Any], tuple[Any, ...]]:
@@ -69,8 +65,8 @@ class Layout:
     """
 
     __slots__ = ("present", "required_ok", "limited", "limits", "typed", "typed_pattern", "typed_kinds",
-                 "self_describing", "strings", "string_names", "scalars", "scalar_names", "scalar_types",
-                 "scalar_spellings", "tstamps", "tstamp_names", "geo")
+                 "self_describing", "strings", "string_names", "numbers", "number_names", "number_types", "tstamps",
+                 "tstamp_names", "bools", "bool_names", "geo")
 
     def __init__(self, present: tuple[int, ...]) -> None:
         fields = [FIELDS[p] for p in present]
@@ -91,10 +87,10 @@ class Layout:
             return picked, _getter([f.position for f in picked]), tuple(f.name for f in picked)
 
         _, self.strings, self.string_names = kinds(FieldKind.STRING, FieldKind.UUID)
+        numbers, self.numbers, self.number_names = kinds(FieldKind.INT, FieldKind.DOUBLE)
+        self.number_types = tuple(_NUMBER_TYPE[f.kind] for f in numbers)
         _, self.tstamps, self.tstamp_names = kinds(FieldKind.TSTAMP)
-        scalars, self.scalars, self.scalar_names = kinds(FieldKind.INT, FieldKind.DOUBLE, FieldKind.BOOL)
-        self.scalar_types = tuple(_TYPE_OF[f.kind] for f in scalars)
-        self.scalar_spellings = tuple(_SPELLING_OF[f.kind] for f in scalars)
+        _, self.bools, self.bool_names = kinds(FieldKind.BOOL)
         self.geo = GEO_LATITUDE in present and GEO_LONGITUDE in present
 
 

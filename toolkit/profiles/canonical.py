@@ -61,32 +61,46 @@ _SDJ_NAMES = tuple(FIELD_NAMES[i] for i in _SDJ_POSITIONS)
 
 
 _CONTEXTS_COLUMN = itemgetter(1)  # SchemaInfo.contexts_column
+_BOOL_OF = {"1": True, "0": False}
 
 
 def to_object(event: EnrichedEvent) -> dict[str, Any]:
     """The canonical object, ready for ``orjson.dumps``, built from the parser's layout in few Python steps.
 
-    Strings go in as they are, numbers and booleans are typed in one C-level ``map``,
-    timestamps are rewritten to ISO in one batch, and entity columns hold tuples
-    (orjson writes them as arrays; ``zip`` builds them without a Python call each).
-    Keys come in that order: strings, numbers and booleans, timestamps (each in TSV
-    order), then ``geo_location``, the entity columns, ``_schemas`` and ``_tsv``.
+    Keys come in this order: strings, numbers, timestamps, booleans (each group in
+    TSV order), then ``geo_location``, the entity columns, ``_schemas`` and ``_tsv``.
+    Entity columns hold tuples: orjson writes them as arrays, and ``zip`` builds
+    them without a Python call each.
     """
     fields = event.fields
     layout = event.layout or layout_of(fields)
     out = dict(zip(layout.string_names, layout.strings(fields), strict=True))
     tsv = None
-    if layout.scalar_names:
-        texts = layout.scalars(fields)
-        values = tuple(map(call, layout.scalar_types, texts))
-        out.update(zip(layout.scalar_names, values, strict=True))
-        if tuple(map(call, layout.scalar_spellings, values)) != texts:  # "12.50", "+3", "007"
-            tsv = {name: text for name, text, value, spell in zip(layout.scalar_names, texts, values,
-                                                                    layout.scalar_spellings, strict=True)
-                   if spell(value) != text}
+    if layout.number_names:
+        texts = layout.numbers(fields)
+        values = tuple(map(call, layout.number_types, texts))
+        out.update(zip(layout.number_names, values, strict=True))
+        if tuple(map(repr, values)) != texts:
+            tsv = _respelled(layout, texts, values)
     if layout.tstamp_names:
         isos = "\t".join(layout.tstamps(fields)).replace(" ", "T").replace("\t", "Z\t") + "Z"
         out.update(zip(layout.tstamp_names, isos.split("\t"), strict=True))
+    if layout.bool_names:
+        out.update(zip(layout.bool_names, map(_BOOL_OF.__getitem__, layout.bools(fields)), strict=True))
+    out.update(_rest(event, layout, tsv))
+    return out
+
+
+def _respelled(layout: Any, texts: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, str]:
+    """Number fields whose text is not the value's default spelling ("12.50", "+3", "007"), for ``_tsv``."""
+    return {name: text for name, text, value in zip(layout.number_names, texts, values, strict=True)
+            if repr(value) != text}
+
+
+def _rest(event: EnrichedEvent, layout: Any, tsv: dict[str, str] | None) -> dict[str, Any]:
+    """Everything after the atomic columns: ``geo_location``, entity columns, ``_schemas``, ``_tsv``."""
+    fields = event.fields
+    out: dict[str, Any] = {}
     if layout.geo:
         out[GEO_LOCATION] = f"{fields[GEO_LATITUDE]},{fields[GEO_LONGITUDE]}"
     sdj = event.sdj

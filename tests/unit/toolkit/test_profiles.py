@@ -278,3 +278,4 @@ def test_canonical_objects_round_trip_as_python_objects_too() -> None:
     assert isinstance(to_object(event)["contexts_a_b_1"], tuple)  # the hot path's shape, written as an array
     assert parse_canonical(to_object(event)).line == event.line
     assert parse_canonical(to_dict(event)).line == event.line
+
