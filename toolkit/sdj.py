@@ -91,18 +91,12 @@ class SelfDescribingField(NamedTuple):
 
     @property
     def entities(self) -> tuple[Entity, ...]:
+        """Each entity as an :class:`Entity` (key, data, field, position, canonical column, URI)."""
         unstruct = self.field == UNSTRUCT_FIELD
         return tuple(
             Entity(info.key, data, self.field, None if unstruct else i,
                    info.unstruct_column if unstruct else info.contexts_column, uri)
             for i, (uri, data, info) in enumerate(zip(self.uris, self.datas, self.schemas, strict=True)))
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The canonical column of each entity, in order."""
-        if self.field == UNSTRUCT_FIELD:
-            return tuple(info.unstruct_column for info in self.schemas)
-        return tuple(info.contexts_column for info in self.schemas)
 
     def self_describing(self) -> list[SelfDescribingJson]:
         """The wrapper first, then each entity, each with its path."""
