@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 import click
@@ -21,6 +24,7 @@ from toolkit.badrows import BadRow, generic_error
 from toolkit.event import EnrichedEvent
 from toolkit.profiles import PROFILES, ProfileError, to_json
 from toolkit.profiles.canonical import parse_canonical
+from toolkit.samples import SampleSpec, SampleStats, generate
 from toolkit.tsv import ParseFailure, parse_line
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -149,3 +153,42 @@ def to_tsv_command(files: tuple[str, ...], bad: str | None) -> None:
     loader_parsing_error bad row naming the key; the exit code is then 1.
     """
     _stream("to-tsv", files, bad, parse_canonical, lambda e: e.line.encode())
+
+
+@event.command("sample")
+@click.option("--events", type=click.IntRange(min=1), default=1000, show_default=True, help="Events to generate.")
+@click.option("--seed", type=int, default=42, show_default=True, help="The same seed gives the same lines.")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), default="2026-11-01",
+              show_default=True, help="collector_tstamp of the first event (UTC).")
+@click.option("--hours", type=click.FloatRange(min=0.001), default=6.0, show_default=True,
+              help="Time span the events cover.")
+@click.option("--parse-failures", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Share of lines broken so the parser must reject them.")
+@click.option("--schema-failures", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Share of lines whose entities violate their schema.")
+@click.option("--late", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Share of events arriving three hours after their collector_tstamp.")
+@click.option("--duplicates", type=click.FloatRange(0, 1), default=0.005, show_default=True,
+              help="Share of lines sent twice (natural duplicates).")
+@click.option("--stats", "stats_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write what the sample contains (counts by event, failure and kind) to this JSON file.")
+def sample_command(events: int, seed: int, start: datetime, hours: float, parse_failures: float,
+                   schema_failures: float, late: float, duplicates: float, stats_path: str | None) -> None:
+    """Write realistic enriched TSV lines to stdout (demo, load tests, benchmarks).
+
+    Events use the project's example schemas (examples/iglu), so
+    examples/iglu/resolver.json validates them without a network.
+    """
+    spec = SampleSpec(events=events, seed=seed, start=start.replace(tzinfo=UTC), duration=timedelta(hours=hours),
+                      parse_failure_ratio=parse_failures, schema_failure_ratio=schema_failures,
+                      late_ratio=late, duplicate_ratio=duplicates)
+    stats = SampleStats()
+    out = sys.stdout
+    for line in generate(spec, stats):
+        out.write(line)
+        out.write("\n")
+    out.flush()
+    if stats_path:
+        with open(stats_path, "w") as handle:
+            json.dump(asdict(stats) | {"expected_good": stats.expected_good}, handle, indent=2, sort_keys=True)
+            handle.write("\n")

@@ -95,3 +95,21 @@ def test_good_lines_parse_with_the_sdk_and_validate_and_bad_lines_fail_where_cla
     assert parse_failures == sum(stats.parse_failures.values()) - sdk_blind
     assert schema_failures == sum(stats.schema_failures.values())
     assert good == sum(stats.by_event.values()) + sdk_blind
+
+
+def test_sample_command_writes_the_lines_and_stats_the_generator_makes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from toolkit.cli import main
+
+    stats_file = tmp_path / "stats.json"
+    result = CliRunner().invoke(main, ["event", "sample", "--events", "150", "--seed", "3", "--parse-failures",
+                                       "0.05", "--stats", str(stats_file)])
+    assert result.exit_code == 0, result.output
+    stats = SampleStats()
+    expected = list(generate(SampleSpec(events=150, seed=3, parse_failure_ratio=0.05), stats))
+    assert result.output.splitlines() == expected
+    written = json.loads(stats_file.read_text())
+    assert written["lines"] == stats.lines == len(expected)
+    assert written["parse_failures"] == stats.parse_failures and sum(stats.parse_failures.values()) > 0
+    assert written["expected_good"] == stats.expected_good
