@@ -131,16 +131,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit of the engine")
     parser.add_argument("--skip-full-diff", action="store_true", help="measure only the shipped strategy")
-    parser.add_argument("--child", choices=("checksums", "full-diff"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("generate", "checksums", "full-diff"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "generate":
+        print(json.dumps(generate(Path(args.db), args.events, args.seed)))
+        return
     if args.child:
         child(args.db, args.child, args.memory_limit)
         return
     with tempfile.TemporaryDirectory(prefix="sptk-bench-") as tmp:
         db = Path(tmp) / "bench.duckdb"
         started = time.perf_counter()
-        planted = generate(db, args.events, args.seed)
+        # generated in a child too: a forked child's peak RSS starts from its parent's, so the parent stays small
+        planted = json.loads(subprocess.run(
+            [sys.executable, __file__, "--child", "generate", "--db", str(db), "--events", str(args.events),
+             "--seed", str(args.seed)], check=True, capture_output=True, text=True).stdout)
         print(f"generated {args.events:,} vs {args.events:,} events over {DAYS} days in "
               f"{time.perf_counter() - started:.1f}s ({db.stat().st_size / 2**20:.0f} MiB), 100 differences planted")
         modes = ["checksums"] + ([] if args.skip_full_diff else ["full-diff"])
