@@ -48,7 +48,7 @@ from toolkit.kafka.headers import (
     TRACE_ID,
     MessageHeaders,
 )
-from toolkit.kafka.producing import message_size
+from toolkit.kafka.producing import BATCH_OVERHEAD, HEADER_OVERHEAD, RECORD_OVERHEAD, message_size
 from toolkit.outcomes import BAD, ENRICHED, RAW, Filtered, Headers, Invalid, Outcome, Output, Routed, Skipped
 from toolkit.pipeline_badrows import (
     SIZE_VIOLATION,
@@ -115,7 +115,7 @@ def profile_object(event: EnrichedEvent, name: str) -> dict[str, Any]:
     The objects it returns may share entity data with the event: never change them in place.
     """
     if name == canonical_profile.NAME:
-        return canonical_profile._object(event)  # the dict canonical.to_json serialises; no JSON round trip
+        return canonical_profile.to_object(event)  # the dict canonical.to_json serialises; no JSON round trip
     if name == python_sdk.NAME:
         return python_sdk.to_dict(event)
     return orjson.loads(to_json(event, name))
@@ -222,6 +222,12 @@ class Pipeline:
     def _size(self, value: bytes, key: bytes | None, headers: Headers) -> int:
         return message_size(value, key, headers, self.compressed)
 
+    def _sized(self, value: bytes, key: bytes | None, header_bytes: int) -> int:
+        """:func:`~toolkit.kafka.producing.message_size` with the headers' share computed once per record."""
+        payload = len(value) + (len(key) if key else 0) + header_bytes
+        size = BATCH_OVERHEAD + RECORD_OVERHEAD + payload
+        return size + (payload // 128 + 64 if self.compressed else 0)
+
     def _headers(self, event: EnrichedEvent, source: bytes, trace: bytes) -> Headers:
         uri = event_schema_uri(event)
         schema = self._schema_bytes.get(uri)
@@ -309,10 +315,13 @@ class Pipeline:
                              reason=parsed.reason, key=None, headers=headers, event_id="", line=parsed.line)
         event: EnrichedEvent = parsed  # type: ignore[assignment]
         headers = self._headers(event, src, trace)
+        header_bytes = HEADER_OVERHEAD * 6
+        for name, value in headers:
+            header_bytes += len(name) + len(value)
         key = self._key(event)
         event_id = event.fields[_EVENT_ID]
         if emit_raw:
-            actual = self._size(raw, key, headers)
+            actual = self._sized(raw, key, header_bytes)
             if actual > self._raw_limit:
                 return self._too_large(outputs, event.line, actual, self._raw_limit,
                                        f"the record must fit topic {self._raw_topic}", key=key, headers=headers,
@@ -332,7 +341,7 @@ class Pipeline:
             return self._bad(outputs, row, stage="validate", error_class=cls, reason=verdict.reason, key=key,
                              headers=headers, event_id=event_id, line=event.line, quarantined=verdict.retryable)
         try:
-            outcome = self._route(event, outputs, key, headers, event_id)
+            outcome = self._route(event, outputs, key, headers, header_bytes, event_id)
         except ProfileError as exc:
             del outputs[1 if emit_raw else 0:]
             outcome = self._bad(outputs, generic_error(event.line, [str(exc)]), stage="render",
@@ -366,7 +375,7 @@ class Pipeline:
             doc = stream.projection.apply(doc, event)
         return orjson.dumps(doc)
 
-    def _route(self, event: EnrichedEvent, outputs: list[Output], key: bytes, headers: Headers,
+    def _route(self, event: EnrichedEvent, outputs: list[Output], key: bytes, headers: Headers, header_bytes: int,
                event_id: str) -> Outcome:
         plain: dict[str, bytes] = {}
         objects: dict[str, dict[str, Any]] = {}
@@ -390,10 +399,11 @@ class Pipeline:
                 continue
             outputs.append(Output(d.name, d.topic, d.key(event), self._render(d, event, plain, objects), headers))
             derived.append(d.label)
+        limits = self.limits
         for i in range(first, len(outputs)):
             out = outputs[i]
-            limit = self.limits.get(out.stream, 1 << 62)
-            actual = self._size(out.value, out.key, headers)
+            limit = limits.get(out.stream, 1 << 62)
+            actual = self._sized(out.value, out.key, header_bytes)
             if actual > limit:
                 del outputs[first:]
                 return self._too_large(outputs, event.line, actual, limit,

@@ -202,14 +202,19 @@ class DeliveryProducer:
     # -- producing -----------------------------------------------------------------------
 
     def produce(self, topic: str, value: bytes, *, key: bytes | None = None,
-                headers: Sequence[tuple[str, bytes]] = (), record: RecordRef | None = None) -> None:
+                headers: Sequence[tuple[str, bytes]] = (), record: RecordRef | None = None,
+                size_checked: bool = False) -> None:
         """Queue one message; its delivery report will confirm (or fail) one output of ``record``.
 
         Raises :class:`MessageTooLarge` before sending anything, and
         :class:`ProducerQueueFull` if the queue stays full for ``enqueue_timeout_s``.
+        ``size_checked=True`` skips the size check for a caller that already compared
+        :func:`message_size` with :meth:`limit_for` (the pipeline does, to turn oversized
+        records into bad rows); librdkafka still refuses what exceeds its own limit.
         """
         self._raise_if_broken()
-        self.check_size(topic, value, key, headers)
+        if not size_checked:
+            self.check_size(topic, value, key, headers)
         self._enqueue(_Outgoing(topic, value, key, list(headers), record))
 
     def _enqueue(self, msg: _Outgoing) -> None:

@@ -200,3 +200,15 @@ def test_every_profile_renders_the_enriched_stream(profile: str) -> None:
 def test_events_are_read_through_the_helper_correctly() -> None:
     e = event(user_id="u")
     assert e.get("user_id") == "u" and e.collector_tstamp == "2026-11-01T10:00:00.123Z"
+
+
+def test_the_size_estimate_is_the_producers_own() -> None:
+    from toolkit.kafka.producing import message_size
+
+    for compressed in (True, False):
+        p = Pipeline.from_config(config(), pipeline_id="t", compressed=compressed)
+        outcome = p.process(line(contexts=[sdj(PRODUCT, {"sku": "A", "price": 1})]).encode(), "s:1")
+        header_bytes = sum(len(k) + len(v) + 10 for k, v in outcome.outputs[0].headers)
+        for out in outcome.outputs:
+            assert p._sized(out.value, out.key, header_bytes) == message_size(out.value, out.key, out.headers,
+                                                                              compressed)
