@@ -293,6 +293,8 @@ class PipelineRunner:
     def _publish(self) -> None:
         m = self.metrics
         if m is None:
+            if self.pipeline is not None:  # nobody reads the samples: do not let them pile up
+                self.pipeline.timings, self.pipeline.freshness = [], []
             return
         p, s = self._published, self.summary
         if s.records_in > p.records_in:
