@@ -1,0 +1,133 @@
+"""The other ways to run: the HTTP sidecar source with live metrics, exactly-once Kafka -> Kafka, and topic drift."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from confluent_kafka import Consumer
+
+from tests.integration.pipeline.conftest import base_config, read_topic, sptk, start, wait_for, write_config
+from tests.integration.pipeline.test_crash_and_drain import free_port, metric
+from tests.integration.pipeline_infra.conftest import unique
+from toolkit.kafka import create_topics, idempotent_producer
+from toolkit.samples import SampleSpec, SampleStats, generate
+
+
+def post(url: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_http_batches_are_answered_after_delivery_and_metrics_carry_real_numbers(
+        tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    port = free_port()
+    cfg = base_config(prefix, kafka_bootstrap, source={"kind": "http", "http": {"path": "/v1/enriched"}},
+                      derived=[{"name": "views", "version": 1, "owner": "web",
+                                "filter": {"field": "event", "op": "eq", "value": "page_view"}}],
+                      sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    config = write_config(tmp_path / "pipeline.yaml", cfg)
+    stats = SampleStats()
+    lines = [x.encode() for x in generate(SampleSpec(events=300, seed=9), stats)]
+    pipeline = start("pipeline", "run", "--config", str(config), "--create-topics")
+    try:
+        wait_for(lambda: metric(port, "sptk_build_info") > 0 or pipeline.poll() is not None, 60, "the sidecar")
+        status, body = post(f"http://127.0.0.1:{port}/v1/enriched", b"\n".join(lines) + b"\n")
+        assert (status, body) == (200, {"accepted": len(lines), "acked": len(lines)})
+        # 200 means delivered: every record is already on the broker
+        assert len(read_topic(kafka_bootstrap, f"{prefix}.raw", expect=len(lines), timeout_s=20)) == len(lines)
+        wait_for(lambda: metric(port, 'sptk_records_in_total{source="http"}') == len(lines)
+                 and metric(port, 'sptk_records_out_total{stream="raw"}') == len(lines), 10, "the metrics")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        bad = sum(stats.parse_failures.values()) + sum(stats.schema_failures.values())
+        assert f'sptk_records_out_total{{stream="raw"}} {len(lines)}.0' in text
+        assert f'sptk_records_out_total{{stream="enriched"}} {len(lines) - bad}.0' in text
+        assert f'sptk_bad_records_total{{type="loader_parsing_error"}} {sum(stats.parse_failures.values())}.0' in text
+        assert 'sptk_filtered_records_total{rule="filter",stream="views.v1"}' in text
+        for family in ('sptk_stage_latency_seconds_count{stage="decode"}', "sptk_validation_latency_seconds_count",
+                       "sptk_event_freshness_seconds_count", 'sptk_registry_cache_lookups_total{result="hit"}',
+                       "sptk_producer_queue_messages", "sptk_in_flight_records 0.0",
+                       'sptk_produce_latency_seconds_count{stream='):
+            assert family in text, family
+        assert metric(port, "sptk_event_freshness_seconds_count") >= 1
+    finally:
+        pipeline.send_signal(signal.SIGTERM)
+        _, err = pipeline.communicate(timeout=60)
+    assert pipeline.returncode == 0, err[-3000:]
+
+
+def read_committed(bootstrap: str, topic: str) -> list[bytes]:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("rc"), "isolation.level": "read_committed",
+                  "auto.offset.reset": "earliest", "enable.partition.eof": True})
+    meta = c.list_topics(topic, timeout=10).topics[topic]
+    c.subscribe([topic])
+    out, eof = [], set()
+    deadline = __import__("time").monotonic() + 30
+    while len(eof) < len(meta.partitions) and __import__("time").monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == -191:
+                eof.add(m.partition())
+            continue
+        out.append(dict(m.headers() or [])["sp.source"])
+    c.close()
+    return out
+
+
+def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    topic = f"{prefix}.input"
+    create_topics(kafka_bootstrap, [topic], partitions=2)
+    lines = list(generate(SampleSpec(events=8000, seed=44)))
+    producer = idempotent_producer(kafka_bootstrap)
+    for i, x in enumerate(lines):
+        producer.produce(topic, x.encode(), key=str(i % 20).encode())
+        if i % 1000 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0
+    port = free_port()
+    cfg = base_config(prefix, kafka_bootstrap,
+                      source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("eos")}},
+                      delivery={"transactional": True, "transactional_id": unique("sptk-eos"),
+                                "commit_interval_s": 0.3, "max_in_flight": 1000, "drain_timeout_s": 20},
+                      sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    config = write_config(tmp_path / "pipeline.yaml", cfg)
+    first = start("pipeline", "run", "--config", str(config), "--create-topics")
+    wait_for(lambda: metric(port, "sptk_records_in_total") >= 2000 or first.poll() is not None, 120, "progress")
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    second = start("pipeline", "run", "--config", str(config))
+    wait_for(lambda: len(read_committed(kafka_bootstrap, f"{prefix}.raw")) >= len(lines) or
+             second.poll() is not None, 180, "the second run to commit everything")
+    second.send_signal(signal.SIGTERM)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err[-3000:]
+    sources = read_committed(kafka_bootstrap, f"{prefix}.enriched") + read_committed(kafka_bootstrap, f"{prefix}.bad")
+    counts = Counter(sources)
+    assert len(counts) == len(lines) and set(counts.values()) == {1}  # read_committed: each record exactly once
+    assert len(read_committed(kafka_bootstrap, f"{prefix}.raw")) == len(lines)
+
+
+def test_topic_drift_stops_the_start_unless_allowed(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    (tmp_path / "in.tsv").write_text("\n".join(generate(SampleSpec(events=5))) + "\n")
+    for stream in ("raw", "enriched", "bad"):
+        create_topics(kafka_bootstrap, [f"{prefix}.{stream}"], partitions=1)
+    cfg = base_config(prefix, kafka_bootstrap, source={"kind": "file", "file": {"paths": [str(tmp_path / "in.tsv")]}})
+    config = write_config(tmp_path / "pipeline.yaml", cfg)  # declares 3 partitions
+    refused = sptk("pipeline", "run", "--config", str(config))
+    assert refused.returncode == 2
+    assert f"{prefix}.raw: partitions is 1, declared 3" in refused.stderr and "sptk topics apply" in refused.stderr
+    assert read_topic(kafka_bootstrap, f"{prefix}.raw", timeout_s=5) == []  # nothing was read or written
+    allowed = sptk("pipeline", "run", "--config", str(config), "--allow-drift")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert json.loads(allowed.stdout.strip().splitlines()[-1])["in"] == 5
