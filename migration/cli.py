@@ -205,3 +205,43 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     for problem in loader.report.load.problems[:10]:
         click.echo(f"  not loaded (kept as a bad row): {problem}")
     sys.exit(code)
+
+
+@migrate.command("shadow")
+@click.option("--config", "config_path", required=True, metavar="FILE",
+              help="Shadow config (YAML or TOML): input, pipeline, legacy and kafka warehouses, reconcile settings.")
+def shadow_command(config_path: str) -> None:
+    """Feed one input through both paths into two schemas (or databases) and reconcile when both are caught up.
+
+    Exits with the reconciliation's code: 0 parity, 1 warn, 2 fail, 3 could not decide.
+    """
+    from connectors.pipeline_app import StartupError
+    from connectors.warehouse import BadWarehouseURL
+    from connectors.warehouse.backends import WarehouseUnavailable
+    from migration.legacy import InputFailed
+    from migration.reports import render_html, render_json, render_terminal
+    from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
+    from toolkit.config import ConfigError as PipelineConfigError
+
+    try:
+        config = load_shadow_config(config_path)
+        result = run_shadow(config)
+    except (ShadowConfigError, InputFailed, StartupError, PipelineConfigError, BadWarehouseURL,
+            WarehouseUnavailable) as exc:
+        click.echo(f"sptk migrate shadow: {exc}", err=True)
+        sys.exit(UNDECIDED)
+    click.echo(f"legacy path: {result.legacy.summary()}")
+    summary = result.pipeline_summary
+    bad = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("bad_by_type", {}).items()))
+    click.echo(f"kafka path: pipeline exit {result.pipeline_exit}, in {summary.get('in')}, enriched "
+               f"{summary.get('enriched')}, filtered {summary.get('filtered')}, bad {summary.get('bad')}"
+               + (f" ({bad})" if bad else ""))
+    click.echo(f"kafka path load: {result.kafka.summary()}")
+    rec = result.reconciliation
+    if config.json_path:
+        _write(str(config.json_path), render_json(rec))
+    if config.html_path:
+        _write(str(config.html_path), render_html(rec).encode())
+    click.echo(render_terminal(rec, str(config.json_path) if config.json_path else None,
+                               str(config.html_path) if config.html_path else None), nl=False)
+    sys.exit(rec.exit_code)
