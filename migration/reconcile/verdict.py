@@ -22,6 +22,10 @@ def type_status(legacy: int, differences: dict[str, int], tolerance: float) -> s
     return "warn" if any(differences.values()) else "parity"
 
 
+def _events(n: int) -> str:
+    return f"{n} event{'' if n == 1 else 's'}"
+
+
 def _type_label(t: TypeResult) -> str:
     name = "/".join(str(v) for v in (t.event_vendor, t.event_name, t.event_version) if v is not None) or "(no type)"
     return f"{name} [{t.app_id}, {t.platform}]"
@@ -41,16 +45,16 @@ def decide(rec: Reconciliation, config: ReconcileConfig) -> tuple[str, list[str]
                "rejected": "rejected into bad rows on one side"}
     for name in UNEXPLAINED:
         if rec.bucket(name).count:
-            fails.append(f"{rec.bucket(name).count} events {wording[name]}")
+            fails.append(f"{_events(rec.bucket(name).count)} {wording[name]}")
     for name in ("pending", "rejected", "null_only"):
         if rec.bucket(name).count:
             target = fails if (name in config.fail_on or "warn" in config.fail_on) else warns
-            target.append(f"{rec.bucket(name).count} events {wording[name]}")
+            target.append(f"{_events(rec.bucket(name).count)} {wording[name]}")
     for t in rec.by_event_type:
         if t.status == "fail":
             unexplained = sum(t.differences.get(b, 0) for b in UNEXPLAINED)
             share = unexplained / t.legacy * 100 if t.legacy else 100.0
-            fails.append(f"event type {_type_label(t)}: {t.legacy} legacy vs {t.new} new, {unexplained} events "
+            fails.append(f"event type {_type_label(t)}: {t.legacy} legacy vs {t.new} new, {_events(unexplained)} "
                          f"differ ({share:.1f}% of the type)")
     for m in rec.metrics:
         if not m.ok:

@@ -79,8 +79,10 @@ def render_html(rec: Reconciliation) -> str:
         for name, source, totals in (("legacy", rec.legacy_source, rec.legacy), ("new", rec.new_source, rec.new))
     ]))
     out.append(f"<p class='muted'>window {escape(str(settings['window']))}, lookback "
-               f"{escape(str(settings['lookback']))}, as of {escape(str(rec.as_of))}; rules "
-               f"{escape(str(settings['rules']))}; {rec.columns_compared} columns compared</p>")
+               f"{escape(str(settings['lookback']))}, as of {escape(str(rec.as_of))}; rules: "
+               + escape(", ".join(f"{k} {'on' if v is True else 'off' if v is False else v}"
+                                  for k, v in settings["rules"].items()))
+               + f"; {rec.columns_compared} columns compared</p>")
     out.append("<h2>Events per window</h2>" + _chart(doc["windows"]))
     out.append("<h2>Differences</h2>")
     rows, classes = [], []

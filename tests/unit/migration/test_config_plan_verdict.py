@@ -71,8 +71,8 @@ def test_verdicts() -> None:
     assert decide(_rec(pending=2), config)[0] == "warn"
     assert decide(_rec(pending=2), ReconcileConfig(fail_on=frozenset({"pending"})))[0] == "fail"
     assert decide(_rec(rejected=1, null_only=1), ReconcileConfig(fail_on=frozenset({"warn"})))[0] == "fail"
-    assert decide(_rec(modified=1, pending=1), config) == ("fail", ["1 events modified",
-                                                                    "1 events pending (inside the lookback)"])
+    assert decide(_rec(modified=1, pending=2), config) == ("fail", ["1 event modified",
+                                                                    "2 events pending (inside the lookback)"])
     failed = _rec()
     failed.error = "boom"
     assert decide(failed, config) == ("undecided", ["boom"])
