@@ -106,3 +106,47 @@ def test_a_postgres_side_that_is_not_there_is_undecided(tmp_path: Path, postgres
     assert result.exit_code == 3 and f"no {pg_schemas[1]}.events table" in result.output
     down = run("--legacy", f"{postgres_url}?schema={pg_schemas[0]}", "--new", "postgresql://x@127.0.0.1:1/none")
     assert down.exit_code == 3 and "cannot connect to PostgreSQL" in down.output
+
+
+def test_a_postgres_connection_lost_mid_run_is_undecided(postgres_url: str, pg_schemas: tuple[str, str]) -> None:
+    """The server ends the session after the first query: the verdict is undecided, never parity."""
+    from migration.reconcile.config import ReconcileConfig
+    from migration.reconcile.engine import reconcile
+    from migration.sources import open_workspace, parse_source
+
+    legacy, _ = _sides()
+    for schema in pg_schemas:
+        _load(f"{postgres_url}?schema={schema}", legacy)
+    workspace = open_workspace(*(parse_source(f"{postgres_url}?schema={s}") for s in pg_schemas))
+    pid = workspace.backend.query("SELECT pg_backend_pid()")[0][0]
+    original = workspace.backend.query
+    calls = []
+
+    def query_then_lose_the_server(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        calls.append(sql)
+        if len(calls) == 2:
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return original(sql, params)
+
+    workspace.backend.query = query_then_lose_the_server  # type: ignore[method-assign]
+    try:
+        result = reconcile(workspace, ReconcileConfig(lookback_us=0))
+    finally:
+        workspace.close()
+    assert result.verdict == "undecided" and result.exit_code == 3
+    assert "a source failed mid-run" in (result.error or "") and "terminat" in (result.error or "")
+
+
+def test_a_bad_row_file_explains_a_postgres_side(tmp_path: Path, postgres_url: str,
+                                                  pg_schemas: tuple[str, str]) -> None:
+    from tests.unit.migration.scenario import bad_row, write_jsonl
+
+    legacy, _ = _sides()
+    _load(f"{postgres_url}?schema={pg_schemas[0]}", legacy)
+    _load(f"{postgres_url}?schema={pg_schemas[1]}", [r for r in legacy if r["event_id"] != eid(7)])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [bad_row(eid(7), "enrichment_failures")])
+    code, report = _reconcile(tmp_path, f"{postgres_url}?schema={pg_schemas[0]}",
+                              f"{postgres_url}?schema={pg_schemas[1]}&bad={bad}", "bad")
+    assert code == 1
+    assert report["rejected"] == {"count": 1, "sample": [eid(7)], "by_type": {"enrichment_failures": 1}}
