@@ -160,7 +160,8 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
         assert cfg.output.target.directory is not None
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker)
     pipeline = Pipeline.from_config(cfg, limits=limits)
-    source, label = _source(cfg, tracker, outputs, replay)
+    runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
+    source, label = _source(cfg, tracker, outputs, replay, runners)
     transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
     if replay is None:
         def handle(record: Any) -> Any:
@@ -174,6 +175,7 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
     runner = PipelineRunner(source, handle, outputs, tracker, metrics=metrics, source_label=label,
                             pipeline=pipeline, transactional=transactional,
                             commit_interval_s=cfg.delivery.commit_interval_s)
+    runners.append(runner)
     host, port = (cfg.sidecar.host, cfg.sidecar.port) if serve else ("127.0.0.1", 0)
     probes = {}
     if cfg.kafka is not None:
@@ -222,10 +224,13 @@ def _producer_settings(cfg: PipelineConfig, topic_limits: dict[str, int]) -> dic
     return settings
 
 
-def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs,
-            replay: ReplayOptions | None) -> tuple[Any, str]:
+def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, replay: ReplayOptions | None,
+            runners: list[PipelineRunner]) -> tuple[Any, str]:
     def before_revoke(keys: list[str]) -> None:
-        outputs.flush(5.0)  # confirm what is in flight so the revoked partitions commit as far as possible
+        if runners and runners[0].transactional:
+            runners[0].commit_before_revoke(keys)  # outputs and offsets of the revoked partitions, atomically
+        else:
+            outputs.flush(5.0)  # confirm what is in flight so the revoked partitions commit as far as possible
 
     if replay is None:
         return open_source(cfg, tracker=tracker, before_revoke=before_revoke), cfg.source.kind

@@ -239,6 +239,13 @@ class PipelineRunner:
             self._next_metrics = now + METRICS_INTERVAL_S
             self._publish()
 
+    def commit_before_revoke(self, keys: list[str]) -> None:
+        """Transactions: partitions are being taken away; commit what was done for them while they are ours."""
+        if self.transactional and self._producer().in_transaction:
+            self._commit_transaction()
+            self._producer().begin_transaction()
+            self._next_commit = self._clock() + self.commit_interval_s
+
     def _commit_transaction(self) -> bool:
         """Commit outputs and the consumer positions together; on abort, rewind and forget what was in flight."""
         consumer = self.source.consumer

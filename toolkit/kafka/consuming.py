@@ -121,9 +121,11 @@ class TrackedConsumer:
 
     def _revoke_cb(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [partition_key(tp.topic, tp.partition) for tp in partitions]
+        if self._before_revoke:
+            # flush the producer so more is confirmed; with transactions, commit the open one (its offsets
+            # include the partitions being revoked, which are still assigned during this callback)
+            self._before_revoke(keys)
         if self.commit_on_revoke:
-            if self._before_revoke:
-                self._before_revoke(keys)  # e.g. flush the producer so more is confirmed
             committed = self.commit(only=keys)
             log.info("revoked %s; committed %s before handing them over", ", ".join(keys), committed or "nothing new")
         self._forget(keys)

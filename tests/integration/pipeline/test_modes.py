@@ -131,3 +131,42 @@ def test_topic_drift_stops_the_start_unless_allowed(tmp_path: Path, kafka_bootst
     allowed = sptk("pipeline", "run", "--config", str(config), "--allow-drift")
     assert allowed.returncode == 0, allowed.stderr[-2000:]
     assert json.loads(allowed.stdout.strip().splitlines()[-1])["in"] == 5
+
+
+def test_exactly_once_holds_across_a_rebalance_between_two_instances(tmp_path: Path, kafka_bootstrap: str,
+                                                                     prefix: str) -> None:
+    topic = f"{prefix}.input"
+    create_topics(kafka_bootstrap, [topic], partitions=4)
+    lines = list(generate(SampleSpec(events=8000, seed=45)))
+    producer = idempotent_producer(kafka_bootstrap)
+    for i, x in enumerate(lines):
+        producer.produce(topic, x.encode(), key=str(i % 40).encode())
+        if i % 1000 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0
+    group = unique("eos-rebalance")
+    runs = []
+    for name in ("a", "b"):
+        port = free_port()
+        cfg = base_config(prefix, kafka_bootstrap, source={"kind": "kafka", "kafka": {"topics": [topic],
+                                                                                     "group_id": group}},
+                          delivery={"transactional": True, "transactional_id": f"{group}-{name}",
+                                    "commit_interval_s": 0.5, "max_in_flight": 50, "drain_timeout_s": 20},
+                          sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+        cfg["kafka"]["producer"] = {"linger.ms": 100}  # slow enough that the second instance joins mid-stream
+        runs.append((write_config(tmp_path / f"{name}.yaml", cfg), port))
+    first = start("pipeline", "run", "--config", str(runs[0][0]), "--create-topics")
+    wait_for(lambda: metric(runs[0][1], "sptk_records_in_total") >= 1500 or first.poll() is not None, 120, "progress")
+    second = start("pipeline", "run", "--config", str(runs[1][0]))  # joins the group: partitions move
+    try:
+        wait_for(lambda: len(read_committed(kafka_bootstrap, f"{prefix}.raw")) >= len(lines), 240,
+                 "both instances to commit everything")
+        assert metric(runs[1][1], "sptk_records_in_total") > 0, "the second instance never got a partition"
+    finally:
+        for p in (first, second):
+            p.send_signal(signal.SIGTERM)
+        outcomes = [p.communicate(timeout=60) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, [err[-2000:] for _, err in outcomes]
+    counts = Counter(read_committed(kafka_bootstrap, f"{prefix}.enriched")
+                     + read_committed(kafka_bootstrap, f"{prefix}.bad"))
+    assert len(counts) == len(lines) and set(counts.values()) == {1}
