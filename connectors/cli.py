@@ -45,7 +45,8 @@ def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, out
     raise AssertionError("unreachable")
 
 
-def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None) -> None:
+def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None,
+         only: tuple[str, ...] = ()) -> None:
     from connectors.pipeline_app import StartupError, build
     from connectors.sidecar import configure_logging
     from toolkit.kafka import KafkaConfigError
@@ -53,7 +54,7 @@ def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: 
     configure_logging(cfg.sidecar.log_format, cfg.sidecar.log_level)
     try:
         app = build(cfg, serve=serve, create_topics=create_topics, allow_drift=allow_drift,
-                    replay=replay)  # type: ignore[arg-type]
+                    replay=replay, only=only)  # type: ignore[arg-type]
     except (StartupError, ConfigError, KafkaConfigError, OSError) as exc:
         _fail(str(exc))
     except Exception as exc:  # route compile errors and the like: say what, not a traceback
@@ -87,9 +88,12 @@ def pipeline() -> None:
               help="Create missing topics before starting (default: on for quick use, off with --config).")
 @click.option("--serve/--no-serve", default=None,
               help="Serve /healthz, /readyz, /metrics on [sidecar] host:port (default: on with --config).")
+@click.option("--only", multiple=True, metavar="STREAM",
+              help="Write only this stream (raw, enriched, bad, derived.<name>.v<N>); repeatable. For rebuilding "
+                   "one stream from a replay of the raw topic.")
 def run_command(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,
                 topic_prefix: str, profile: str | None, allow_drift: bool, create_topics: bool | None,
-                serve: bool | None) -> None:
+                serve: bool | None, only: tuple[str, ...]) -> None:
     """Process records from the source until it ends (or SIGTERM/SIGINT), then drain and exit.
 
     \b
@@ -99,7 +103,8 @@ def run_command(config: str | None, inputs: tuple[str, ...], resolver: str | Non
     """
     cfg, from_file = _load(config, inputs, resolver, output, topic_prefix, profile)
     _run(cfg, serve=from_file if serve is None else serve,
-         create_topics=(not from_file) if create_topics is None else create_topics, allow_drift=allow_drift)
+         create_topics=(not from_file) if create_topics is None else create_topics, allow_drift=allow_drift,
+         only=only)
 
 
 @pipeline.command("replay-bad")

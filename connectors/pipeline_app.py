@@ -135,8 +135,17 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 
 
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
-          replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None) -> App:
-    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.ConfigError` if not."""
+          replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
+          only: tuple[str, ...] = ()) -> App:
+    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.ConfigError` if not.
+
+    ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
+    one stream from a replay without repeating the others.
+    """
+    unknown = sorted(set(only) - set(streams_of(cfg)))
+    if unknown:
+        raise StartupError(f"--only {', '.join(unknown)}: no such stream; this config has "
+                           f"{', '.join(streams_of(cfg))}")
     prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
     metrics = metrics or PipelineMetrics()
     metrics.set_build(toolkit_version(), config_hash(cfg))
@@ -174,7 +183,7 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
                                    include_all=include_all)
     runner = PipelineRunner(source, handle, outputs, tracker, metrics=metrics, source_label=label,
                             pipeline=pipeline, transactional=transactional,
-                            commit_interval_s=cfg.delivery.commit_interval_s)
+                            commit_interval_s=cfg.delivery.commit_interval_s, only=frozenset(only) or None)
     runners.append(runner)
     host, port = (cfg.sidecar.host, cfg.sidecar.port) if serve else ("127.0.0.1", 0)
     probes = {}
@@ -187,7 +196,7 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
             raise StartupError("source.kind = \"http\" receives batches on the sidecar's port; run with --serve")
         sidecar.mount(source)
     log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
-             cfg.output.target, ", ".join(streams_of(cfg)), " (replay)" if replay else "")
+             cfg.output.target, ", ".join(only or streams_of(cfg)), " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
 
 

@@ -149,8 +149,11 @@ class PipelineRunner:
     def __init__(self, source: Any, handle: Handler, outputs: Outputs, tracker: DeliveryTracker, *,
                  metrics: PipelineMetrics | None = None, source_label: str = "source", batch_size: int = 500,
                  read_timeout_s: float = 0.2, pipeline: Any = None, transactional: bool = False,
-                 commit_interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 commit_interval_s: float = 1.0, only: frozenset[str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.source = source
+        #: write only these streams (rebuilding one stream from a replay); None writes every stream
+        self.only = only
         self.handle = handle
         self.outputs = outputs
         self.tracker = tracker
@@ -209,6 +212,8 @@ class PipelineRunner:
         position = record.position
         partition = position.partition
         outs = outcome.outputs
+        if self.only is not None:
+            outs = [o for o in outs if o.stream in self.only]
         self.tracker.track(partition, position, len(outs))
         if outs:
             ref = (partition, position)

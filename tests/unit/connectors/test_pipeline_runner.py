@@ -217,3 +217,13 @@ def test_metrics_are_published_in_bulk() -> None:
     assert 'sptk_registry_cache_lookups_total{result="hit"} 18.0' in text
     assert 'sptk_registry_cache_lookups_total{result="miss"} 2.0' in text
     assert "sptk_in_flight_records 0.0" in text
+
+
+def test_only_writes_the_chosen_streams_and_still_acknowledges_everything() -> None:
+    lines = [line().encode() for _ in range(12)] + [b"bad line"]
+    runner, source, outputs = make(lines)
+    runner.only = frozenset({"enriched"})
+    runner.run(threading.Event())
+    assert runner.drain(5.0)
+    assert {o.stream for o in outputs.sent} == {"enriched"} and len(outputs.sent) == 12
+    assert source.acked["p0"].offset == 12 and runner.summary.records_in == 13
