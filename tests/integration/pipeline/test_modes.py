@@ -170,3 +170,20 @@ def test_exactly_once_holds_across_a_rebalance_between_two_instances(tmp_path: P
     counts = Counter(read_committed(kafka_bootstrap, f"{prefix}.enriched")
                      + read_committed(kafka_bootstrap, f"{prefix}.bad"))
     assert len(counts) == len(lines) and set(counts.values()) == {1}
+
+
+def test_quick_use_reads_stdin_into_files_without_a_config(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.integration.pipeline.conftest import EXAMPLES, ROOT, SPTK
+
+    stats = SampleStats()
+    text = "".join(x + "\n" for x in generate(SampleSpec(events=200, seed=12), stats))
+    done = subprocess.run([*SPTK, "pipeline", "run", "--input", "-", "--resolver", str(EXAMPLES / "resolver.json"),
+                           "--output", f"files:{tmp_path / 'out'}"], input=text, capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["in"] == stats.lines and summary["enriched"] == stats.expected_good
+    assert (tmp_path / "out" / "raw.tsv").read_text() == text
+    assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == stats.expected_good
