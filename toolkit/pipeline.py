@@ -162,6 +162,9 @@ class Pipeline:
         self.validator = validator
         self.pipeline_id = pipeline_id
         self._pid = pipeline_id.encode()
+        #: the size of the six sp.* headers without their per-record values (names, framing, sp.pipeline)
+        self._header_base = (HEADER_OVERHEAD * 6 + sum(map(len, (EVENT_ID, SCHEMA, COLLECTOR_TSTAMP, SOURCE,
+                                                                  PIPELINE, TRACE_ID))) + len(self._pid))
         self.limits = dict(declared_limits(cfg) if limits is None else limits)
         self.topics = dict(stream_topics(cfg) if topics is None else topics)
         self.compressed = is_compressed(cfg) if compressed is None else compressed
@@ -315,9 +318,8 @@ class Pipeline:
                              reason=parsed.reason, key=None, headers=headers, event_id="", line=parsed.line)
         event: EnrichedEvent = parsed  # type: ignore[assignment]
         headers = self._headers(event, src, trace)
-        header_bytes = HEADER_OVERHEAD * 6
-        for name, value in headers:
-            header_bytes += len(name) + len(value)
+        header_bytes = (self._header_base + len(headers[0][1]) + len(headers[1][1]) + len(headers[2][1]) + len(src)
+                        + len(trace))
         key = self._key(event)
         event_id = event.fields[_EVENT_ID]
         if emit_raw:

@@ -133,22 +133,21 @@ class EventValidator:
         failures: list[tuple[SchemaKey, str, list[DataReport] | ResolutionError]] | None = None
         checked = 0
         for name, f in event.sdj.items():
+            checked += 1 + len(f.datas)
             result = check(f.wrapper, f.data)
-            checked += 1
             if result:
                 result = self._settle(f.wrapper, f.data, result)
                 if result:
                     failures = failures or []
                     failures.append((f.wrapper, name, result))
-            unstruct = name == "unstruct_event"
-            for i, (info, data) in enumerate(zip(f.schemas, f.datas, strict=True)):
+            for i, (info, data) in enumerate(zip(f.schemas, f.datas)):  # noqa: B905 - parallel by construction
                 result = check(info.key, data)
-                checked += 1
                 if result:
                     result = self._settle(info.key, data, result)
                     if result:
                         failures = failures or []
-                        failures.append((info.key, f"{name}.data" if unstruct else f"{name}.data[{i}]", result))
+                        failures.append((info.key, f"{name}.data" if name == "unstruct_event" else f"{name}.data[{i}]",
+                                         result))
         self.lookups += checked
         if failures is None:
             return Valid(checked)
