@@ -167,7 +167,9 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
         outputs = KafkaOutputs(producer, topics)
     else:
         assert cfg.output.target.directory is not None
-        outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker)
+        resuming = (replay is None and cfg.source.kind == "dir" and cfg.source.dir is not None
+                    and cfg.source.dir.checkpoint is not None and cfg.source.dir.checkpoint.exists())
+        outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
     source, label = _source(cfg, tracker, outputs, replay, runners)

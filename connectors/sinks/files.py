@@ -4,7 +4,10 @@
 ``DIR/enriched.jsonl``, ``DIR/bad.jsonl`` and ``DIR/derived.<name>.v<N>.jsonl`` one message
 value per line, exactly as it would be produced to Kafka (headers and keys are not kept);
 ``DIR/summary.json`` the run's counts, ``{"in", "enriched", "bad", "filtered", "derived":
-{name: N}, ...}``. Each run starts the files afresh.
+{name: N}, ...}``. Each run starts the files afresh, except a run that resumes a directory
+source from its checkpoint: it appends, so the files hold the whole backfill (with, after a
+crash, the records written but not yet checkpointed twice, as on Kafka); its
+``summary.json`` counts that run only.
 
 A message counts as confirmed once it is handed to the operating system (written and the
 file buffer flushed), which is when the source position may be acknowledged; on a clean
@@ -34,7 +37,8 @@ def stream_file_name(stream: str) -> str:
 class FilesOutputs:
     """The runner's outputs as files under one directory; confirmations are reported to ``tracker``."""
 
-    def __init__(self, directory: Path | str, streams: Iterable[str], tracker: DeliveryTracker | None) -> None:
+    def __init__(self, directory: Path | str, streams: Iterable[str], tracker: DeliveryTracker | None, *,
+                 append: bool = False) -> None:
         self.directory = Path(directory)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -43,7 +47,8 @@ class FilesOutputs:
         self.tracker = tracker
         self._files: dict[str, BinaryIO] = {}
         for stream in streams:
-            self._files[stream] = open(self.directory / stream_file_name(stream), "wb", buffering=_BUFFER)  # noqa: SIM115
+            mode = "ab" if append else "wb"
+            self._files[stream] = open(self.directory / stream_file_name(stream), mode, buffering=_BUFFER)  # noqa: SIM115
         self._pending: list[tuple[Any, Any]] = []
         self._counts: dict[str, int] = dict.fromkeys(self._files, 0)
         self._closed = False

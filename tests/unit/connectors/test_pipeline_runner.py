@@ -227,3 +227,27 @@ def test_only_writes_the_chosen_streams_and_still_acknowledges_everything() -> N
     assert runner.drain(5.0)
     assert {o.stream for o in outputs.sent} == {"enriched"} and len(outputs.sent) == 12
     assert source.acked["p0"].offset == 12 and runner.summary.records_in == 13
+
+
+def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
+    from connectors.pipeline_app import build
+    from toolkit.config import parse_config
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "part-1").write_text(line() + "\n" + line() + "\n")
+    data = {"source": {"kind": "dir", "dir": {"path": str(archive), "checkpoint": str(tmp_path / "cp.json"),
+                                              "progress": "never"}},
+            "iglu": {"resolver_config": str(Path(__file__).resolve().parents[3] / "examples/iglu/resolver.json")},
+            "output": {"target": f"files:{tmp_path / 'out'}"}}
+
+    def run() -> None:
+        app = build(parse_config(data, base_dir=tmp_path, environ={}), serve=False)
+        app.runner.run(threading.Event())
+        assert app.runner.drain(5.0)
+
+    run()
+    (archive / "part-2").write_text(line() + "\n")  # a new file arrives; part-1 is done in the checkpoint
+    run()
+    assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["in"] == 1
