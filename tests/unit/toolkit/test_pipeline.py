@@ -212,3 +212,25 @@ def test_the_size_estimate_is_the_producers_own() -> None:
         for out in outcome.outputs:
             assert p._sized(out.value, out.key, header_bytes) == message_size(out.value, out.key, out.headers,
                                                                               compressed)
+
+
+def test_the_documented_examples_compile_into_pipelines(tmp_path) -> None:  # noqa: ANN001
+    """docs/pipeline.md's worked examples (loaded by test_config) also pass the router's checks."""
+    import re
+
+    from iglu_registry.resolver import Resolver
+    from iglu_registry.validation import SchemaValidator
+    from toolkit.config import load_config
+    from toolkit.validate import EventValidator
+
+    from .pipeline_events import ROOT
+
+    text = (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    (tmp_path / "pipeline.toml").write_text(re.findall(r"```toml\n(.*?)```", text, flags=re.S)[0])
+    (tmp_path / "pipeline.yaml").write_text(re.findall(r"```yaml\n(.*?)```", text, flags=re.S)[0])
+    (tmp_path / "kafka-password").write_text("x\n")
+    validator = EventValidator(SchemaValidator(Resolver.in_memory({})))
+    for name in ("pipeline.toml", "pipeline.yaml"):
+        cfg = load_config(tmp_path / name, environ={"SPTK_PSEUDONYMISATION_KEY": "k"})
+        p = Pipeline(cfg, validator, pipeline_id="t", limits=declared_limits(cfg))
+        assert [s.name for s in p.derived] == [f"derived.{d.name}.v{d.version}" for d in cfg.derived]
