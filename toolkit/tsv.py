@@ -26,6 +26,7 @@ from itertools import compress
 from operator import gt, itemgetter
 from typing import Any
 
+from toolkit import native_codec
 from toolkit.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, loader_parsing_error
 from toolkit.event import EnrichedEvent
 from toolkit.field_values import CERTAIN_PATTERNS, CONVERTERS
@@ -181,7 +182,22 @@ def parse_line(line: str | bytes | bytearray | memoryview) -> EnrichedEvent | Pa
 
     Bytes are decoded as UTF-8; a field that is not valid UTF-8 is reported like
     any other invalid field, and the failure's payload shows its bytes as ``\\xNN``.
+
+    The compiled fast path (:mod:`toolkit.native_codec`) takes the lines it is
+    certain about; the rest, and every error, go to :func:`parse_line_python`.
     """
+    if _native_parse is not None:
+        event = _native_parse(line)
+        if event is not None:
+            return event
+    return parse_line_python(line)
+
+
+_native_parse = native_codec.parse if native_codec.AVAILABLE else None
+
+
+def parse_line_python(line: str | bytes | bytearray | memoryview) -> EnrichedEvent | ParseFailure:
+    """:func:`parse_line` without the compiled fast path: the reference the fast path must reproduce."""
     if type(line) is str:
         return _parse_text(line)
     return _parse_bytes(bytes(line))

@@ -224,10 +224,10 @@ def test_numbers_at_the_edges_of_their_types() -> None:
 
 def test_the_fast_route_and_the_field_by_field_route_agree_on_a_large_sample() -> None:
     from toolkit.samples import SampleSpec, SampleStats, generate
-    from toolkit.tsv import _parse_slowly
+    from toolkit.tsv import _parse_slowly, parse_line_python  # the Python parser's own two routes
 
     stats = SampleStats()
-    results = [(text, parse_line(text)) for text in generate(SampleSpec(events=400, seed=7), stats)]
+    results = [(text, parse_line_python(text)) for text in generate(SampleSpec(events=400, seed=7), stats)]
     bad = [r for _, r in results if isinstance(r, ParseFailure)]
     assert len(bad) == sum(stats.parse_failures.values()) > 0
     for text, result in results:
@@ -280,7 +280,7 @@ def test_shapes_with_the_same_typed_kinds_share_one_pattern_compiled_only_once_i
     lines = [line(user_id=f"user-{i}", txn_id="5", br_lang="en" if i % 2 else None) for i in range(6)]
     layouts = set()
     for number, text in enumerate(lines, 1):
-        event = parse_line(text)
+        event = tsv.parse_line_python(text)  # the Python parser's patterns (the native fast path has none)
         assert isinstance(event, EnrichedEvent)
         layouts.add(id(event.layout))
         assert (len(tsv._PATTERNS) == 1) is (number >= tsv.COMPILE_AFTER), number
