@@ -30,9 +30,18 @@ IGNORED_KEYS = frozenset(EXTRA_KEYS)
 
 _KIND: dict[str, FieldKind] = {c.name: c.kind for c in ATOMIC_COLUMNS if c.kind is not None}
 _TSTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00|\+0000)?$"
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00|\+0000)?\Z", re.ASCII
 )
 MAX_EVENT_ID = 36
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+#: Columns whose value, when already of this exact Python type, needs no check or conversion.
+_PLAIN: dict[str, type] = {
+    c.name: {FieldKind.STRING: str, FieldKind.INT: int, FieldKind.DOUBLE: float, FieldKind.BOOL: bool}[c.kind]
+    for c in ATOMIC_COLUMNS if c.kind in (FieldKind.STRING, FieldKind.INT, FieldKind.DOUBLE, FieldKind.BOOL)
+}
+_DATE_CACHE = 4096
+_VALID_DATES: set[str] = set()
+_ENTITY_COLUMNS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +110,25 @@ class RowRejected(ValueError):
 def normalise_tstamp(text: str) -> str:
     """ISO-8601 UTC text with 0-9 fractional digits -> ``YYYY-MM-DD HH:MM:SS.ffffff`` (truncated to µs).
 
-    Raises ValueError for anything that is not a real UTC instant both warehouses can hold.
+    Raises ValueError for anything that is not a real UTC instant both warehouses can hold. Dates are
+    checked once each (a stream repeats a handful of days), times by their digits.
     """
     match = _TSTAMP.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not an ISO-8601 UTC timestamp like 2021-10-13T20:22:10.423Z")
     year, month, day, hour, minute, second, frac = match.groups()
-    micros = int((frac or "").ljust(6, "0")[:6])
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a valid date and time ({exc})") from None
-    return f"{moment.year:04d}-{month}-{day} {hour}:{minute}:{second}.{micros:06d}"
+    date = text[:10]
+    if date not in _VALID_DATES:
+        try:
+            datetime(int(year), int(month), int(day))
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a valid date and time ({exc})") from None
+        if len(_VALID_DATES) >= _DATE_CACHE:
+            _VALID_DATES.clear()
+        _VALID_DATES.add(date)
+    if hour > "23" or minute > "59" or second > "59":
+        raise ValueError(f"{text!r} is not a valid date and time (time out of range)")
+    return f"{year}-{month}-{day} {hour}:{minute}:{second}.{(frac or '')[:6].ljust(6, '0')}"
 
 
 def _check_value(name: str, kind: FieldKind, value: Any) -> tuple[Any, str | None]:
@@ -146,12 +162,30 @@ def _check_value(name: str, kind: FieldKind, value: Any) -> tuple[Any, str | Non
     return None, f"{name} has no column type"  # pragma: no cover - every atomic kind is handled above
 
 
+def _entity_column(key: str) -> str | None:
+    column = _ENTITY_COLUMNS.get(key)
+    if column is None and ENTITY_KEY.match(key):
+        if len(_ENTITY_COLUMNS) >= _DATE_CACHE:
+            _ENTITY_COLUMNS.clear()
+        column = _ENTITY_COLUMNS[key] = entity_column(key)
+    return column
+
+
 def to_warehouse_row(row: Mapping[str, Any], provenance: Provenance) -> WarehouseRow:
-    """Validate and type one canonical JSON row; raise :class:`RowRejected` listing every problem."""
+    """Validate and type one canonical JSON row; raise :class:`RowRejected` listing every problem.
+
+    The common case (a value already of its column's Python type) costs one dict lookup and one type
+    check; everything else goes through :func:`_check_value`, which explains what is wrong.
+    """
     values: dict[str, Any] = {}
     entities: dict[str, Any] = {}
     problems: list[str] = []
+    plain = _PLAIN
     for key, value in row.items():
+        expected = plain.get(key)
+        if expected is not None and type(value) is expected and (expected is not int or _INT_MIN <= value <= _INT_MAX):
+            values[key] = value
+            continue
         if value is None or key in IGNORED_KEYS:
             continue  # lossy formats write empty fields as null: same as absent
         kind = _KIND.get(key)
@@ -161,20 +195,19 @@ def to_warehouse_row(row: Mapping[str, Any], provenance: Provenance) -> Warehous
                 problems.append(problem)
             else:
                 values[key] = checked
-        elif ENTITY_KEY.match(key):
-            if key.startswith("contexts_") and not (
-                isinstance(value, list) and all(isinstance(v, dict) for v in value)
-            ):
-                problems.append(f"{key} must be a list of entity objects")
-            elif key.startswith("unstruct_event_") and not isinstance(value, dict):
-                problems.append(f"{key} must be an object")
-            else:
-                entities[entity_column(key)] = value
-        else:
+            continue
+        column = _entity_column(key)
+        if column is None:
             problems.append(
                 f"unknown key {key!r}: expected a warehouse column name from the field table, "
                 f"contexts_<vendor>_<name>_<major> or unstruct_event_<vendor>_<name>_<major>"
             )
+        elif key.startswith("contexts_") and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            problems.append(f"{key} must be a list of entity objects")
+        elif key.startswith("unstruct_event_") and not isinstance(value, dict):
+            problems.append(f"{key} must be an object")
+        else:
+            entities[column] = value
     for required in ("event_id", "collector_tstamp"):
         if required not in values and not any(p.startswith(required) for p in problems):
             problems.append(f"{required} is required and missing")

@@ -36,7 +36,9 @@ def test_timestamps_with_0_to_9_fraction_digits_become_microseconds(text: str, e
 
 
 @pytest.mark.parametrize("text", ["-2006-10-15 09:06:35.493", "0000-01-01 00:00:00", "2021-13-01T00:00:00Z",
-                                  "yesterday", "2021-10-13T20:22:10+02:00"])
+                                  "yesterday", "2021-10-13T20:22:10+02:00", "2021-02-30T10:00:00Z",
+                                  "2021-10-13T24:00:00Z", "2021-10-13T23:60:00Z", "2021-10-13T20:22:10Z\n",
+                                  "٢٠٢١-10-13T20:22:10Z"])
 def test_timestamps_that_are_not_utc_instants_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="timestamp|valid date"):
         normalise_tstamp(text)
