@@ -63,3 +63,54 @@ def test_kafka_load_is_idempotent_and_reconciles_with_the_legacy_side(kafka_boot
     assert document["only_new"]["count"] == 1  # the 2014 TSV event only the Kafka side got
     assert document["only_legacy"]["count"] == 0 and document["modified"]["count"] == 0
     assert result.exit_code == 2
+
+
+def test_kafka_load_as_a_sidecar_drains_on_sigterm_and_resumes_from_its_commits(
+        kafka_bootstrap: str, postgres_url: str) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psycopg
+    import requests
+
+    suffix = uuid.uuid4().hex[:8]
+    topic, schema = f"test.enriched.{suffix}", f"sidecar_{suffix}"
+    create_topics(kafka_bootstrap, [topic], partitions=2)
+    _produce(kafka_bootstrap, topic, [orjson.dumps(r) for r in events(60)])
+    url = f"{postgres_url}?schema={schema}"
+    command = [str(Path(sys.executable).parent / "sptk"), "migrate", "kafka-load", "--bootstrap", kafka_bootstrap,
+               "--topic", topic, "--warehouse", url, "--group", f"g-{suffix}"]
+    process = subprocess.Popen([*command, "--sidecar-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline:
+            line = process.stderr.readline() if process.stderr else ""
+            found = re.search(r"on 127\.0\.0\.1:(\d+)", line)
+            port = int(found.group(1)) if found else None
+        assert port, "the sidecar never said where it listens"
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            while time.monotonic() < deadline:
+                exists = con.execute("SELECT to_regclass(%s)", [f"{schema}.events"]).fetchone()[0]
+                if exists and con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 60:
+                    break
+                time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, out
+        assert "60 messages" in out and "inserted 60," in out
+        # a restart in the same group resumes after the committed offsets: nothing to read, nothing added
+        _produce(kafka_bootstrap, topic, [orjson.dumps(r) for r in events(65)[60:]])
+        again = subprocess.run([*command, "--until-caught-up"], capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert "5 messages" in again.stdout and "inserted 5," in again.stdout
+    finally:
+        if process.poll() is None:
+            process.kill()
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
