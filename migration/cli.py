@@ -191,6 +191,7 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 from connectors.sidecar.runtime import Sidecar
 
                 sidecar = Sidecar(port=sidecar_port)
+                loader.metrics = sidecar.metrics
                 sidecar.start()
                 click.echo(f"kafka-load: /healthz, /readyz and /metrics on 127.0.0.1:{sidecar.port}", err=True)
                 code = sidecar.run(loader)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
@@ -73,7 +74,7 @@ class KafkaLoader:
 
     def __init__(self, source: BatchSource, warehouse: Warehouse, *, bad_topics: Sequence[str] = (),
                  dedup: Dedup = Dedup.CROSS_BATCH, batch_size: int = 5000, poll_timeout_s: float = 1.0,
-                 until_caught_up: bool = False) -> None:
+                 until_caught_up: bool = False, metrics: PipelineMetrics | None = None) -> None:
         self.source = source
         self.warehouse = warehouse
         self.bad_topics = frozenset(bad_topics)
@@ -82,6 +83,7 @@ class KafkaLoader:
         self.poll_timeout_s = poll_timeout_s
         self.until_caught_up = until_caught_up
         self.report = KafkaLoadReport()
+        self.metrics = metrics
         self._lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
@@ -121,6 +123,12 @@ class KafkaLoader:
         self.report.messages += len(records)
         self.report.load.add(loaded)
         self.report.bad_rows_written += written
+        if self.metrics is not None:  # the sidecar's /metrics: what came in, what reached the warehouse, what was bad
+            for record in records:
+                self.metrics.records_in.labels(source=_topic(record.position)).inc()
+            self.metrics.records_out.labels(stream="warehouse").inc(loaded.inserted)
+            for item in bad:
+                self.metrics.bad_records.labels(type=item.bad_row_type).inc()
         last: dict[str, Position] = {}
         for record in records:
             current = last.get(record.position.partition)

@@ -100,6 +100,9 @@ def test_kafka_load_as_a_sidecar_drains_on_sigterm_and_resumes_from_its_commits(
                 if exists and con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 60:
                     break
                 time.sleep(0.3)
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert f'sptk_records_in_total{{source="{topic}"}} 60.0' in metrics
+        assert 'sptk_records_out_total{stream="warehouse"} 60.0' in metrics
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
         assert process.returncode == 0, out
