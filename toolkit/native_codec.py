@@ -86,8 +86,7 @@ class NativeEvent(EnrichedEvent):
         try:
             return _fields.__get__(self)
         except AttributeError:
-            value = self.line.split("\t")  # the line is checked: exactly 131 fields
-            value = tuple(value)
+            value = self.native.fields
             _fields.__set__(self, value)
             return value
 

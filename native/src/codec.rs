@@ -8,6 +8,7 @@
 use crate::fields::{self, Kind, FIELDS, FIELD_COUNT};
 use crate::iglu;
 use crate::json::{Decline, Reader, Result};
+use crate::swar;
 use crate::values;
 
 /// Where each field sits in the line: field `i` is `line[starts[i]..ends[i]]`.
@@ -38,23 +39,24 @@ pub fn strip_terminator(line: &[u8]) -> &[u8] {
     }
 }
 
+/// The fields' spans; declines a line with a NUL byte (no warehouse text column can store one) or
+/// without exactly 131 fields.
 fn split(line: &[u8]) -> Result<Spans> {
     if line.len() > u32::MAX as usize - 1 {
         return Err(Decline);
     }
     let mut spans = Spans { starts: [0; FIELD_COUNT], ends: [0; FIELD_COUNT] };
     let mut field = 0;
-    // a plain loop: most fields are short or empty, where memchr's per-call set-up costs more than it saves
-    for (at, &b) in line.iter().enumerate() {
-        if b == b'\t' {
-            if field == FIELD_COUNT - 1 {
-                return Err(Decline); // more than 131 fields
-            }
-            spans.ends[field] = at as u32;
-            field += 1;
-            spans.starts[field] = at as u32 + 1;
+    swar::tabs(line, |at| {
+        if field == FIELD_COUNT - 1 {
+            return false; // more than 131 fields
         }
-    }
+        spans.ends[field] = at as u32;
+        field += 1;
+        spans.starts[field] = at as u32 + 1;
+        true
+    })
+    .ok_or(Decline)?;
     if field != FIELD_COUNT - 1 {
         return Err(Decline);
     }
@@ -94,7 +96,9 @@ fn groups() -> &'static Groups {
 fn write_escaped(out: &mut Vec<u8>, t: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut run = 0;
-    for (i, &b) in t.iter().enumerate() {
+    while let Some(i) = swar::first_to_escape(t, run) {
+        out.extend_from_slice(&t[run..i]);
+        let b = t[i];
         let short = match b {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -103,10 +107,8 @@ fn write_escaped(out: &mut Vec<u8>, t: &[u8]) {
             0x0a => b'n',
             0x0c => b'f',
             0x0d => b'r',
-            0x00..=0x1f => 0,
-            _ => continue,
+            _ => 0,
         };
-        out.extend_from_slice(&t[run..i]);
         if short == 0 {
             out.extend_from_slice(b"\\u00");
             out.push(HEX[usize::from(b >> 4)]);
@@ -128,9 +130,9 @@ struct Key<'o> {
 impl Key<'_> {
     /// `{"name":` or `,"name":` (names are ASCII without escapes)
     fn key(&mut self, name: &[u8]) {
-        self.out.push(if self.first { b'{' } else { b',' });
+        let open: &[u8] = if self.first { b"{\"" } else { b",\"" };
         self.first = false;
-        self.out.push(b'"');
+        self.out.extend_from_slice(open);
         self.out.extend_from_slice(name);
         self.out.extend_from_slice(b"\":");
     }
@@ -225,9 +227,6 @@ fn by_column<'e>(entities: &[&'e Entity]) -> Vec<(&'e [u8], Vec<usize>)> {
 
 /// Check and type every field; write canonical JSON. `line` has no terminator and is valid UTF-8.
 pub fn parse(line: &[u8]) -> Result<Parsed> {
-    if memchr::memchr(0, line).is_some() {
-        return Err(Decline); // NUL: no warehouse text column can store it
-    }
     let spans = split(line)?;
     for (i, f) in FIELDS.iter().enumerate() {
         let t = spans.get(line, i);

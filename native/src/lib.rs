@@ -13,6 +13,7 @@ mod codec;
 mod fields;
 mod iglu;
 mod json;
+mod swar;
 mod values;
 
 use codec::Spans;
