@@ -2,15 +2,19 @@
 
 For each input set the same lines go through
 
-* ours: ``toolkit.tsv.parse_line`` (the full typed parse: every field checked) then
-  ``toolkit.profiles.canonical.to_json`` (orjson), and
-* theirs: ``snowplow_analytics_sdk.event_transformer.transform`` then ``json.dumps``,
+* native: ``toolkit.tsv.parse_line`` then ``toolkit.profiles.canonical.to_json``, the public functions every
+  caller uses, which take the compiled fast path (``sptk_native``) when it is installed and fall back to the
+  Python parser for the lines it declines;
+* pure Python: ``toolkit.tsv.parse_line_python`` then ``canonical.to_json`` (the reference codec: the full
+  typed parse, every field checked, orjson);
+* the SDK: ``snowplow_analytics_sdk.event_transformer.transform`` then ``json.dumps``,
 
-chunk by chunk, back to back, so both see the same machine load; the figures are
-medians over the chunks (CPU time). It prints µs/event, events/s and the ratio, proves the
-``python-sdk`` profile still gives the SDK's bytes on every line, and measures
-peak memory of ``sptk event to-json`` streaming a small and a large gzip file
-(flat memory means the file is streamed, never loaded whole).
+chunk by chunk, back to back (the order rotates), so all three see the same machine load; the figures are
+medians over the chunks (CPU time), the ratios medians of per-chunk ratios. It prints µs/event, events/s and
+the ratios, how many lines the fast path took, proves on every line that both paths give the same canonical
+bytes and that the ``python-sdk`` profile still gives the SDK's bytes, and measures peak memory of
+``sptk event to-json`` streaming a small and a large gzip file (flat memory means the file is streamed,
+never loaded whole).
 
     .venv/bin/python benchmarks/bench_event.py             # modest sizes, a minute or two
     .venv/bin/python benchmarks/bench_event.py --big       # adds the 1M-line memory run
@@ -34,11 +38,12 @@ from pathlib import Path
 
 from snowplow_analytics_sdk.event_transformer import transform
 
+from toolkit import native_codec
 from toolkit.event import EnrichedEvent
 from toolkit.profiles import to_json
 from toolkit.profiles.canonical import to_json as canonical_json
 from toolkit.samples import SampleSpec, generate
-from toolkit.tsv import parse_line
+from toolkit.tsv import parse_line, parse_line_python
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "enriched"
@@ -56,14 +61,26 @@ def input_sets(events: int) -> dict[str, list[str]]:
     return sets
 
 
-def ours(lines: list[str]) -> None:
+def native(lines: list[str]) -> None:
     for line in lines:
         canonical_json(parse_line(line))  # type: ignore[arg-type]
 
 
-def theirs(lines: list[str]) -> None:
+def pure_python(lines: list[str]) -> None:
+    for line in lines:
+        canonical_json(parse_line_python(line))  # type: ignore[arg-type]
+
+
+def sdk(lines: list[str]) -> None:
     for line in lines:
         json.dumps(transform(line))
+
+
+PATHS: dict[str, Callable[[list[str]], None]] = {
+    "parse_line + canonical.to_json (native)": native,
+    "pure Python parse + canonical JSON": pure_python,
+    "SDK transform + json.dumps": sdk,
+}
 
 
 def _seconds(fn: Callable[[list[str]], None], lines: list[str]) -> float:
@@ -73,30 +90,35 @@ def _seconds(fn: Callable[[list[str]], None], lines: list[str]) -> float:
 
 
 def compare(name: str, lines: list[str], rounds: int, chunk: int = 100) -> None:
-    """Time both on the same chunk back to back, many times over; report medians.
+    """Time the three paths on the same chunk back to back, many times over; report medians.
 
     The machine is shared, so load drifts over seconds; a ratio taken per chunk
-    pairs the two measurements under the same load, and the median of many
-    chunks ignores the ones a neighbour's burst spoiled.
+    pairs the measurements under the same load, and the median of many chunks
+    ignores the ones a neighbour's burst spoiled.
     """
-    ours_us, theirs_us, ratios = [], [], []
+    names = list(PATHS)
+    us: dict[str, list[float]] = {n: [] for n in names}
+    ratios: dict[str, list[float]] = {n: [] for n in names}
     chunks = [lines[i:i + chunk] for i in range(0, len(lines), chunk)]
     for round_number in range(rounds):
         for part in chunks:
-            if round_number % 2:  # alternate who goes first, so neither always finds the lines in a warm cache
-                b, a = _seconds(theirs, part), _seconds(ours, part)
-            else:
-                a, b = _seconds(ours, part), _seconds(theirs, part)
-            if a > 0 and b > 0:
-                ours_us.append(a / len(part) * 1e6)
-                theirs_us.append(b / len(part) * 1e6)
-                ratios.append(b / a)
-    a, b, ratio = statistics.median(ours_us), statistics.median(theirs_us), statistics.median(ratios)
-    print(f"\n{name}: {len(lines)} lines x {rounds} rounds, {len(ratios)} paired chunks of {chunk} (medians, CPU time)")
-    print(f"  parse + canonical JSON (orjson): {a:8.1f} us/event {1e6 / a:10,.0f} events/s")
-    print(f"  SDK transform + json.dumps     : {b:8.1f} us/event {1e6 / b:10,.0f} events/s")
-    print(f"  ratio: {ratio:.2f}x the SDK (quartiles {statistics.quantiles(ratios, n=4)[0]:.2f}"
-          f"-{statistics.quantiles(ratios, n=4)[2]:.2f})")
+            order = names[round_number % 3:] + names[:round_number % 3]  # rotate who goes first
+            seconds = {n: _seconds(PATHS[n], part) for n in order}
+            if all(seconds.values()):
+                for n in names:
+                    us[n].append(seconds[n] / len(part) * 1e6)
+                    ratios[n].append(seconds[names[-1]] / seconds[n])
+    taken = sum(native_codec.parse(line) is not None for line in lines)
+    print(f"\n{name}: {len(lines)} lines x {rounds} rounds, {len(ratios[names[0]])} chunks of {chunk} "
+          f"(medians, CPU time); the fast path took {taken}/{len(lines)} lines")
+    for n in names:
+        a = statistics.median(us[n])
+        q = statistics.quantiles(ratios[n], n=4)
+        print(f"  {n:40s}: {a:8.1f} us/event {1e6 / a:10,.0f} events/s  {statistics.median(ratios[n]):5.2f}x the SDK"
+              f" (quartiles {q[0]:.2f}-{q[2]:.2f})")
+    same = sum(canonical_json(parse_line(line)) == canonical_json(parse_line_python(line))  # type: ignore[arg-type]
+               for line in lines)
+    print(f"  canonical parity: {same}/{len(lines)} lines byte-identical between the native and pure-Python paths")
     parity = sum(to_json(parse_line(line), "python-sdk") == json.dumps(transform(line)).encode()  # type: ignore[arg-type]
                  for line in lines)
     print(f"  python-sdk profile parity: {parity}/{len(lines)} lines byte-identical to json.dumps(transform(line))")
@@ -136,6 +158,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="passes over each input set (default 5)")
     parser.add_argument("--big", action="store_true", help="also stream a 1,000,000-line file (minutes)")
     args = parser.parse_args()
+    print(native_codec.STATUS)
     for name, lines in input_sets(args.events).items():
         compare(name, lines, args.rounds)
     memory([10_000, 100_000] + ([1_000_000] if args.big else []))

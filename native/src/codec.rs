@@ -7,7 +7,10 @@
 
 use crate::fields::{self, Kind, FIELDS, FIELD_COUNT};
 use crate::iglu;
+use std::borrow::Cow;
+
 use crate::json::{Decline, Reader, Result};
+use crate::loose::{self, Value};
 use crate::swar;
 use crate::values;
 
@@ -27,7 +30,7 @@ pub struct Parsed {
     pub spans: Spans,
     pub canonical: Vec<u8>,
     /// the unstructured event's schema URI, when there is one
-    pub unstruct_uri: Option<(u32, u32)>,
+    pub unstruct_uri: Option<String>,
 }
 
 /// The line without its terminator: one trailing `\n` or `\r\n` is not data.
@@ -93,7 +96,7 @@ fn groups() -> &'static Groups {
 }
 
 /// orjson's string escaping: `"`, `\`, and control characters; everything else raw UTF-8.
-fn write_escaped(out: &mut Vec<u8>, t: &[u8]) {
+pub fn write_escaped(out: &mut Vec<u8>, t: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut run = 0;
     while let Some(i) = swar::first_to_escape(t, run) {
@@ -138,40 +141,57 @@ impl Key<'_> {
     }
 }
 
-/// One entity of a contexts field: its column and the span of its data.
-struct Entity {
+/// One entity: its canonical column and its data in orjson's spelling.
+struct Entity<'a> {
     column: Vec<u8>,
-    data: (usize, usize),
+    data: Cow<'a, [u8]>,
 }
 
-/// A self-describing field read in orjson's compact spelling.
-struct Sdj {
-    wrapper: (usize, usize),
-    uris: Vec<(usize, usize)>,
-    entities: Vec<Entity>,
+/// A decoded self-describing field.
+struct Sdj<'a> {
+    wrapper: Cow<'a, [u8]>,
+    uris: Vec<Cow<'a, [u8]>>,
+    entities: Vec<Entity<'a>>,
+    /// the text is not the compact spelling canonical JSON rebuilds, so `_tsv` keeps it
+    verbatim: bool,
 }
 
-/// `{"schema":"<uri>","data":` then what `inner` reads, then `}` and the end of the field.
-fn self_describing(text: &[u8], offset: usize, unstruct: bool) -> Result<Sdj> {
+const CONTEXTS_PREFIX: &[u8] = b"contexts";
+const UNSTRUCT_PREFIX: &[u8] = b"unstruct_event";
+
+fn column(prefix: &[u8], uri: &[u8]) -> Result<Vec<u8>> {
+    let key = iglu::parse(uri).ok_or(Decline)?;
+    let mut column = Vec::with_capacity(prefix.len() + uri.len());
+    iglu::write_column(&mut column, prefix, &key);
+    Ok(column)
+}
+
+/// A self-describing field (`toolkit.sdj.decode_contexts` / `decode_unstruct`): the compact spelling
+/// read in place, any other spelling orjson reads rebuilt (and kept verbatim in `_tsv`).
+fn self_describing(text: &[u8], unstruct: bool) -> Result<Sdj<'_>> {
+    compact_self_describing(text, unstruct).or_else(|Decline| spelled_self_describing(text, unstruct))
+}
+
+/// Exactly `{"schema":"<uri>","data":[{"schema":"<uri>","data":<value>},...]}` (or one entity for the
+/// unstructured event), every part in orjson's spelling: the data spans are their canonical JSON.
+fn compact_self_describing<'a>(text: &'a [u8], unstruct: bool) -> Result<Sdj<'a>> {
     let mut r = Reader::new(text);
-    let mut sdj = Sdj { wrapper: (0, 0), uris: Vec::new(), entities: Vec::new() };
     r.expect(b"{\"schema\":")?;
-    let wrapper = r.string()?;
-    iglu::parse(&text[wrapper.0..wrapper.1]).ok_or(Decline)?;
-    sdj.wrapper = (wrapper.0 + offset, wrapper.1 + offset);
+    let (start, end) = r.string()?;
+    iglu::parse(&text[start..end]).ok_or(Decline)?;
+    let mut sdj = Sdj { wrapper: Cow::Borrowed(&text[start..end]), uris: Vec::new(), entities: Vec::new(),
+                        verbatim: false };
     r.expect(b",\"data\":")?;
-    let prefix: &[u8] = if unstruct { b"unstruct_event" } else { b"contexts" };
-    let entity = |r: &mut Reader<'_>, sdj: &mut Sdj| -> Result<()> {
+    let prefix = if unstruct { UNSTRUCT_PREFIX } else { CONTEXTS_PREFIX };
+    let entity = |r: &mut Reader<'a>, sdj: &mut Sdj<'a>| -> Result<()> {
         r.expect(b"{\"schema\":")?;
-        let uri = r.string()?;
-        let key = iglu::parse(&text[uri.0..uri.1]).ok_or(Decline)?;
-        let mut column = Vec::with_capacity(48);
-        iglu::write_column(&mut column, prefix, &key);
+        let (start, end) = r.string()?;
+        let column = column(prefix, &text[start..end])?;
         r.expect(b",\"data\":")?;
-        let data = r.value(2)?;
+        let (data_start, data_end) = r.value(2)?;
         r.expect(b"}")?;
-        sdj.uris.push((uri.0 + offset, uri.1 + offset));
-        sdj.entities.push(Entity { column, data: (data.0 + offset, data.1 + offset) });
+        sdj.uris.push(Cow::Borrowed(&text[start..end]));
+        sdj.entities.push(Entity { column, data: Cow::Borrowed(&text[data_start..data_end]) });
         Ok(())
     };
     if unstruct {
@@ -202,8 +222,44 @@ fn self_describing(text: &[u8], offset: usize, unstruct: bool) -> Result<Sdj> {
     }
 }
 
+/// The URI of a self-describing object that has both `schema` and `data`.
+fn schema_of(value: &Value) -> Result<&[u8]> {
+    value.get(b"data").ok_or(Decline)?;
+    match value.get(b"schema") {
+        Some(Value::Str(uri)) => Ok(uri),
+        _ => Err(Decline),
+    }
+}
+
+/// Any other spelling orjson reads: decoded, checked as `toolkit.sdj` checks it, entities rewritten.
+fn spelled_self_describing(text: &[u8], unstruct: bool) -> Result<Sdj<'static>> {
+    let doc = loose::document(text)?;
+    let wrapper = schema_of(&doc)?;
+    iglu::parse(wrapper).ok_or(Decline)?;
+    let data = doc.get(b"data").ok_or(Decline)?;
+    let items: Vec<&Value> = match (unstruct, data) {
+        (true, _) => vec![data],
+        (false, Value::Array(items)) => items.iter().collect(),
+        (false, _) => return Err(Decline),
+    };
+    let prefix = if unstruct { UNSTRUCT_PREFIX } else { CONTEXTS_PREFIX };
+    let mut sdj = Sdj { wrapper: Cow::Owned(wrapper.to_vec()), uris: Vec::new(), entities: Vec::new(),
+                        verbatim: true };
+    for item in &items {
+        let uri = schema_of(item)?;
+        let mut data = Vec::new();
+        item.get(b"data").ok_or(Decline)?.write(&mut data);
+        sdj.entities.push(Entity { column: column(prefix, uri)?, data: Cow::Owned(data) });
+        sdj.uris.push(Cow::Owned(uri.to_vec()));
+    }
+    let mut rewritten = Vec::with_capacity(text.len());
+    doc.write(&mut rewritten);
+    sdj.verbatim = !(rewritten == text && doc.is_plain() && items.iter().all(|item| item.is_plain()));
+    Ok(sdj)
+}
+
 /// Entities grouped by column, columns in order of first appearance (pairwise for the usual handful).
-fn by_column<'e>(entities: &[&'e Entity]) -> Vec<(&'e [u8], Vec<usize>)> {
+fn by_column<'e>(entities: &[&'e Entity<'_>]) -> Vec<(&'e [u8], Vec<usize>)> {
     let mut groups: Vec<(&[u8], Vec<usize>)> = Vec::new();
     if entities.len() <= 32 {
         for (i, e) in entities.iter().enumerate() {
@@ -308,19 +364,19 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
         w.out.push(b'"');
     }
 
-    let read = |position: usize, unstruct: bool| -> Result<Option<Sdj>> {
+    let read = |position: usize, unstruct: bool| -> Result<Option<Sdj<'_>>> {
         let t = spans.get(line, position);
         if t.is_empty() {
             return Ok(None);
         }
-        self_describing(t, spans.starts[position] as usize, unstruct).map(Some)
+        self_describing(t, unstruct).map(Some)
     };
     let contexts = read(fields::CONTEXTS, false)?;
     let unstruct = read(fields::UNSTRUCT_EVENT, true)?;
     let derived = read(fields::DERIVED_CONTEXTS, false)?;
 
     // entity columns: custom contexts then derived ones, one list per column in order of first appearance
-    let entities: Vec<&Entity> = contexts.iter().chain(derived.iter()).flat_map(|s| s.entities.iter()).collect();
+    let entities: Vec<&Entity<'_>> = contexts.iter().chain(derived.iter()).flat_map(|s| s.entities.iter()).collect();
     for (column, members) in by_column(&entities) {
         w.key(column);
         w.out.push(b'[');
@@ -328,14 +384,14 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
             if k > 0 {
                 w.out.push(b',');
             }
-            w.out.extend_from_slice(&line[entities[j].data.0..entities[j].data.1]);
+            w.out.extend_from_slice(&entities[j].data);
         }
         w.out.push(b']');
     }
     if let Some(u) = &unstruct {
         let e = &u.entities[0];
         w.key(&e.column);
-        w.out.extend_from_slice(&line[e.data.0..e.data.1]);
+        w.out.extend_from_slice(&e.data);
     }
     if contexts.is_some() || unstruct.is_some() || derived.is_some() {
         w.key(b"_schemas");
@@ -350,7 +406,7 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
                         schemas.out.push(b',');
                     }
                     schemas.out.push(b'"');
-                    schemas.out.extend_from_slice(&line[uri.0..uri.1]);
+                    schemas.out.extend_from_slice(uri); // Iglu URIs hold nothing to escape
                     schemas.out.push(b'"');
                 }
                 schemas.out.push(b']');
@@ -358,19 +414,24 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
         }
         schemas.out.push(b'}');
     }
-    if !respelled.is_empty() {
+    // verbatim texts: numbers first, then JSON fields (what `canonical._rest` adds to `_respelled`)
+    let verbatim: Vec<usize> = [(fields::CONTEXTS, &contexts), (fields::UNSTRUCT_EVENT, &unstruct),
+                                (fields::DERIVED_CONTEXTS, &derived)]
+        .iter()
+        .filter(|(_, sdj)| sdj.as_ref().is_some_and(|s| s.verbatim))
+        .map(|(position, _)| *position)
+        .collect();
+    if !respelled.is_empty() || !verbatim.is_empty() {
         w.key(b"_tsv");
         let mut tsv = Key { out: w.out, first: true };
-        for i in respelled {
+        for i in respelled.into_iter().chain(verbatim) {
             tsv.key(FIELDS[i].name.as_bytes());
-            tsv.out.push(b'"');
-            tsv.out.extend_from_slice(spans.get(line, i)); // digits, signs, '.', 'e': nothing to escape
-            tsv.out.push(b'"');
+            loose::write_string(tsv.out, spans.get(line, i));
         }
         tsv.out.push(b'}');
     }
     out.push(b'}');
-    let unstruct_uri = unstruct.map(|u| (u.uris[0].0 as u32, u.uris[0].1 as u32));
+    let unstruct_uri = unstruct.map(|u| String::from_utf8_lossy(&u.uris[0]).into_owned());
     Ok(Parsed { spans, canonical: out, unstruct_uri })
 }
 

@@ -13,6 +13,7 @@ mod codec;
 mod fields;
 mod iglu;
 mod json;
+mod loose;
 mod swar;
 mod values;
 
@@ -33,7 +34,7 @@ struct Event {
     whole: bool,
     spans: Spans,
     canonical: Py<PyBytes>,
-    unstruct_uri: Option<(u32, u32)>,
+    unstruct_uri: Option<String>,
 }
 
 impl Event {
@@ -153,8 +154,8 @@ impl Event {
     #[getter]
     fn event_schema_uri<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyString>> {
         self.with_line(py, |line| {
-            if let Some((start, end)) = self.unstruct_uri {
-                return Some(PyString::new(py, as_str(&line[start as usize..end as usize])));
+            if let Some(uri) = &self.unstruct_uri {
+                return Some(PyString::new(py, uri));
             }
             let parts: Vec<&str> = (0..4).map(|k| as_str(self.spans.get(line, fields::EVENT_VENDOR + k))).collect();
             parts.iter().all(|p| !p.is_empty()).then(|| PyString::new(py, &format!("iglu:{}", parts.join("/"))))

@@ -261,6 +261,11 @@ pub fn write_double_field(out: &mut Vec<u8>, t: &[u8]) -> Option<bool> {
     Some(repr == t)
 }
 
+/// A finite double as orjson writes it.
+pub fn write_json_double(out: &mut Vec<u8>, value: f64) {
+    orjson_repr(out, &shortest(value));
+}
+
 /// Whether a JSON number token is exactly what orjson writes for the value orjson reads from it.
 pub fn is_canonical_json_number(t: &[u8]) -> bool {
     let is_integer = !t.iter().any(|&b| matches!(b, b'.' | b'e' | b'E'));
