@@ -8,6 +8,9 @@
 use crate::fields::{self, Kind, FIELDS, FIELD_COUNT};
 use crate::iglu;
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::json::{Decline, Reader, Result};
 use crate::loose::{self, Value};
@@ -143,7 +146,7 @@ impl Key<'_> {
 
 /// One entity: its canonical column and its data in orjson's spelling.
 struct Entity<'a> {
-    column: Vec<u8>,
+    column: Rc<[u8]>,
     data: Cow<'a, [u8]>,
 }
 
@@ -159,11 +162,35 @@ struct Sdj<'a> {
 const CONTEXTS_PREFIX: &[u8] = b"contexts";
 const UNSTRUCT_PREFIX: &[u8] = b"unstruct_event";
 
-fn column(prefix: &[u8], uri: &[u8]) -> Result<Vec<u8>> {
-    let key = iglu::parse(uri).ok_or(Decline)?;
-    let mut column = Vec::with_capacity(prefix.len() + uri.len());
-    iglu::write_column(&mut column, prefix, &key);
-    Ok(column)
+/// How many URIs the column cache keeps: a stream names a few hundred schemas, and a flood of
+/// distinct URIs must not grow memory (the same bound as `toolkit.sdj`'s cache).
+const COLUMN_CACHE_LIMIT: usize = 16_384;
+
+type Columns = HashMap<Box<[u8]>, Option<Rc<[u8]>>>;
+
+thread_local! {
+    /// URI -> the entity's column (`None` for a URI outside the grammar), for contexts and for unstruct_event
+    static COLUMNS: RefCell<[Columns; 2]> = RefCell::new([HashMap::new(), HashMap::new()]);
+}
+
+/// The canonical column of an entity; declines a URI outside the Iglu grammar. Parsed once per URI.
+fn column(prefix: &[u8], uri: &[u8]) -> Result<Rc<[u8]>> {
+    COLUMNS.with(|caches| {
+        let cache = &mut caches.borrow_mut()[usize::from(prefix == UNSTRUCT_PREFIX)];
+        if let Some(known) = cache.get(uri) {
+            return known.clone().ok_or(Decline);
+        }
+        let column = iglu::parse(uri).map(|key| {
+            let mut column = Vec::with_capacity(prefix.len() + uri.len());
+            iglu::write_column(&mut column, prefix, &key);
+            Rc::<[u8]>::from(column)
+        });
+        if cache.len() >= COLUMN_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(uri.into(), column.clone());
+        column.ok_or(Decline)
+    })
 }
 
 /// A self-describing field (`toolkit.sdj.decode_contexts` / `decode_unstruct`): the compact spelling
@@ -175,14 +202,14 @@ fn self_describing(text: &[u8], unstruct: bool) -> Result<Sdj<'_>> {
 /// Exactly `{"schema":"<uri>","data":[{"schema":"<uri>","data":<value>},...]}` (or one entity for the
 /// unstructured event), every part in orjson's spelling: the data spans are their canonical JSON.
 fn compact_self_describing<'a>(text: &'a [u8], unstruct: bool) -> Result<Sdj<'a>> {
+    let prefix = if unstruct { UNSTRUCT_PREFIX } else { CONTEXTS_PREFIX };
     let mut r = Reader::new(text);
     r.expect(b"{\"schema\":")?;
     let (start, end) = r.string()?;
-    iglu::parse(&text[start..end]).ok_or(Decline)?;
+    column(prefix, &text[start..end])?; // the wrapper's URI must be valid too (its column is not used)
     let mut sdj = Sdj { wrapper: Cow::Borrowed(&text[start..end]), uris: Vec::new(), entities: Vec::new(),
                         verbatim: false };
     r.expect(b",\"data\":")?;
-    let prefix = if unstruct { UNSTRUCT_PREFIX } else { CONTEXTS_PREFIX };
     let entity = |r: &mut Reader<'a>, sdj: &mut Sdj<'a>| -> Result<()> {
         r.expect(b"{\"schema\":")?;
         let (start, end) = r.string()?;
@@ -263,7 +290,7 @@ fn by_column<'e>(entities: &[&'e Entity<'_>]) -> Vec<(&'e [u8], Vec<usize>)> {
     let mut groups: Vec<(&[u8], Vec<usize>)> = Vec::new();
     if entities.len() <= 32 {
         for (i, e) in entities.iter().enumerate() {
-            match groups.iter_mut().find(|(column, _)| *column == e.column.as_slice()) {
+            match groups.iter_mut().find(|(column, _)| *column == &e.column[..]) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((&e.column, vec![i])),
             }
@@ -271,7 +298,7 @@ fn by_column<'e>(entities: &[&'e Entity<'_>]) -> Vec<(&'e [u8], Vec<usize>)> {
     } else {
         let mut index = std::collections::HashMap::new();
         for (i, e) in entities.iter().enumerate() {
-            let at = *index.entry(e.column.as_slice()).or_insert_with(|| {
+            let at = *index.entry(&e.column[..]).or_insert_with(|| {
                 groups.push((&e.column, Vec::new()));
                 groups.len() - 1
             });
@@ -305,7 +332,7 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
         }
     }
 
-    let mut out = Vec::with_capacity(line.len() + 256);
+    let mut out = Vec::with_capacity(line.len() + line.len() / 4 + 256); // keys and ISO timestamps add a little
     let mut w = Key { out: &mut out, first: true };
     let g = groups();
     for &i in &g.strings {

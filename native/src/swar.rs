@@ -69,7 +69,17 @@ pub fn first_to_escape(t: &[u8], from: usize) -> Option<usize> {
         }
         at += 8;
     }
-    t[at..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|i| at + i)
+    if at < t.len() {
+        // the last few bytes, padded with a letter that needs no escaping
+        let mut tail = [b'A'; 8];
+        tail[..t.len() - at].copy_from_slice(&t[at..]);
+        let x = u64::from_le_bytes(tail);
+        let mask = equal_bytes(x, b'"') | equal_bytes(x, b'\\') | control_bytes(x);
+        if mask != 0 {
+            return Some(at + (mask.trailing_zeros() / 8) as usize);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

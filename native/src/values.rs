@@ -246,10 +246,44 @@ fn parse_finite(t: &[u8]) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
+/// Whether `t` is already the fixed-notation spelling of its double, with at most `max_zeros` zeros
+/// between the point and the first digit of a number below 1 (3 for Python's `repr`, 4 for orjson).
+///
+/// A decimal of at most 15 significant digits is the one such decimal naming its double (doubles are
+/// denser than 15-digit decimals), so it is the shortest round-trip spelling; checking the text is
+/// then enough, and the common `52.52` needs no digit generation at all.
+fn plain_fixed(t: &[u8], max_zeros: usize) -> bool {
+    let digits = t.strip_prefix(b"-").unwrap_or(t);
+    let Some(point) = digits.iter().position(|&b| b == b'.') else { return false };
+    let (whole, fraction) = (&digits[..point], &digits[point + 1..]);
+    if whole.is_empty() || whole.len() > 16 || fraction.is_empty() || !whole.iter().all(u8::is_ascii_digit)
+        || !fraction.iter().all(u8::is_ascii_digit) || (whole.len() > 1 && whole[0] == b'0')
+    {
+        return false;
+    }
+    if fraction == b"0" {
+        let significant = whole.len() - whole.iter().rev().take_while(|&&d| d == b'0').count();
+        return significant <= 15; // "5.0", "100.0", "0.0"
+    }
+    if fraction.last() == Some(&b'0') {
+        return false; // "2.50"
+    }
+    if whole == b"0" {
+        let zeros = fraction.iter().take_while(|&&d| d == b'0').count();
+        zeros <= max_zeros && fraction.len() - zeros <= 15
+    } else {
+        whole.len() + fraction.len() <= 15
+    }
+}
+
 /// A double field as `toolkit.field_values.to_double` reads it (the contract's grammar, finite): write
 /// its canonical JSON value and say whether the text is Python's `repr` of it (else `_tsv` keeps the
 /// text); `None` (nothing written) when the text is not a valid double.
 pub fn write_double_field(out: &mut Vec<u8>, t: &[u8]) -> Option<bool> {
+    if plain_fixed(t, 3) {
+        out.extend_from_slice(t); // Python's repr, and orjson spells it the same
+        return Some(true);
+    }
     if !is_double_text(t) {
         return None;
     }
@@ -281,7 +315,10 @@ pub fn is_canonical_json_number(t: &[u8]) -> bool {
         // orjson reads integers from -2^63 to 2^64-1 as int; beyond, as a double
         return if t[0] == b'-' { value <= 1i128 << 63 } else { value <= u64::MAX as i128 };
     }
-    let Some(value) = parse_finite(t) else { return false };  // the token follows JSON's grammar already
+    if plain_fixed(t, 4) {
+        return true;
+    }
+    let Some(value) = parse_finite(t) else { return false }; // the token follows JSON's grammar already
     let mut spelled = Vec::with_capacity(t.len());
     orjson_repr(&mut spelled, &shortest(value));
     spelled == t
@@ -359,6 +396,41 @@ mod tests {
         assert_eq!(int32_value(b"000000000000000000001"), Some((1, false)));
         assert_eq!(int32_value(b"1_0"), None);
         assert_eq!(int32_value(b"-"), None);
+    }
+
+    #[test]
+    fn plain_fixed_agrees_with_digit_generation() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let x = f64::from_bits(seed);
+            let y = (seed % 2_000_000) as f64 / 10f64.powi((seed % 9) as i32) - 1000.0;
+            for value in [x, y] {
+                if !value.is_finite() {
+                    continue;
+                }
+                let s = shortest(value);
+                for (max_zeros, spell) in [(3, python_repr as fn(&mut Vec<u8>, &Shortest)), (4, orjson_repr)] {
+                    let mut text = Vec::new();
+                    spell(&mut text, &s);
+                    // every text plain_fixed accepts is the spelling of its own value
+                    if plain_fixed(&text, max_zeros) {
+                        let again: f64 = std::str::from_utf8(&text).unwrap().parse().unwrap();
+                        assert_eq!(again.to_bits(), value.to_bits());
+                    }
+                    for variant in [format!("{value:.3}"), format!("{value:.1}"), format!("{value}")] {
+                        if plain_fixed(variant.as_bytes(), max_zeros) {
+                            let v: f64 = variant.parse().unwrap();
+                            let mut canonical = Vec::new();
+                            spell(&mut canonical, &shortest(v));
+                            assert_eq!(canonical, variant.as_bytes(), "{variant}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
