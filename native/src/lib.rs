@@ -195,7 +195,8 @@ fn parse(py: Python<'_>, line: &Bound<'_, PyAny>) -> PyResult<Option<Event>> {
     };
     let whole = data.len();
     let data = codec::strip_terminator(data);
-    match codec::parse(data) {
+    // a panic would be a bug here; the line is then declined, so the Python reference still decides it
+    match std::panic::catch_unwind(|| codec::parse(data)).unwrap_or(Err(json::Decline)) {
         Ok(parsed) => Ok(Some(Event {
             source: line.clone().unbind(),
             is_str,

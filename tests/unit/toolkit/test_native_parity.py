@@ -158,6 +158,30 @@ def test_hypothesis_lines(text: str) -> None:
     both(text)
 
 
+def test_random_byte_edits_of_valid_lines() -> None:
+    """Lines one edit away from valid: the readers must never take a broken line, nor lose a valid one."""
+    rng = random.Random(5)
+    lines = [text.encode() for text in generate(SampleSpec(events=200, parse_failure_ratio=0, schema_failure_ratio=0))]
+    lines += [random_line(rng).encode() for _ in range(200)]
+    alphabet = b'\t"\\{}[]:,0123456789.eE+-/ nultrfasA\x00\x01\x7f\xc3\xa9\xe2\x80\xa8\xff'
+    seen = set()
+    for _ in range(2500):
+        data = bytearray(rng.choice(lines))
+        at = rng.randrange(len(data))
+        edit = rng.choice(("replace", "insert", "delete"))
+        if edit == "replace":
+            data[at] = rng.choice(alphabet)
+        elif edit == "insert":
+            data.insert(at, rng.choice(alphabet))
+        else:
+            del data[at]
+        result = outcome(bytes(data))
+        if result == "declined":
+            assert not isinstance(parse_line_python(bytes(data)), EnrichedEvent), "declined a valid line"
+        seen.add(result)
+    assert seen == {"native", "declined"}
+
+
 # --- each field kind at its edges ------------------------------------------------------------------------------
 
 EDGES: dict[FieldKind, list[str]] = {
