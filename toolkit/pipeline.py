@@ -38,7 +38,6 @@ import orjson
 from toolkit.badrows import BadRow, generic_error
 from toolkit.config import DerivedStream, PipelineConfig, PrivacyConfig
 from toolkit.event import EnrichedEvent
-from toolkit.fields import BY_NAME
 from toolkit.kafka.headers import (
     COLLECTOR_TSTAMP,
     EVENT_ID,
@@ -60,7 +59,15 @@ from toolkit.pipeline_badrows import (
 from toolkit.policy import StreamPolicy
 from toolkit.profiles import ProfileError, profile, python_sdk, to_json
 from toolkit.profiles import canonical as canonical_profile
-from toolkit.routing import KeyFunction, Predicate, Projection, compile_filter, compile_key, event_schema_uri
+from toolkit.routing import (
+    KeyFunction,
+    Predicate,
+    Projection,
+    collector_tstamp_text,
+    compile_filter,
+    compile_key,
+    event_schema_uri,
+)
 from toolkit.topics import bad_topic, derived_topic, enriched_topic, raw_topic
 from toolkit.tsv import ParseFailure, parse_line
 from toolkit.validate import EventValidator, SchemaViolations
@@ -75,8 +82,6 @@ SCHEMA_VIOLATION = "SchemaViolation"
 MESSAGE_TOO_LARGE = "MessageTooLarge"
 PROFILE_ERROR = "ProfileError"
 
-_TSTAMP = BY_NAME["collector_tstamp"].position
-_EVENT_ID = BY_NAME["event_id"].position
 
 
 def derived_id(stream: DerivedStream) -> str:
@@ -238,8 +243,8 @@ class Pipeline:
             if len(self._schema_bytes) > 4096:
                 self._schema_bytes = {None: b""}
             schema = self._schema_bytes[uri] = uri.encode()  # type: ignore[union-attr]
-        ts = event.fields[_TSTAMP]
-        return [(EVENT_ID, event.fields[_EVENT_ID].encode()), (SCHEMA, schema),
+        ts = collector_tstamp_text(event)
+        return [(EVENT_ID, event.event_id.encode()), (SCHEMA, schema),
                 (COLLECTOR_TSTAMP, (ts.replace(" ", "T") + "Z").encode()), (SOURCE, source), (PIPELINE, self._pid),
                 (TRACE_ID, trace)]
 
@@ -321,7 +326,7 @@ class Pipeline:
         header_bytes = (self._header_base + len(headers[0][1]) + len(headers[1][1]) + len(headers[2][1]) + len(src)
                         + len(trace))
         key = self._key(event)
-        event_id = event.fields[_EVENT_ID]
+        event_id = event.event_id
         if emit_raw:
             actual = self._sized(raw, key, header_bytes)
             if actual > self._raw_limit:
@@ -332,7 +337,7 @@ class Pipeline:
         if clock:
             decoded = clock()
             self.timings.append(("decode", decoded - started))
-            self.freshness.append(event.fields[_TSTAMP])
+            self.freshness.append(collector_tstamp_text(event))
         verdict = self.validator.validate(event)
         if clock:
             validated = clock()
@@ -358,15 +363,8 @@ class Pipeline:
         name = stream.profile
         if not stream.changes and stream.projection is None:
             value = plain.get(name)
-            if value is None:
-                if name == canonical_profile.NAME:
-                    obj = objects.get(name)
-                    if obj is None:
-                        obj = objects[name] = profile_object(event, name)
-                    value = orjson.dumps(obj)
-                else:
-                    value = to_json(event, name)
-                plain[name] = value
+            if value is None:  # canonical JSON of a natively parsed line is ready-made bytes
+                value = plain[name] = to_json(event, name)
             return value
         doc = objects.get(name)
         if doc is None:

@@ -24,6 +24,7 @@ except ``ne``, which is exactly ``not eq``.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -48,6 +49,7 @@ from toolkit.config import (
 from toolkit.event import EnrichedEvent
 from toolkit.field_values import PATTERNS, typed_value
 from toolkit.fields import BY_NAME, FieldKind
+from toolkit.native_codec import NativeEvent
 
 Predicate = Callable[[EnrichedEvent], bool]
 Values = Callable[[EnrichedEvent], list[Any]]
@@ -239,6 +241,8 @@ def _compile_compare(c: Compare, where: str) -> Predicate:
 
 def event_schema_uri(event: EnrichedEvent) -> str | None:
     """The event's own schema URI: its unstructured event's, else ``event_vendor/name/format/version``."""
+    if type(event) is NativeEvent:  # the extension has it without building the 131 field strings
+        return event.native.event_schema_uri  # type: ignore[no-any-return]
     unstruct = event.sdj.get("unstruct_event")
     if unstruct is not None:
         return unstruct.uris[0]
@@ -253,6 +257,14 @@ def event_schema_uri(event: EnrichedEvent) -> str | None:
     return uri or None
 
 
+def collector_tstamp_text(event: EnrichedEvent) -> str:
+    """``collector_tstamp`` as the TSV spells it, from the extension when it parsed the line."""
+    if type(event) is NativeEvent:
+        return event.native.collector_tstamp  # type: ignore[no-any-return]
+    return event.fields[_COLLECTOR_TSTAMP]
+
+
+_COLLECTOR_TSTAMP = BY_NAME["collector_tstamp"].position
 _VENDOR, _NAME, _FORMAT, _VERSION = (BY_NAME[n].position for n in
                                      ("event_vendor", "event_name", "event_format", "event_version"))
 _EVENT_URIS: dict[tuple[str, str, str, str], str] = {}
@@ -336,6 +348,8 @@ def key_text(value: Any) -> str:
 
 
 KeyFunction = Callable[[EnrichedEvent], bytes]
+#: atomic fields every event answers as a property (``None`` when empty)
+_ID_PROPERTIES = frozenset({"domain_userid", "network_userid", "event_id", "event_fingerprint"})
 
 
 def compile_key(paths: Sequence[FieldPath], transform: Mapping[str, Callable[[str], str]] | None = None,
@@ -349,6 +363,17 @@ def compile_key(paths: Sequence[FieldPath], transform: Mapping[str, Callable[[st
     """
     transform = transform or {}
     usable = [p for p in paths if p.text not in skip]
+    if all(p.text in _ID_PROPERTIES for p in usable) and not any(p.text in transform for p in usable):
+        # the default key: event properties the compiled parser answers without building every field
+        getters = tuple(operator.attrgetter(p.text) for p in usable)
+
+        def id_key(e: EnrichedEvent) -> bytes:
+            for get in getters:
+                value = get(e)
+                if value:
+                    return value.encode()  # type: ignore[no-any-return]
+            return e.event_id.encode()
+        return id_key
     if all(p.kind is PathKind.ATOMIC for p in usable) and not any(p.text in transform for p in usable):
         positions = tuple(BY_NAME[p.root].position for p in usable)
         event_id = BY_NAME["event_id"].position
