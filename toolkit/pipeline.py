@@ -35,8 +35,10 @@ from typing import Any
 
 import orjson
 
+from iglu_registry.validation import SchemaValidator
 from toolkit.badrows import BadRow, generic_error
 from toolkit.config import DerivedStream, PipelineConfig, PrivacyConfig
+from toolkit.config import pipeline_id as config_pipeline_id
 from toolkit.event import EnrichedEvent
 from toolkit.kafka.headers import (
     COLLECTOR_TSTAMP,
@@ -63,6 +65,7 @@ from toolkit.routing import (
     KeyFunction,
     Predicate,
     Projection,
+    RouteError,
     collector_tstamp_text,
     compile_filter,
     compile_key,
@@ -70,7 +73,7 @@ from toolkit.routing import (
 )
 from toolkit.topics import bad_topic, derived_topic, enriched_topic, raw_topic
 from toolkit.tsv import ParseFailure, parse_line
-from toolkit.validate import EventValidator, SchemaViolations
+from toolkit.validate import EventValidator, RetryPolicy, SchemaViolations, build_resolver
 
 #: librdkafka compresses by default (lz4); an estimate for a compressed batch keeps a margin
 DEFAULT_COMPRESSION = "lz4"
@@ -81,7 +84,6 @@ REGISTRY_UNAVAILABLE = "RegistryUnavailable"
 SCHEMA_VIOLATION = "SchemaViolation"
 MESSAGE_TOO_LARGE = "MessageTooLarge"
 PROFILE_ERROR = "ProfileError"
-
 
 
 def derived_id(stream: DerivedStream) -> str:
@@ -200,8 +202,6 @@ class Pipeline:
             accept = compile_filter(d.filter, f"derived[{d.name}].filter") if d.filter is not None else None
             projection = Projection(d.projection) if d.projection else None
             if projection and policy and policy.rules and projection.self_describing:
-                from toolkit.routing import RouteError
-
                 raise RouteError(f"derived[{d.name}].projection: {', '.join(projection.self_describing)} would "
                                  f"copy the raw self-describing JSON past privacy.{d.name}.pseudonymise; project the "
                                  "shredded columns instead (contexts_<vendor>_<name>_<model>[]...)")
@@ -217,10 +217,6 @@ class Pipeline:
                     limits: Mapping[str, int] | None = None, pipeline_id: str | None = None,
                     **kwargs: Any) -> Pipeline:
         """Build the resolver and validator ``[iglu]`` describes (unless given) and compile the config."""
-        from iglu_registry.validation import SchemaValidator
-        from toolkit.config import pipeline_id as config_pipeline_id
-        from toolkit.validate import RetryPolicy, build_resolver
-
         if validator is None:
             validator = EventValidator(SchemaValidator(build_resolver(cfg.iglu)), RetryPolicy.from_config(cfg.iglu))
         return cls(cfg, validator, pipeline_id=pipeline_id or config_pipeline_id(cfg), limits=limits, **kwargs)
