@@ -50,17 +50,40 @@ _module, STATUS = _load()
 AVAILABLE = _module is not None
 _native_parse = _module.parse if _module is not None else None
 
-_line = EnrichedEvent.line
-_fields = EnrichedEvent.fields
-_sdj = EnrichedEvent.sdj
-_layout = EnrichedEvent.layout
+def _sdj(event: NativeEvent) -> dict[str, SelfDescribingField]:
+    native = event.native
+    value = {}
+    for name, text, decode in (("contexts", native.contexts, decode_contexts),
+                               ("unstruct_event", native.unstruct_event, decode_unstruct),
+                               (DERIVED_CONTEXTS_FIELD, native.derived_contexts, decode_contexts)):
+        if text is not None:
+            value[name] = decode(name, text)
+    return value
+
+
+def _layout(event: NativeEvent) -> Any:
+    from toolkit.tsv import layout_of  # toolkit.tsv imports this module
+
+    return layout_of(event.fields)
+
+
+#: how each of EnrichedEvent's slots is filled on first use: by the functions the Python parser uses
+_MAKERS: dict[str, Any] = {
+    "line": lambda event: event.native.line,
+    "fields": lambda event: event.native.fields,
+    "sdj": _sdj,
+    "layout": _layout,
+}
+_SLOTS = {name: getattr(EnrichedEvent, name) for name in _MAKERS}
 
 
 class NativeEvent(EnrichedEvent):
     """An :class:`EnrichedEvent` checked by the extension; its Python parts are built on first use.
 
     ``line``, ``fields``, ``sdj`` and ``layout`` are what the Python parser
-    would have produced, made by the same functions, and kept once made. The
+    would have produced, made by the same functions. They live in
+    EnrichedEvent's own slots: an empty slot sends Python to ``__getattr__``,
+    which fills it, so later reads cost what they cost on any event. The
     extension's own view is ``event.native`` (``sptk_native.Event``: field
     offsets, raw JSON texts, the ids, the canonical JSON bytes).
     """
@@ -72,49 +95,13 @@ class NativeEvent(EnrichedEvent):
     def __init__(self, native: Any) -> None:
         _set_native(self, native)
 
-    @property  # type: ignore[override]
-    def line(self) -> str:
-        try:
-            return _line.__get__(self)
-        except AttributeError:
-            value = self.native.line
-            _line.__set__(self, value)
-            return value
-
-    @property  # type: ignore[override]
-    def fields(self) -> tuple[str, ...]:
-        try:
-            return _fields.__get__(self)
-        except AttributeError:
-            value = self.native.fields
-            _fields.__set__(self, value)
-            return value
-
-    @property  # type: ignore[override]
-    def sdj(self) -> dict[str, SelfDescribingField]:
-        try:
-            return _sdj.__get__(self)
-        except AttributeError:
-            native = self.native
-            value = {}
-            for name, text, decode in (("contexts", native.contexts, decode_contexts),
-                                       ("unstruct_event", native.unstruct_event, decode_unstruct),
-                                       (DERIVED_CONTEXTS_FIELD, native.derived_contexts, decode_contexts)):
-                if text is not None:
-                    value[name] = decode(name, text)
-            _sdj.__set__(self, value)
-            return value
-
-    @property  # type: ignore[override]
-    def layout(self) -> Any:
-        try:
-            return _layout.__get__(self)
-        except AttributeError:
-            from toolkit.tsv import layout_of  # toolkit.tsv imports this module
-
-            value = layout_of(self.fields)
-            _layout.__set__(self, value)
-            return value
+    def __getattr__(self, name: str) -> Any:
+        make = _MAKERS.get(name)
+        if make is None:
+            return super().__getattr__(name)
+        value = make(self)
+        _SLOTS[name].__set__(self, value)
+        return value
 
     # the fields the pipeline reads on every record, straight from the extension
 
