@@ -2,10 +2,10 @@
 
 :func:`toolkit.tsv.parse_line` tries :func:`parse` first. The extension checks
 the whole line in one call and writes its canonical JSON while it is at it; for
-any line it is not certain about (invalid, needing ``_tsv``, unusual JSON
-spellings) it *declines* and the Python parser, the reference, decides and
-explains. So results never depend on whether the extension is installed, only
-speed does (``docs/adr/0003-native-codec.md``).
+any line it is not certain about (every invalid line, JSON nested deeper than
+128 levels, an Iglu URI ending in a newline) it *declines* and the Python
+parser, the reference, decides and explains. So results never depend on whether
+the extension is installed, only speed does (``docs/adr/0003-native-codec.md``).
 
 What the extension accepted becomes a :class:`NativeEvent`: an
 :class:`~toolkit.event.EnrichedEvent` that builds its Python parts (field
@@ -39,7 +39,7 @@ def _load() -> tuple[Any, str]:
         return None, (f"native fast path not installed ({exc}); the pure-Python codec is in use. "
                       "Run scripts/setup with cargo on PATH to build it")
     expected = tuple((f.name, f.kind.value, f.max_length, f.required) for f in FIELDS)
-    if tuple(sptk_native.FIELDS) != expected:
+    if tuple(getattr(sptk_native, "FIELDS", ())) != expected:
         return None, ("native fast path off: the installed sptk_native was built from another field table than "
                       "toolkit/fields.py; run scripts/setup to rebuild it")
     return sptk_native, f"native fast path on (sptk_native {sptk_native.__version__})"
@@ -49,6 +49,7 @@ _module, STATUS = _load()
 #: True when :func:`parse` can accept lines (else it declines every line)
 AVAILABLE = _module is not None
 _native_parse = _module.parse if _module is not None else None
+
 
 def _sdj(event: NativeEvent) -> dict[str, SelfDescribingField]:
     native = event.native
