@@ -37,6 +37,7 @@ from toolkit import native_codec
 from toolkit.event import EnrichedEvent
 from toolkit.fields import BY_NAME, FIELD_COUNT, FIELDS, FieldKind
 from toolkit.profiles import canonical, to_json
+from toolkit.routing import event_schema_uri
 from toolkit.samples import SampleSpec, generate
 from toolkit.tsv import ParseFailure, parse_line, parse_line_python
 
@@ -72,6 +73,9 @@ def outcome(text: str | bytes) -> str:
             event.event_fingerprint, event.event_schema) == (
         reference.event_id, reference.collector_tstamp, reference.domain_userid, reference.network_userid,
         reference.event_fingerprint, reference.event_schema)
+    native = event.native  # what the pipeline reads without building field strings
+    assert (native.event_id, native.collector_tstamp, native.event_schema_uri) == (
+        reference.fields[6], reference.fields[3], event_schema_uri(reference))
     assert event == reference and hash(event) == hash(reference)
     return "native"
 
