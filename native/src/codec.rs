@@ -1,17 +1,17 @@
 //! One enriched TSV line to its field spans and canonical JSON, or a decline.
 //!
-//! This is the whole of `toolkit.tsv.parse_line` followed by `toolkit.profiles.canonical.to_json` for
-//! the lines it is sure about: valid, and needing no `_tsv` (every number spelled as Python's
-//! `repr`/`str` spells its value, every JSON field in orjson's compact spelling). For every other
-//! line it declines and the Python parser decides, reports and, where needed, keeps `_tsv`.
+//! This is the whole of `toolkit.tsv.parse_line` followed by `toolkit.profiles.canonical.to_json`:
+//! every check of the contract, then the canonical object in its key order, `_tsv` included (numbers
+//! not spelled as Python's `repr`/`str` spells them, JSON fields not in orjson's compact spelling).
+//! It declines every invalid line, so the Python parser decides, explains and writes the bad row.
 
-use crate::fields::{self, Kind, FIELDS, FIELD_COUNT};
-use crate::iglu;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::fields::{self, Kind, FIELDS, FIELD_COUNT};
+use crate::iglu;
 use crate::json::{Decline, Reader, Result};
 use crate::loose::{self, Value};
 use crate::swar;
@@ -207,8 +207,8 @@ fn compact_self_describing<'a>(text: &'a [u8], unstruct: bool) -> Result<Sdj<'a>
     r.expect(b"{\"schema\":")?;
     let (start, end) = r.string()?;
     column(prefix, &text[start..end])?; // the wrapper's URI must be valid too (its column is not used)
-    let mut sdj = Sdj { wrapper: Cow::Borrowed(&text[start..end]), uris: Vec::new(), entities: Vec::new(),
-                        verbatim: false };
+    let mut sdj =
+        Sdj { wrapper: Cow::Borrowed(&text[start..end]), uris: Vec::new(), entities: Vec::new(), verbatim: false };
     r.expect(b",\"data\":")?;
     let entity = |r: &mut Reader<'a>, sdj: &mut Sdj<'a>| -> Result<()> {
         r.expect(b"{\"schema\":")?;
@@ -270,8 +270,7 @@ fn spelled_self_describing(text: &[u8], unstruct: bool) -> Result<Sdj<'static>> 
         (false, _) => return Err(Decline),
     };
     let prefix = if unstruct { UNSTRUCT_PREFIX } else { CONTEXTS_PREFIX };
-    let mut sdj = Sdj { wrapper: Cow::Owned(wrapper.to_vec()), uris: Vec::new(), entities: Vec::new(),
-                        verbatim: true };
+    let mut sdj = Sdj { wrapper: Cow::Owned(wrapper.to_vec()), uris: Vec::new(), entities: Vec::new(), verbatim: true };
     for item in &items {
         let uri = schema_of(item)?;
         let mut data = Vec::new();
@@ -423,7 +422,8 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
     if contexts.is_some() || unstruct.is_some() || derived.is_some() {
         w.key(b"_schemas");
         let mut schemas = Key { out: w.out, first: true };
-        for (name, sdj) in [(&b"contexts"[..], &contexts), (b"unstruct_event", &unstruct), (b"derived_contexts", &derived)]
+        for (name, sdj) in
+            [(&b"contexts"[..], &contexts), (b"unstruct_event", &unstruct), (b"derived_contexts", &derived)]
         {
             if let Some(s) = sdj {
                 schemas.key(name);
@@ -442,12 +442,12 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
         schemas.out.push(b'}');
     }
     // verbatim texts: numbers first, then JSON fields (what `canonical._rest` adds to `_respelled`)
-    let verbatim: Vec<usize> = [(fields::CONTEXTS, &contexts), (fields::UNSTRUCT_EVENT, &unstruct),
-                                (fields::DERIVED_CONTEXTS, &derived)]
-        .iter()
-        .filter(|(_, sdj)| sdj.as_ref().is_some_and(|s| s.verbatim))
-        .map(|(position, _)| *position)
-        .collect();
+    let verbatim: Vec<usize> =
+        [(fields::CONTEXTS, &contexts), (fields::UNSTRUCT_EVENT, &unstruct), (fields::DERIVED_CONTEXTS, &derived)]
+            .iter()
+            .filter(|(_, sdj)| sdj.as_ref().is_some_and(|s| s.verbatim))
+            .map(|(position, _)| *position)
+            .collect();
     if !respelled.is_empty() || !verbatim.is_empty() {
         w.key(b"_tsv");
         let mut tsv = Key { out: w.out, first: true };
@@ -461,4 +461,3 @@ pub fn parse(line: &[u8]) -> Result<Parsed> {
     let unstruct_uri = unstruct.map(|u| String::from_utf8_lossy(&u.uris[0]).into_owned());
     Ok(Parsed { spans, canonical: out, unstruct_uri })
 }
-

@@ -92,19 +92,31 @@ mod tests {
 
     #[test]
     fn columns_follow_the_shredder() {
-        assert_eq!(column("iglu:org.w3/PerformanceTiming/jsonschema/1-0-0").unwrap(),
-                   "contexts_org_w3_performance_timing_1");
-        assert_eq!(column("iglu:com.acme-corp/HTTPHeader/jsonschema/10-2-3").unwrap(),
-                   "contexts_com_acme_corp_httpheader_10");
-        assert_eq!(column("iglu:io.Example_Vendor/aBC/jsonschema/2-0-0").unwrap(),
-                   "contexts_io_example_vendor_a_bc_2");
+        assert_eq!(
+            column("iglu:org.w3/PerformanceTiming/jsonschema/1-0-0").unwrap(),
+            "contexts_org_w3_performance_timing_1"
+        );
+        assert_eq!(
+            column("iglu:com.acme-corp/HTTPHeader/jsonschema/10-2-3").unwrap(),
+            "contexts_com_acme_corp_httpheader_10"
+        );
+        assert_eq!(column("iglu:io.Example_Vendor/aBC/jsonschema/2-0-0").unwrap(), "contexts_io_example_vendor_a_bc_2");
         assert_eq!(column("iglu:a/my-event/jsonschema/1-0-0").unwrap(), "contexts_a_my_event_1");
     }
 
     #[test]
     fn invalid_uris_are_refused() {
-        for bad in ["iglu:a/b/c/0-0-0", "iglu:a/b/c/1-01-0", "iglu:a/b/c/1-0", "iglu:a/b/c/d/1-0-0", "iglu:a//c/1-0-0",
-                    "iglu:a/b.c/d/1-0-0", "iglu:a/b/c/1-0-0\n", "a/b/c/1-0-0", "iglu:a/b/c/1-0-0-0"] {
+        for bad in [
+            "iglu:a/b/c/0-0-0",
+            "iglu:a/b/c/1-01-0",
+            "iglu:a/b/c/1-0",
+            "iglu:a/b/c/d/1-0-0",
+            "iglu:a//c/1-0-0",
+            "iglu:a/b.c/d/1-0-0",
+            "iglu:a/b/c/1-0-0\n",
+            "a/b/c/1-0-0",
+            "iglu:a/b/c/1-0-0-0",
+        ] {
             assert!(parse(bad.as_bytes()).is_none(), "{bad}");
         }
     }

@@ -164,8 +164,11 @@ impl Event {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         self.with_line(py, |line| {
-            format!("sptk_native.Event(event_id={:?}, canonical_json=<{} bytes>)",
-                    as_str(self.spans.get(line, fields::EVENT_ID)), self.canonical.bind(py).as_bytes().len())
+            format!(
+                "sptk_native.Event(event_id={:?}, canonical_json=<{} bytes>)",
+                as_str(self.spans.get(line, fields::EVENT_ID)),
+                self.canonical.bind(py).as_bytes().len()
+            )
         })
     }
 }

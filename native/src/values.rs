@@ -1,8 +1,8 @@
-//! Atomic field values: the exact contract of `toolkit/field_values.py`, narrowed to the spellings
-//! canonical JSON writes without a `_tsv` entry.
+//! Atomic field values: the exact contract of `toolkit/field_values.py`, and how canonical JSON
+//! spells each value (Python's `repr`/`str` decide whether `_tsv` keeps the text; orjson's spelling
+//! is what the JSON holds).
 //!
-//! Every check answers "the Python parser accepts this text AND canonical JSON needs no `_tsv` for
-//! it". A `false` is a decline, never a verdict: the Python parser then decides and explains.
+//! A check that fails is a decline, never a verdict: the Python parser then decides and explains.
 
 /// `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
 pub fn is_uuid(t: &[u8]) -> bool {
@@ -33,8 +33,7 @@ pub fn int32_value(t: &[u8]) -> Option<(i64, bool)> {
     if !(-(1i64 << 31)..(1i64 << 31)).contains(&value) {
         return None;
     }
-    let canonical = t[0] != b'+' && significant.len() == digits.len() && !(negative && magnitude == 0)
-        || t == b"0";
+    let canonical = t[0] != b'+' && significant.len() == digits.len() && !(negative && magnitude == 0) || t == b"0";
     Some((value, canonical))
 }
 
@@ -80,7 +79,11 @@ pub fn is_tstamp(t: &[u8]) -> bool {
     if t.len() < 19 || t.len() == 20 || t.len() > 29 {
         return false;
     }
-    if !t[..4].iter().all(u8::is_ascii_digit) || t[4] != b'-' || t[7] != b'-' || t[10] != b' ' || t[13] != b':'
+    if !t[..4].iter().all(u8::is_ascii_digit)
+        || t[4] != b'-'
+        || t[7] != b'-'
+        || t[10] != b' '
+        || t[13] != b':'
         || t[16] != b':'
     {
         return false;
@@ -256,8 +259,12 @@ fn plain_fixed(t: &[u8], max_zeros: usize) -> bool {
     let digits = t.strip_prefix(b"-").unwrap_or(t);
     let Some(point) = digits.iter().position(|&b| b == b'.') else { return false };
     let (whole, fraction) = (&digits[..point], &digits[point + 1..]);
-    if whole.is_empty() || whole.len() > 16 || fraction.is_empty() || !whole.iter().all(u8::is_ascii_digit)
-        || !fraction.iter().all(u8::is_ascii_digit) || (whole.len() > 1 && whole[0] == b'0')
+    if whole.is_empty()
+        || whole.len() > 16
+        || fraction.is_empty()
+        || !whole.iter().all(u8::is_ascii_digit)
+        || !fraction.iter().all(u8::is_ascii_digit)
+        || (whole.len() > 1 && whole[0] == b'0')
     {
         return false;
     }
@@ -435,9 +442,16 @@ mod tests {
 
     #[test]
     fn double_fields() {
-        for (text, json, canonical) in [("12.50", "12.5", false), ("1e5", "100000.0", false), ("-0", "-0.0", false),
-                                        (".5", "0.5", false), ("5.", "5.0", false), ("1e-05", "0.00001", true),
-                                        ("52.52", "52.52", true), ("1e-400", "0.0", false)] {
+        for (text, json, canonical) in [
+            ("12.50", "12.5", false),
+            ("1e5", "100000.0", false),
+            ("-0", "-0.0", false),
+            (".5", "0.5", false),
+            ("5.", "5.0", false),
+            ("1e-05", "0.00001", true),
+            ("52.52", "52.52", true),
+            ("1e-400", "0.0", false),
+        ] {
             let mut out = Vec::new();
             assert_eq!(write_double_field(&mut out, text.as_bytes()), Some(canonical), "{text}");
             assert_eq!(out, json.as_bytes(), "{text}");
