@@ -224,6 +224,20 @@ def _load(field: str, text: str) -> tuple[dict[str, Any], Any, SchemaInfo]:
     return doc, doc["data"], _schema(doc["schema"], field)
 
 
+def _spelled_compactly(field: str, doc: dict[str, Any], text: str) -> bool:
+    """Whether ``text`` is exactly orjson's compact spelling of ``doc``.
+
+    orjson reads deeper nesting than it writes (1024 against 254 levels); such a
+    field could never be written back out as JSON, so it is refused here with a
+    reason rather than failing later in a serialiser.
+    """
+    try:
+        return orjson.dumps(doc) == text.encode()
+    except orjson.JSONEncodeError:
+        raise SdjError(f"{field} nests JSON more than 254 levels deep, which no JSON output of this toolkit "
+                       "can write back; flatten the entity's data") from None
+
+
 def _plain(obj: dict[str, Any]) -> bool:
     """Exactly the keys ``schema`` then ``data``: what :func:`compact_text` writes."""
     return len(obj) == 2 and next(iter(obj)) == "schema"
@@ -254,7 +268,8 @@ def decode_contexts(field: str, text: str) -> SelfDescribingField:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return _decode_contexts_carefully(field, text)
     compact = (len(doc) == 2 and next(iter(doc)) == "schema" and all(map(_TWO, map(len, data)))
-               and all(map(_IS_SCHEMA, map(next, map(iter, data)))) and orjson.dumps(doc) == text.encode())
+               and all(map(_IS_SCHEMA, map(next, map(iter, data)))))
+    compact = _spelled_compactly(field, doc, text) and compact
     return SelfDescribingField(field, text, wrapper.key, doc["schema"], data, uris, datas, schemas, compact)
 
 
@@ -263,7 +278,7 @@ def _decode_contexts_carefully(field: str, text: str) -> SelfDescribingField:
     if type(data) is not list:
         raise SdjError(f"{field}.data must be an array of self-describing entities, got {_json_type(data)}")
     uris, datas, schemas = _entities_one_by_one(field, data)
-    compact = (_plain(doc) and all(map(_plain, data)) and orjson.dumps(doc) == text.encode())
+    compact = _spelled_compactly(field, doc, text) and _plain(doc) and all(map(_plain, data))
     return SelfDescribingField(field, text, wrapper.key, doc["schema"], data, uris, datas, schemas, compact)
 
 
@@ -294,7 +309,7 @@ def decode_unstruct(field: str, text: str) -> SelfDescribingField:
                        f"got {_describe_entity(data)}")
     uri = data["schema"]
     info = _schema(uri, f"{field}.data")
-    compact = _plain(doc) and _plain(data) and orjson.dumps(doc) == text.encode()
+    compact = _spelled_compactly(field, doc, text) and _plain(doc) and _plain(data)
     return SelfDescribingField(field, text, wrapper.key, doc["schema"], data, (uri,), (data["data"],), (info,),
                                compact)
 

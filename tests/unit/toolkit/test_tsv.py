@@ -286,3 +286,19 @@ def test_shapes_with_the_same_typed_kinds_share_one_pattern_compiled_only_once_i
         assert (len(tsv._PATTERNS) == 1) is (number >= tsv.COMPILE_AFTER), number
     assert len(layouts) == 2  # two shapes (br_lang set or not), one sequence of typed kinds, one pattern
     assert isinstance(parse_line(line(txn_id="x")), ParseFailure)  # the shared pattern still rejects
+
+
+@pytest.mark.parametrize("field", ["contexts", "derived_contexts", "unstruct_event"])
+def test_json_nested_deeper_than_any_writer_allows_is_a_parse_failure_not_a_crash(field: str) -> None:
+    from toolkit.tsv import parse_line_python
+
+    deep: object = "x"
+    for _ in range(300):
+        deep = [deep]
+    entity = sdj("iglu:com.acme/deep/jsonschema/1-0-0", {"v": deep})
+    wrapped = sdj(UNSTRUCT_WRAPPER, entity) if field == "unstruct_event" else sdj(CONTEXTS_WRAPPER, [entity])
+    text = line(**{field: wrapped})
+    for parse in (parse_line, parse_line_python):
+        result = parse(text)
+        assert isinstance(result, ParseFailure)
+        assert f"{field} nests JSON more than 254 levels deep" in result.reason
