@@ -180,39 +180,32 @@ fn mantissa(out: &mut Vec<u8>, s: &Shortest) {
 
 /// Python's `repr(float)`: fixed notation for `1e-4 <= |x| < 1e16`, else `d.ddde+XX` / `d.ddde-XX`.
 fn python_repr(out: &mut Vec<u8>, s: &Shortest) {
-    if s.negative {
-        out.push(b'-');
-    }
-    if s.digits == b"0" {
-        out.extend_from_slice(b"0.0");
-    } else if -4 < s.point && s.point <= 16 {
-        fixed(out, s);
-    } else {
-        mantissa(out, s);
-        let exponent = s.point - 1;
-        out.push(b'e');
-        out.push(if exponent < 0 { b'-' } else { b'+' });
-        if exponent.abs() < 10 {
-            out.push(b'0');
-        }
-        out.extend_from_slice(exponent.abs().to_string().as_bytes());
-    }
+    spell_double(out, s, -4, true);
 }
 
 /// orjson's spelling of a double: fixed notation for `1e-5 <= |x| < 1e16`, else `d.ddde+X` / `d.ddde-X`.
 fn orjson_repr(out: &mut Vec<u8>, s: &Shortest) {
+    spell_double(out, s, -5, false);
+}
+
+/// The shortest digits in fixed notation when `lowest_point < point <= 16`, else in exponent
+/// notation; Python pads a one-digit exponent to two, orjson does not.
+fn spell_double(out: &mut Vec<u8>, s: &Shortest, lowest_point: i32, pad_exponent: bool) {
     if s.negative {
         out.push(b'-');
     }
     if s.digits == b"0" {
         out.extend_from_slice(b"0.0");
-    } else if -5 < s.point && s.point <= 16 {
+    } else if lowest_point < s.point && s.point <= 16 {
         fixed(out, s);
     } else {
         mantissa(out, s);
         let exponent = s.point - 1;
         out.push(b'e');
         out.push(if exponent < 0 { b'-' } else { b'+' });
+        if pad_exponent && exponent.abs() < 10 {
+            out.push(b'0');
+        }
         out.extend_from_slice(exponent.abs().to_string().as_bytes());
     }
 }

@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from tests.integration.pipeline_infra.conftest import read_all
+from toolkit.kafka import create_topics, idempotent_producer
+from toolkit.samples import SampleSpec, generate
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "iglu"
@@ -46,6 +48,23 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout_s:
         out.append(Message(topic, partition, offset, key, value or b"",
                            {k: (v or b"").decode("utf-8", "replace") for k, v in headers}))
     return out
+
+
+def fill_input_topic(bootstrap: str, topic: str, *, partitions: int, events: int, seed: int, keys: int) -> list[str]:
+    """Create ``topic`` and produce ``toolkit.samples`` lines to it, keyed round-robin over ``keys`` keys.
+
+    The pipeline tests with a Kafka source all start from such a topic; the lines are returned
+    so a test can check the outputs against exactly what went in.
+    """
+    create_topics(bootstrap, [topic], partitions=partitions)
+    lines = list(generate(SampleSpec(events=events, seed=seed)))
+    producer = idempotent_producer(bootstrap)
+    for i, line in enumerate(lines):
+        producer.produce(topic, line.encode(), key=str(i % keys).encode())
+        if i % 1000 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0
+    return lines
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float = 60.0, what: str = "the condition") -> None:

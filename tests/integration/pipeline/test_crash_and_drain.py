@@ -10,9 +10,16 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-from tests.integration.pipeline.conftest import Message, base_config, read_topic, start, wait_for, write_config
+from tests.integration.pipeline.conftest import (
+    Message,
+    base_config,
+    fill_input_topic,
+    read_topic,
+    start,
+    wait_for,
+    write_config,
+)
 from tests.integration.pipeline_infra.conftest import unique
-from toolkit.kafka import create_topics, idempotent_producer
 from toolkit.samples import SampleSpec, generate
 
 
@@ -89,14 +96,7 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_boot
 
 def test_sigterm_drains_and_a_restart_repeats_nothing(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
     topic = f"{prefix}.input"
-    create_topics(kafka_bootstrap, [topic], partitions=3)
-    lines = list(generate(SampleSpec(events=12_000, seed=33)))
-    producer = idempotent_producer(kafka_bootstrap)
-    for i, x in enumerate(lines):
-        producer.produce(topic, x.encode(), key=str(i % 50).encode())
-        if i % 1000 == 0:
-            producer.poll(0)
-    assert producer.flush(30) == 0
+    lines = fill_input_topic(kafka_bootstrap, topic, partitions=3, events=12_000, seed=33, keys=50)
     port = free_port()
     cfg = base_config(prefix, kafka_bootstrap,
                       source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("sigterm")}},

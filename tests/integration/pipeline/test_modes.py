@@ -11,10 +11,18 @@ from pathlib import Path
 
 from confluent_kafka import Consumer
 
-from tests.integration.pipeline.conftest import base_config, read_topic, sptk, start, wait_for, write_config
+from tests.integration.pipeline.conftest import (
+    base_config,
+    fill_input_topic,
+    read_topic,
+    sptk,
+    start,
+    wait_for,
+    write_config,
+)
 from tests.integration.pipeline.test_crash_and_drain import free_port, metric
 from tests.integration.pipeline_infra.conftest import unique
-from toolkit.kafka import create_topics, idempotent_producer
+from toolkit.kafka import create_topics
 from toolkit.samples import SampleSpec, SampleStats, generate
 
 
@@ -87,14 +95,7 @@ def read_committed(bootstrap: str, topic: str) -> list[bytes]:
 
 def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
     topic = f"{prefix}.input"
-    create_topics(kafka_bootstrap, [topic], partitions=2)
-    lines = list(generate(SampleSpec(events=8000, seed=44)))
-    producer = idempotent_producer(kafka_bootstrap)
-    for i, x in enumerate(lines):
-        producer.produce(topic, x.encode(), key=str(i % 20).encode())
-        if i % 1000 == 0:
-            producer.poll(0)
-    assert producer.flush(30) == 0
+    lines = fill_input_topic(kafka_bootstrap, topic, partitions=2, events=8000, seed=44, keys=20)
     port = free_port()
     cfg = base_config(prefix, kafka_bootstrap,
                       source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("eos")}},
@@ -136,14 +137,7 @@ def test_topic_drift_stops_the_start_unless_allowed(tmp_path: Path, kafka_bootst
 def test_exactly_once_holds_across_a_rebalance_between_two_instances(tmp_path: Path, kafka_bootstrap: str,
                                                                      prefix: str) -> None:
     topic = f"{prefix}.input"
-    create_topics(kafka_bootstrap, [topic], partitions=4)
-    lines = list(generate(SampleSpec(events=8000, seed=45)))
-    producer = idempotent_producer(kafka_bootstrap)
-    for i, x in enumerate(lines):
-        producer.produce(topic, x.encode(), key=str(i % 40).encode())
-        if i % 1000 == 0:
-            producer.poll(0)
-    assert producer.flush(30) == 0
+    lines = fill_input_topic(kafka_bootstrap, topic, partitions=4, events=8000, seed=45, keys=40)
     group = unique("eos-rebalance")
     runs = []
     for name in ("a", "b"):
