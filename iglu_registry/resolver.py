@@ -123,6 +123,8 @@ class Resolver:
         self._guard = threading.Lock()
         self._order: dict[str, tuple[Repository, ...]] = {}
         self._versions = 0
+        #: bumped by :meth:`invalidate`, so callers holding leases (see :meth:`fresh`) drop them
+        self.generation = 0
         self.stats = ResolverStats()
 
     # --- construction -------------------------------------------------------------------------
@@ -159,6 +161,22 @@ class Resolver:
             return entry.value  # type: ignore[return-value]
         return self._once(key, lambda: self._resolve(key))  # type: ignore[return-value]
 
+    def fresh(self, key: SchemaKey) -> tuple[ResolvedSchema, float] | None:
+        """The cached schema for ``key`` and the :attr:`clock` time it stays fresh until; None if not fresh.
+
+        Lets a hot caller skip :meth:`lookup` until then: it must look up again after that time, or
+        once :attr:`generation` changes.
+        """
+        entry = self._schemas.get(key)
+        if entry is None or entry.value is None or self._clock() >= entry.fresh_until:
+            return None
+        return entry.value, entry.fresh_until  # type: ignore[return-value]
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The monotonic clock cache freshness is measured on."""
+        return self._clock
+
     def lookup_criterion(self, criterion: SchemaCriterion) -> ResolvedSchema | ResolutionError:
         """The newest schema matching ``1-*-*`` style criteria (a model number is required to list)."""
         if criterion.model is None:
@@ -190,6 +208,7 @@ class Resolver:
 
     def invalidate(self, key: SchemaKey | None = None) -> None:
         """Forget one key (or everything), for example after publishing a new version."""
+        self.generation += 1
         if key is None:
             self._schemas.clear()
             self._lists.clear()

@@ -184,6 +184,23 @@ class SchemaValidator:
             self._demote(key, compiled, f"jsonschema-rs raised {type(exc).__name__}: {exc}")
             return None
 
+    def lease(self, key: SchemaKey) -> tuple[FastCheck, float] | None:
+        """The fast engine's check for ``key`` and the resolver-clock time it may be used until, or None.
+
+        Within the lease ``check(data) is True`` means exactly what ``validate(key, data) == []``
+        means, without the lookup :meth:`validate` makes for every call; the holder must call
+        :meth:`validate` for data the check rejects (or raises on: that demotes the key), after
+        the lease ends, and once ``resolver.generation`` changes. Only schemas already resolved,
+        compiled for the fast engine and not superseded get one.
+        """
+        compiled = self._compiled.get(key)
+        if compiled is None or compiled.fast is None or compiled.superseded_by is not None:
+            return None
+        fresh = self.resolver.fresh(key)
+        if fresh is None or fresh[0].version != compiled.source_version:
+            return None
+        return compiled.fast, fresh[1]
+
     def fallback_reason(self, key: SchemaKey) -> str | None:
         """Why ``key`` is validated by the reference engine alone, once ``key`` has been validated against."""
         compiled = self._compiled.get(key)

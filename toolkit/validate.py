@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orjson import loads
+
 from iglu_registry.errors import ResolutionError
 from iglu_registry.resolver import Resolver
 from iglu_registry.resolver_config import ResolverConfigError, load_resolver_config
@@ -36,6 +38,8 @@ from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import DataReport, SchemaValidator, validation_error_json
 from toolkit.config import ConfigError, IgluConfig
 from toolkit.event import EnrichedEvent
+from toolkit.native_codec import NativeEvent
+from toolkit.sdj import SelfDescribingField
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,11 @@ class SchemaViolations:
 ValidationResult = Valid | SchemaViolations
 
 
+def _texts(native: Any) -> tuple[tuple[str | None, bool], ...]:
+    """The self-describing JSON texts of a natively parsed event, in TSV order, and which is ``unstruct_event``."""
+    return (native.contexts, False), (native.unstruct_event, True), (native.derived_contexts, False)
+
+
 def _reason(key: SchemaKey, path: str, result: list[DataReport] | ResolutionError) -> str:
     if isinstance(result, ResolutionError):
         return f"{path}: {result.message}"
@@ -126,13 +135,71 @@ class EventValidator:
         self._held: dict[SchemaKey, float] = {}
         self.lookups = 0
         self.quarantined_keys = 0
+        #: schema URI as written -> (fast check, resolver-clock expiry): see SchemaValidator.lease
+        self._leases: dict[str, tuple[Callable[[object], bool], float]] = {}
+        self._resolver = validator.resolver
+        self._now = validator.resolver.clock
+        self._generation = validator.resolver.generation
 
     def validate(self, event: EnrichedEvent) -> ValidationResult:
-        """Check the wrappers and every entity, in TSV order; never raises on bad data."""
+        """Check the wrappers and every entity, in TSV order; never raises on bad data.
+
+        Why two paths: an event whose every schema holds a lease (see
+        :meth:`~iglu_registry.validation.SchemaValidator.lease`) and whose every entity passes
+        the fast check is valid, decided with one dict lookup and one jsonschema-rs call per
+        entity. Anything else (a schema not seen yet or no longer fresh, data the fast check
+        rejects, a check that raises) runs :meth:`_validate_fully`, which gives the reference
+        answer and takes the leases for next time.
+        """
+        resolver = self._resolver
+        if resolver.generation != self._generation:
+            self._leases.clear()
+            self._generation = resolver.generation
+        leases = self._leases
+        now = self._now()
+        checked = 0
+        try:
+            if type(event) is NativeEvent:  # the JSON texts as they stand: no SelfDescribingField to build
+                for text, unstruct in _texts(event.native):
+                    if text is None:
+                        continue
+                    doc = loads(text)
+                    data = doc["data"]
+                    lease = leases.get(doc["schema"])
+                    if lease is None or now >= lease[1] or not lease[0](data):
+                        return self._validate_fully(event.sdj)
+                    entities = (data,) if unstruct else data
+                    for entity in entities:
+                        lease = leases.get(entity["schema"])
+                        if lease is None or now >= lease[1] or not lease[0](entity["data"]):
+                            return self._validate_fully(event.sdj)
+                    checked += 1 + len(entities)
+            else:
+                for f in event.sdj.values():
+                    lease = leases.get(f.wrapper_uri)
+                    if lease is None or now >= lease[1] or not lease[0](f.data):
+                        return self._validate_fully(event.sdj)
+                    for uri, data in zip(f.uris, f.datas):  # noqa: B905 - parallel by construction
+                        lease = leases.get(uri)
+                        if lease is None or now >= lease[1] or not lease[0](data):
+                            return self._validate_fully(event.sdj)
+                    checked += 1 + len(f.datas)
+        except Exception:  # malformed JSON or a check that raised: the full path says what is wrong
+            return self._validate_fully(event.sdj)
+        self.lookups += checked
+        resolver.stats.hits += checked  # what the lookups the leases stood in for would have counted
+        return Valid(checked)
+
+    def _take_lease(self, uri: str, key: SchemaKey) -> None:
+        lease = self.validator.lease(key)
+        if lease is not None:
+            self._leases[uri] = lease
+
+    def _validate_fully(self, sdj: dict[str, SelfDescribingField]) -> ValidationResult:
         check = self.validator.validate
         failures: list[tuple[SchemaKey, str, list[DataReport] | ResolutionError]] | None = None
         checked = 0
-        for name, f in event.sdj.items():
+        for name, f in sdj.items():
             checked += 1 + len(f.datas)
             result = check(f.wrapper, f.data)
             if result:
@@ -140,7 +207,9 @@ class EventValidator:
                 if result:
                     failures = failures or []
                     failures.append((f.wrapper, name, result))
-            for i, (info, data) in enumerate(zip(f.schemas, f.datas)):  # noqa: B905 - parallel by construction
+            else:
+                self._take_lease(f.wrapper_uri, f.wrapper)
+            for i, (uri, info, data) in enumerate(zip(f.uris, f.schemas, f.datas)):  # noqa: B905 - parallel
                 result = check(info.key, data)
                 if result:
                     result = self._settle(info.key, data, result)
@@ -148,6 +217,8 @@ class EventValidator:
                         failures = failures or []
                         failures.append((info.key, f"{name}.data" if name == "unstruct_event" else f"{name}.data[{i}]",
                                          result))
+                else:
+                    self._take_lease(uri, info.key)
         self.lookups += checked
         if failures is None:
             return Valid(checked)
