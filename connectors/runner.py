@@ -19,11 +19,12 @@ times a second, so observing the pipeline does not slow it down.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,13 +43,30 @@ Handler = Callable[[Record], Outcome]
 METRICS_INTERVAL_S = 0.5
 #: consumer lag asks the broker for watermarks: not on every refresh
 LAG_INTERVAL_S = 5.0
+#: the cyclic GC's first-generation threshold while the loop runs (Python's default is 700)
+GC_THRESHOLD = 50_000
+
+
+def quiet_gc() -> None:
+    """Move what start-up built out of the GC's sight, and collect the young generation less often.
+
+    Every record allocates a few hundred containers (decoded JSON, outputs) that reference
+    counting frees at once; they hold no cycles, yet at Python's default threshold they start
+    a collection every few records, each scanning the schemas, validators and config built
+    at start-up. That cost 4% of the pipeline's CPU. Frozen objects are never scanned;
+    cycles, if any appear, are still collected, only in larger batches.
+    """
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, second, third)
 
 
 class Outputs(Protocol):
     """Where messages go: Kafka (:class:`KafkaOutputs`) or files (:class:`connectors.sinks.files.FilesOutputs`)."""
 
-    def send(self, out: Output, record: RecordRef) -> None:
-        """Queue one message; its confirmation is reported to the tracker as one output of ``record``."""
+    def send(self, outs: Sequence[Output], record: RecordRef) -> None:
+        """Queue every message of one record; each confirmation is reported to the tracker as one of its outputs."""
         ...
 
     def poll(self, timeout_s: float) -> None:
@@ -75,11 +93,8 @@ class KafkaOutputs:
     def __init__(self, producer: DeliveryProducer, streams: dict[str, str]) -> None:
         self.producer = producer
         self._stream_of = {topic: stream for stream, topic in streams.items()}
-        self._produce = producer.produce
-
-    def send(self, out: Output, record: RecordRef) -> None:
-        # the pipeline compared every message with the producer's own topic limits already
-        self._produce(out.topic, out.value, key=out.key, headers=out.headers, record=record, size_checked=True)
+        #: the pipeline compared every message with the producer's own topic limits already
+        self.send = producer.produce_record
 
     def poll(self, timeout_s: float) -> None:
         self.producer.poll(timeout_s)
@@ -179,6 +194,7 @@ class PipelineRunner:
 
     def run(self, stop: threading.Event) -> None:
         """Process until the input ends, or ``stop`` is set and what is already buffered is processed."""
+        quiet_gc()
         if self.transactional:
             self._producer().begin_transaction()
         tracker, outputs, source = self.tracker, self.outputs, self.source
@@ -216,10 +232,7 @@ class PipelineRunner:
             outs = [o for o in outs if o.stream in self.only]
         self.tracker.track(partition, position, len(outs))
         if outs:
-            ref = (partition, position)
-            send = self.outputs.send
-            for out in outs:
-                send(out, ref)
+            self.outputs.send(outs, (partition, position))
         self.summary.count(outcome)
 
     def _ack(self) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,12 +56,14 @@ class FilesOutputs:
     def path(self, stream: str) -> Path:
         return self.directory / stream_file_name(stream)
 
-    def send(self, out: Output, record: tuple[Any, Any]) -> None:
-        f = self._files[out.stream]
-        f.write(out.value)
-        f.write(b"\n")
-        self._counts[out.stream] += 1
-        self._pending.append(record)
+    def send(self, outs: Sequence[Output], record: tuple[Any, Any]) -> None:
+        files, counts = self._files, self._counts
+        for out in outs:
+            f = files[out.stream]
+            f.write(out.value)
+            f.write(b"\n")
+            counts[out.stream] += 1
+            self._pending.append(record)
 
     def poll(self, timeout_s: float = 0.0) -> None:
         """Hand buffered lines to the OS and confirm them."""

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
@@ -124,6 +124,44 @@ def _client_error(exc: KafkaException) -> KafkaConfigError:
                             "[kafka.producer] and [kafka.consumer] tables of the pipeline config.")
 
 
+class _Message(Protocol):
+    """What :meth:`DeliveryProducer.produce_record` reads of a message (``toolkit.outcomes.Output`` has it)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+class _RecordDelivery:
+    """The delivery callback shared by one record's messages.
+
+    A failed report carries the topic, key and value but not the headers, so the record's
+    messages are kept here to re-send the one that failed exactly as it was.
+    """
+
+    __slots__ = ("messages", "producer", "record")
+
+    def __init__(self, producer: DeliveryProducer, record: RecordRef, messages: Sequence[_Message]) -> None:
+        self.producer = producer
+        self.record = record
+        self.messages = messages
+
+    def __call__(self, err: KafkaError | None, m: Any) -> None:
+        if err is None:
+            self.producer._confirmed(m.topic(), self.record, m)
+            return
+        topic, value = m.topic(), m.value()
+        out = next((o for o in self.messages if o.topic == topic and o.value == value), None)
+        if out is None:  # cannot happen: every message of the record is in the list
+            raise DeliveryFailed(f"a delivery report for topic {topic!r} matches no message of record {self.record}")
+        self.producer._on_delivery(_Outgoing(out.topic, out.value, out.key, list(out.headers), self.record), err, m)
+
+
 class DeliveryProducer:
     """An idempotent (optionally transactional) producer that reports every delivery to a tracker.
 
@@ -217,6 +255,24 @@ class DeliveryProducer:
             self.check_size(topic, value, key, headers)
         self._enqueue(_Outgoing(topic, value, key, list(headers), record))
 
+    def produce_record(self, messages: Sequence[_Message], record: RecordRef) -> None:
+        """Queue every message of one record, sizes already checked (see :meth:`produce`).
+
+        The hot path: one delivery callback object per record instead of one per message,
+        and no per-message bookkeeping unless librdkafka pushes back (then each message
+        takes :meth:`produce`'s path, with its backpressure handling).
+        """
+        self._raise_if_broken()
+        produce = self._producer.produce
+        callback = _RecordDelivery(self, record, messages)
+        for i, out in enumerate(messages):
+            try:
+                produce(out.topic, out.value, out.key, headers=out.headers, on_delivery=callback)
+            except (BufferError, KafkaException):
+                for rest in messages[i:]:
+                    self._enqueue(_Outgoing(rest.topic, rest.value, rest.key, list(rest.headers), record))
+                return
+
     def _enqueue(self, msg: _Outgoing) -> None:
         deadline = None
         while True:
@@ -241,15 +297,18 @@ class DeliveryProducer:
                     raise MessageTooLarge(msg.topic, len(msg.value), self._client_limit) from exc
                 raise DeliveryFailed(f"could not queue a message for topic {msg.topic!r}: {err}") from exc
 
+    def _confirmed(self, topic: str, record: RecordRef | None, m: Any) -> None:
+        self.delivered_count += 1
+        by_topic = self.delivered_by_topic
+        by_topic[topic] = by_topic.get(topic, 0) + 1
+        if record is not None and self.tracker is not None:
+            self.tracker.delivered(*record)
+        if self._on_report and self.delivered_count % self.report_every == 0:
+            self._on_report(DeliveryReport(m.topic(), m.partition(), m.offset(), m.latency(), record))
+
     def _on_delivery(self, msg: _Outgoing, err: KafkaError | None, m: Any) -> None:
         if err is None:
-            self.delivered_count += 1
-            by_topic = self.delivered_by_topic
-            by_topic[msg.topic] = by_topic.get(msg.topic, 0) + 1
-            if msg.record is not None and self.tracker is not None:
-                self.tracker.delivered(*msg.record)
-            if self._on_report and self.delivered_count % self.report_every == 0:
-                self._on_report(DeliveryReport(m.topic(), m.partition(), m.offset(), m.latency(), msg.record))
+            self._confirmed(msg.topic, msg.record, m)
             return
         latency = m.latency() if m is not None else None
         if err.code() in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):

@@ -164,3 +164,36 @@ def test_giving_up_after_max_attempts_stops_without_acking() -> None:
             producer.flush(1)
     assert tracker.committable() == {}
     assert tracker.in_flight == 1
+
+
+def test_a_record_whose_one_message_fails_re_sends_that_message_exactly_and_acks_after(kafka_bootstrap: str) -> None:
+    """produce_record shares one callback per record; a failed report lacks headers, so they must come from it."""
+    import uuid
+
+    from toolkit.outcomes import Output
+
+    present, late = f"test.present.{uuid.uuid4().hex[:10]}", f"test.late.{uuid.uuid4().hex[:10]}"
+    create_topics(kafka_bootstrap, [present])
+    tracker = DeliveryTracker()
+    producer = DeliveryProducer(kafka_bootstrap, {"message.timeout.ms": 1000}, tracker=tracker, max_attempts=5,
+                                topic_limits={present: 1_000_000, late: 1_000_000})
+    headers = [("sp.event_id", b"e-1"), ("sp.source", b"file:x:1")]
+    messages = [Output("raw", present, b"user-1", b"raw bytes", headers),
+                Output("enriched", late, b"user-1", b'{"event_id":"e-1"}', headers)]
+    tracker.track("src", 7, outputs=2)
+    producer.produce_record(messages, ("src", 7))
+    for _ in range(40):  # the message for the missing topic times out and is queued again
+        producer.flush(0.25)
+        if producer.failed_count:
+            break
+    assert producer.failed_count >= 1 and producer.delivered_by_topic == {present: 1}
+    assert tracker.committable() == {}
+    create_topics(kafka_bootstrap, [late])
+    for _ in range(100):
+        producer.flush(1)
+        if tracker.committable():
+            break
+    assert tracker.committable() == {"src": 7}
+    [(_, _, key, value, got)] = read_all(kafka_bootstrap, late, expect=1)
+    assert (key, value, got) == (b"user-1", b'{"event_id":"e-1"}', headers)
+    assert [v for _, _, _, v, _ in read_all(kafka_bootstrap, present, expect=1)] == [b"raw bytes"]

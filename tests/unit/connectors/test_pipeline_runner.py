@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,10 @@ class ShuffledOutputs:
         self.fail_on_poll: Exception | None = None
         self.confirmed: dict[str, int] = {}
 
-    def send(self, out: Output, record: Any) -> None:
-        self.queue.append((out, record))
-        self.sent.append(out)
+    def send(self, outs: Sequence[Output], record: Any) -> None:
+        for out in outs:
+            self.queue.append((out, record))
+            self.sent.append(out)
 
     def poll(self, timeout_s: float) -> None:
         if self.fail_on_poll is not None:
