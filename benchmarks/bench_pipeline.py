@@ -16,6 +16,12 @@ broker in ``.run/kafka/bootstrap`` (or ``KAFKA_BOOTSTRAP_SERVERS``):
   headers, keys). Two variants: as specified, a validator built for each entity; and a
   stronger one that keeps one validator per schema.
 
+Two floors show what any pipeline built on this Kafka client pays before doing any work: the
+exact messages ours produced (computed before the clock starts), sent again to fresh topics,
+once through the bare confluent-kafka producer (one delivery callback per message, nothing
+else) and once through ours (DeliveryProducer with the tracker, as the runner drives it).
+"Pipeline work" is ours minus the client floor.
+
 Each side runs in its own process (so its peak RSS and CPU time are its own) one after the
 other; the figures that matter are the ratios. CPU time includes librdkafka's threads. With
 ``--big`` ours also runs on 100,000 and 1,000,000 events to show that peak RSS does not grow
@@ -130,6 +136,64 @@ def run_ours(cfg_path: Path) -> dict[str, Any]:
     return {"events": summary["in"], "enriched": summary["enriched"], "bad": summary["bad"],
             "derived": sum(summary["derived"].values()), "wall_s": wall1 - wall0, "cpu_s": cpu1 - cpu0,
             "confirmed": confirmed, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_floor(cfg_path: Path, bare: bool) -> dict[str, Any]:
+    """Produce the messages ours would produce, computed before timing: the cost of delivery alone."""
+    from toolkit.config import load_config
+    from toolkit.delivery import DeliveryTracker
+    from toolkit.kafka import DeliveryProducer, idempotent_producer
+    from toolkit.pipeline import Pipeline, stream_topics
+
+    cfg = load_config(cfg_path)
+    kafka = cfg.require_kafka()
+    pipeline = Pipeline.from_config(cfg, limits={s: 1_000_000 for s in stream_topics(cfg)})
+    path = cfg.source.file.paths[0]  # type: ignore[union-attr]
+    records = []
+    counts = {"events": 0, "enriched": 0, "bad": 0, "derived": 0}
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            outcome = pipeline.process(raw.rstrip(b"\n"), f"file:{path}:{number}")
+            records.append(outcome.outputs)
+            counts["events"] += 1
+            for out in outcome.outputs:
+                stream = out.stream.split(".")[0]
+                if stream in counts:
+                    counts[stream] += 1
+    wall0, cpu0 = usage()
+    if bare:
+        producer = idempotent_producer(kafka.bootstrap_servers, kafka.producer_settings())
+        confirmed = [0]
+
+        def delivered(err: Any, msg: Any) -> None:
+            confirmed[0] += err is None
+
+        for number, outs in enumerate(records, 1):
+            for o in outs:
+                while True:
+                    try:
+                        producer.produce(o.topic, o.value, o.key, headers=o.headers, on_delivery=delivered)
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+            if number % 500 == 0:
+                producer.poll(0)
+        left = producer.flush(300)
+        ok = left == 0 and confirmed[0] == sum(map(len, records))
+    else:
+        tracker = DeliveryTracker(cfg.delivery.max_in_flight)
+        ours = DeliveryProducer(kafka.bootstrap_servers, kafka.producer_settings(), tracker=tracker)
+        for number, outs in enumerate(records, 1):
+            while not tracker.has_capacity():
+                ours.poll(0.05)
+            tracker.track("input", number, len(outs))
+            ours.produce_record(outs, ("input", number))
+            if number % 500 == 0:
+                ours.poll(0)
+        ok = ours.flush(300) == 0 and tracker.in_flight == 0
+    wall1, cpu1 = usage()
+    return {**counts, "wall_s": wall1 - wall0, "cpu_s": cpu1 - cpu0, "confirmed": ok,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def run_reference(cfg_path: Path, cached: bool) -> dict[str, Any]:
@@ -258,7 +322,7 @@ def prepare(tmp: Path, broker: str, input_path: Path, resolver: Path) -> Path:
 def line_of(name: str, r: dict[str, Any]) -> str:
     per_s = r["events"] / r["wall_s"]
     per_core = r["events"] / r["cpu_s"]
-    return (f"  {name:<11} {r['events']:>9,} events  {r['wall_s']:7.2f} s  {per_s:>9,.0f} events/s  "
+    return (f"  {name:<13} {r['events']:>9,} events  {r['wall_s']:7.2f} s  {per_s:>9,.0f} events/s  "
             f"{r['cpu_s'] / r['events'] * 1e6:7.1f} µs CPU/event  {per_core:>9,.0f} events/s per core  "
             f"peak RSS {r['maxrss_mb']:6.1f} MB  (enriched {r['enriched']:,}, bad {r['bad']:,}, "
             f"derived {r['derived']:,}; delivery confirmed: {r['confirmed']})")
@@ -270,12 +334,18 @@ def main() -> None:
     parser.add_argument("--big", action="store_true",
                         help="100,000 events side by side, and ours on 100,000 and 1,000,000 for peak RSS")
     parser.add_argument("--skip-reference", action="store_true", help="run ours only")
-    parser.add_argument("--child", choices=["ours", "reference", "reference-cached"], help=argparse.SUPPRESS)
+    parser.add_argument("--skip-floor", action="store_true", help="do not measure the Kafka client floors")
+    parser.add_argument("--child", choices=["ours", "reference", "reference-cached", "floor-bare", "floor-ours"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = run_ours(args.config) if args.child == "ours" else run_reference(
-            args.config, cached=args.child == "reference-cached")
+        if args.child == "ours":
+            result = run_ours(args.config)
+        elif args.child.startswith("floor"):
+            result = run_floor(args.config, bare=args.child == "floor-bare")
+        else:
+            result = run_reference(args.config, cached=args.child == "reference-cached")
         print(json.dumps(result))
         return
     broker = bootstrap()
@@ -291,6 +361,16 @@ def main() -> None:
               f"{os.cpu_count()} CPUs")
         ours = child("ours", prepare(tmp, broker, input_path, resolver))
         print(line_of("ours", ours))
+        if not args.skip_floor:
+            floors = {}
+            for side, label in (("floor-bare", "floor: client"), ("floor-ours", "floor: ours")):
+                floors[side] = child(side, prepare(tmp, broker, input_path, resolver))
+                print(line_of(label, floors[side]))
+            bare = floors["floor-bare"]
+            work = (ours["cpu_s"] - bare["cpu_s"]) / ours["events"] * 1e6
+            print(f"  the client floor is {bare['cpu_s'] / ours['cpu_s']:.0%} of ours' CPU; pipeline work on top of "
+                  f"it: {work:.1f} µs CPU/event. Targets of 50,000 events/s per core mean 20 µs CPU/event in all; "
+                  f"the floor alone is {bare['cpu_s'] / bare['events'] * 1e6:.1f} µs")
         if not args.skip_reference:
             for side, label in (("reference", "reference"), ("reference-cached", "ref cached")):
                 ref = child(side, prepare(tmp, broker, input_path, resolver))
