@@ -50,6 +50,7 @@ from toolkit.kafka.headers import (
     MessageHeaders,
 )
 from toolkit.kafka.producing import BATCH_OVERHEAD, HEADER_OVERHEAD, RECORD_OVERHEAD, message_size
+from toolkit.native_codec import NativeEvent
 from toolkit.outcomes import BAD, ENRICHED, RAW, Filtered, Headers, Invalid, Outcome, Output, Routed, Skipped
 from toolkit.pipeline_badrows import (
     SIZE_VIOLATION,
@@ -122,6 +123,8 @@ def profile_object(event: EnrichedEvent, name: str) -> dict[str, Any]:
     The objects it returns may share entity data with the event: never change them in place.
     """
     if name == canonical_profile.NAME:
+        if type(event) is NativeEvent:  # reading the extension's JSON is ~15x faster than building it in Python
+            return orjson.loads(event.canonical_json)
         return canonical_profile.to_object(event)  # the dict canonical.to_json serialises; no JSON round trip
     if name == python_sdk.NAME:
         return python_sdk.to_dict(event)

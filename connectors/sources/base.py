@@ -11,16 +11,17 @@ that durable in its own way: a Kafka offset commit, a checkpoint file, or the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Position:
+class Position(NamedTuple):
     """Where a record was read.
 
     ``partition`` is the unit of ordering (a file, ``topic/partition``, ``http``);
     ``offset`` increases within it (byte offset of the line, Kafka offset, batch
     sequence number); ``line`` is the 1-based line number for files (0 otherwise).
+    A named tuple because the delivery tracker hashes and compares one per output
+    of every record: a tuple does both in C, a frozen dataclass in Python.
     """
 
     partition: str
@@ -28,7 +29,7 @@ class Position:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     """One input line, byte for byte (without its ``\\n``), and where it came from.
 
@@ -47,7 +48,7 @@ class Record:
 
     def __post_init__(self) -> None:
         if self.size < 0:
-            object.__setattr__(self, "size", len(self.raw))
+            self.size = len(self.raw)
 
 
 @runtime_checkable

@@ -148,6 +148,21 @@ def test_every_sample_line_the_python_parser_accepts_stays_native() -> None:
     assert declined == 0, f"{declined} of {accepted} valid sample lines went the slow way"
 
 
+def test_the_pipeline_reads_the_extensions_canonical_json_as_the_python_builder_builds_it() -> None:
+    """Derived streams start from profile_object, which for native events reads the ready-made JSON."""
+    from toolkit.pipeline import profile_object
+
+    for text in generate(SampleSpec(events=500, seed=3)):
+        event = native_codec.parse(text)
+        if event is None:
+            continue
+        reference = parse_line_python(text)
+        assert not isinstance(reference, ParseFailure)
+        got = profile_object(event, canonical.NAME)
+        assert got == orjson.loads(orjson.dumps(canonical.to_object(reference)))
+        assert orjson.dumps(got) == to_json(reference, canonical.NAME)
+
+
 def test_thousands_of_generated_lines_in_every_allowed_spelling() -> None:
     rng = random.Random(20261101)
     counts = {"native": 0, "declined": 0}
