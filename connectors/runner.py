@@ -24,7 +24,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,19 +48,27 @@ LAG_INTERVAL_S = 5.0
 GC_THRESHOLD = 50_000
 
 
-def quiet_gc() -> None:
-    """Move what start-up built out of the GC's sight, and collect the young generation less often.
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """While the loop runs: what start-up built out of the GC's sight, the young generation collected less often.
 
     Every record allocates a few hundred containers (decoded JSON, outputs) that reference
     counting frees at once; they hold no cycles, yet at Python's default threshold they start
     a collection every few records, each scanning the schemas, validators and config built
-    at start-up. That cost 4% of the pipeline's CPU. Frozen objects are never scanned;
-    cycles, if any appear, are still collected, only in larger batches.
+    at start-up. That cost about 4% of the pipeline's CPU. Frozen objects are never scanned;
+    cycles, if any appear, are still collected, only in larger batches. Both settings are
+    process-wide, so they are put back when the loop ends (the pipeline also runs inside
+    other commands, such as ``sptk migrate shadow``).
     """
+    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    _, second, third = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, second, third)
+    gc.set_threshold(GC_THRESHOLD, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 class Outputs(Protocol):
@@ -194,29 +203,29 @@ class PipelineRunner:
 
     def run(self, stop: threading.Event) -> None:
         """Process until the input ends, or ``stop`` is set and what is already buffered is processed."""
-        quiet_gc()
         if self.transactional:
             self._producer().begin_transaction()
         tracker, outputs, source = self.tracker, self.outputs, self.source
         try:
-            while True:
-                if stop.is_set() and not self._stopping:
-                    self._stopping = True
-                    source.stop()
-                if source.finished:
-                    break
-                room = tracker.max_in_flight - tracker.in_flight
-                if room <= 0:  # backpressure: wait for confirmations rather than read more
-                    outputs.poll(0.05)
+            with quiet_gc():
+                while True:
+                    if stop.is_set() and not self._stopping:
+                        self._stopping = True
+                        source.stop()
+                    if source.finished:
+                        break
+                    room = tracker.max_in_flight - tracker.in_flight
+                    if room <= 0:  # backpressure: wait for confirmations rather than read more
+                        outputs.poll(0.05)
+                        self._ack()
+                        self._housekeeping()
+                        continue
+                    records = source.read(min(self.batch_size, room), self.read_timeout_s)
+                    for record in records:
+                        self._one(record)
+                    outputs.poll(0)
                     self._ack()
                     self._housekeeping()
-                    continue
-                records = source.read(min(self.batch_size, room), self.read_timeout_s)
-                for record in records:
-                    self._one(record)
-                outputs.poll(0)
-                self._ack()
-                self._housekeeping()
         except BaseException as exc:
             self.failed = exc
             raise

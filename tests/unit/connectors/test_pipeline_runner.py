@@ -253,3 +253,17 @@ def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
     run()
     assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == 3
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["in"] == 1
+
+
+def test_the_loop_quiets_the_gc_while_it_runs_and_puts_it_back() -> None:
+    import gc
+
+    from connectors.runner import GC_THRESHOLD, quiet_gc
+
+    before = gc.get_threshold()
+    with quiet_gc():
+        assert gc.get_threshold()[0] == GC_THRESHOLD and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), quiet_gc():
+        raise RuntimeError("the loop failed")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
