@@ -127,6 +127,13 @@ def test_unknown_librdkafka_settings_are_reported(kafka_bootstrap: str) -> None:
         DeliveryProducer(kafka_bootstrap, {"linger.mss": 5})
 
 
+def flush_until(producer: DeliveryProducer, done: Callable[[], bool], step_s: float, steps: int = 100) -> None:
+    for _ in range(steps):
+        producer.flush(step_s)
+        if done():
+            return
+
+
 def test_a_failed_delivery_is_retried_and_the_record_is_not_acked_until_it_succeeds(
         kafka_bootstrap: str) -> None:
     import uuid
@@ -137,18 +144,12 @@ def test_a_failed_delivery_is_retried_and_the_record_is_not_acked_until_it_succe
                                 topic_limits={topic: 1_000_000})
     tracker.track("src", 10, outputs=1)
     producer.produce(topic, b"late", record=("src", 10))
-    for _ in range(40):  # the first attempt times out (no such topic) and is re-sent
-        producer.flush(0.25)
-        if producer.failed_count:
-            break
+    flush_until(producer, lambda: producer.failed_count > 0, 0.25)  # times out: no such topic yet
     assert producer.failed_count >= 1
     assert tracker.committable() == {}
     assert tracker.in_flight == 1
     create_topics(kafka_bootstrap, [topic])
-    for _ in range(100):
-        producer.flush(1)
-        if tracker.committable():
-            break
+    flush_until(producer, lambda: bool(tracker.committable()), 1.0)  # re-sent, now confirmed
     assert tracker.committable() == {"src": 10}
     assert [v for _, _, _, v, _ in read_all(kafka_bootstrap, topic, expect=1)] == [b"late"]
 
@@ -182,17 +183,11 @@ def test_a_record_whose_one_message_fails_re_sends_that_message_exactly_and_acks
                 Output("enriched", late, b"user-1", b'{"event_id":"e-1"}', headers)]
     tracker.track("src", 7, outputs=2)
     producer.produce_record(messages, ("src", 7))
-    for _ in range(40):  # the message for the missing topic times out and is queued again
-        producer.flush(0.25)
-        if producer.failed_count:
-            break
+    flush_until(producer, lambda: producer.failed_count > 0, 0.25)  # times out: no such topic yet
     assert producer.failed_count >= 1 and producer.delivered_by_topic == {present: 1}
     assert tracker.committable() == {}
     create_topics(kafka_bootstrap, [late])
-    for _ in range(100):
-        producer.flush(1)
-        if tracker.committable():
-            break
+    flush_until(producer, lambda: bool(tracker.committable()), 1.0)  # re-sent, now confirmed
     assert tracker.committable() == {"src": 7}
     [(_, _, key, value, got)] = read_all(kafka_bootstrap, late, expect=1)
     assert (key, value, got) == (b"user-1", b'{"event_id":"e-1"}', headers)
