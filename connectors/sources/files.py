@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,9 +167,84 @@ class FileSource(_LineReader):
 
 
 class StdinSource(_LineReader):
-    """Standard input (plain or gzip). Reading blocks until input arrives or the pipe closes."""
+    """Standard input (plain or gzip), read by a thread so the loop never waits on a quiet pipe.
+
+    Why a thread: a pipe that stays open but idle holds ``readline`` until the next line. In
+    the loop's own thread that would keep records that did arrive waiting for a full batch,
+    and a SIGTERM waiting for the next line. The thread hands records over through a deque
+    (appends and pops are atomic) and stops reading while ``QUEUE_RECORDS`` are waiting, so
+    memory stays bounded when the pipeline is behind. A thread still blocked on an idle pipe
+    when the run ends is a daemon: it ends with the process.
+    """
+
+    #: records read ahead of the pipeline at most
+    QUEUE_RECORDS = 2048
 
     def __init__(self, stream: BinaryIO | None = None, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         target = stream if stream is not None else sys.stdin.buffer
         super().__init__([("stdin", lambda: wrap_gzip(target))], max_line_bytes)
         self.description = "stdin"
+        self._ready: deque[Record | BaseException | None] = deque()  # None: the end of the input
+        self._arrived = threading.Event()
+        self._room = threading.Event()
+        self._room.set()
+        self._thread = threading.Thread(target=self._pump, name="sptk-stdin", daemon=True)
+
+    def _pump(self) -> None:
+        ready, arrived, room = self._ready, self._arrived, self._room
+        try:
+            for record in self._lines:
+                while len(ready) >= self.QUEUE_RECORDS and not self._stopped:
+                    room.clear()
+                    room.wait(0.2)
+                ready.append(record)  # even when stopped: the line has left the pipe, it must not be lost
+                arrived.set()
+                if self._stopped:
+                    return
+            ready.append(None)
+        except BaseException as exc:  # handed to read(), which raises it in the loop's thread
+            ready.append(exc)
+        arrived.set()
+
+    def read(self, max_records: int, timeout_s: float = 0.0) -> list[Record]:
+        """What has arrived, up to ``max_records``; waits up to ``timeout_s`` only when nothing has.
+
+        After :meth:`stop`, what was read from the pipe before is still handed out (and
+        :attr:`finished` waits for it), so a drain loses nothing that left the pipe.
+        """
+        out: list[Record] = []
+        if self._finished:
+            return out
+        if self._thread.ident is None:
+            self._thread.start()
+        ready = self._ready
+        if not ready and timeout_s > 0 and not self._stopped:
+            self._arrived.wait(timeout_s)
+        self._arrived.clear()
+        while ready and len(out) < max_records:
+            item = ready.popleft()
+            if item is None:
+                self._finished = True
+                break
+            if isinstance(item, BaseException):
+                self._finished = True
+                raise item
+            out.append(item)
+        if ready:
+            self._arrived.set()  # more is waiting: the next read must not sleep
+        self._room.set()
+        self.records_read += len(out)
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self._finished or (self._stopped and not self._ready)
+
+    def stop(self) -> None:
+        super().stop()
+        self._room.set()
+
+    def close(self) -> None:
+        self.stop()
+        if not self._thread.is_alive():  # a generator running in the thread cannot be closed from here
+            self._lines.close()

@@ -181,3 +181,35 @@ def test_quick_use_reads_stdin_into_files_without_a_config(tmp_path: Path) -> No
     assert summary["in"] == stats.lines and summary["enriched"] == stats.expected_good
     assert (tmp_path / "out" / "raw.tsv").read_text() == text
     assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == stats.expected_good
+
+
+def test_stdin_that_stays_open_is_processed_as_lines_arrive_and_sigterm_ends_the_run(
+        tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    """A sidecar fed through a pipe: no waiting for a full batch or for EOF, and SIGTERM is not held by the pipe."""
+    import subprocess
+
+    from tests.integration.pipeline.conftest import ROOT, SPTK
+
+    config = write_config(tmp_path / "pipeline.yaml", base_config(prefix, kafka_bootstrap, source={"kind": "stdin"}))
+    lines = list(generate(SampleSpec(events=40, seed=21), SampleStats()))
+    pipeline = subprocess.Popen([*SPTK, "pipeline", "run", "--config", str(config), "--create-topics"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT)
+    try:
+        assert pipeline.stdin is not None
+        pipeline.stdin.write("\n".join(lines) + "\n")
+        pipeline.stdin.flush()  # and the pipe stays open: the writer is alive but idle
+        raw: list = []
+
+        def all_on_the_raw_topic() -> bool:  # the topic appears once the pipeline has started
+            raw[:] = read_topic(kafka_bootstrap, f"{prefix}.raw", expect=len(lines), timeout_s=5)
+            return len(raw) == len(lines)
+        wait_for(all_on_the_raw_topic, 90, "the lines on the raw topic while stdin stays open")
+        assert sorted(m.value.decode() for m in raw) == sorted(lines)
+        pipeline.send_signal(signal.SIGTERM)
+        out, err = pipeline.communicate(timeout=60)
+    finally:
+        if pipeline.poll() is None:
+            pipeline.kill()
+    assert pipeline.returncode == 0, err[-3000:]
+    assert f'"in": {len(lines)}' in out + err

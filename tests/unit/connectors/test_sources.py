@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -77,11 +79,51 @@ def test_stdin_source_plain_and_gzip() -> None:
     assert records[0].position.partition == "stdin" and records[1].source == "stdin:2"
 
 
-def test_stop_ends_reading_at_once() -> None:
-    src = StdinSource(io.BytesIO(CONTENT))
+def test_stop_ends_reading_at_once(tmp_path: Path) -> None:
+    (tmp_path / "events.tsv").write_bytes(CONTENT)
+    src = FileSource([tmp_path / "events.tsv"])
     assert len(src.read(1, 0)) == 1
     src.stop()
     assert src.finished and src.read(10, 0) == []
+
+
+def test_stdin_hands_over_what_arrived_without_waiting_for_a_full_batch_or_the_end() -> None:
+    read_end, write_end = os.pipe()
+    writer = os.fdopen(write_end, "wb", buffering=0)
+    src = StdinSource(os.fdopen(read_end, "rb"))
+    writer.write(b"one\ntwo\n")
+    records = src.read(500, 5.0)
+    records += src.read(500, 1.0) if len(records) < 2 else []  # the second line may come a moment later
+    assert [r.raw for r in records] == [b"one", b"two"] and not src.finished
+    started = time.monotonic()
+    assert src.read(500, 0.2) == []  # an idle pipe: read returns after its timeout
+    assert time.monotonic() - started < 5
+    src.stop()  # a SIGTERM while the pipe is idle: the source is done at once
+    assert src.finished and src.read(500, 0.2) == []
+    writer.close()
+    src.close()
+
+
+def test_stdin_keeps_what_left_the_pipe_when_stopped_and_ends_at_eof() -> None:
+    src = StdinSource(io.BytesIO(CONTENT))
+    first = src.read(1, 5.0)
+    assert [r.raw for r in first] == LINES[:1]
+    src.stop()
+    rest: list[Record] = []
+    deadline = time.monotonic() + 5
+    while not src.finished and time.monotonic() < deadline:
+        rest += src.read(10, 0)
+    assert [r.raw for r in first + rest] == LINES[: 1 + len(rest)] and src.finished
+    src = StdinSource(io.BytesIO(CONTENT))
+    assert [r.raw for r in read_all(src)] == LINES and src.read(10, 0) == []
+
+
+def test_stdin_bounds_what_it_reads_ahead() -> None:
+    src = StdinSource(io.BytesIO(b"x\n" * (StdinSource.QUEUE_RECORDS * 3)))
+    src.read(1, 5.0)
+    time.sleep(0.5)
+    assert len(src._ready) <= StdinSource.QUEUE_RECORDS + 1
+    assert len(read_all(src, batch=1000)) == StdinSource.QUEUE_RECORDS * 3 - 1
 
 
 def make_archive(root: Path) -> dict[str, list[bytes]]:
