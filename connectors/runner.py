@@ -159,6 +159,24 @@ class RunSummary:
         for stream, rule in outcome.filtered:
             self.rules[(stream, rule)] += 1
 
+    def add(self, other: RunSummary) -> None:
+        """Add what ``other`` counted (a committed transaction's records)."""
+        self.records_in += other.records_in
+        self.enriched += other.enriched
+        self.filtered += other.filtered
+        self.bad += other.bad
+        self.skipped += other.skipped
+        self.quarantined += other.quarantined
+        self.derived.update(other.derived)
+        self.bad_types.update(other.bad_types)
+        self.rules.update(other.rules)
+
+    def clear(self) -> None:
+        self.records_in = self.enriched = self.filtered = self.bad = self.skipped = self.quarantined = 0
+        self.derived.clear()
+        self.bad_types.clear()
+        self.rules.clear()
+
     def to_dict(self) -> dict[str, Any]:
         """``{"in", "enriched", "bad", "filtered", "derived": {name: N}}`` and the detail behind them."""
         return {"in": self.records_in, "enriched": self.enriched, "bad": self.bad, "filtered": self.filtered,
@@ -190,6 +208,10 @@ class PipelineRunner:
         self.commit_interval_s = commit_interval_s
         self._clock = clock
         self.summary = RunSummary()
+        #: transactions: what the open transaction processed, added to ``summary`` when it commits
+        #: (an aborted one is read again, and must not be counted twice)
+        self._uncommitted = RunSummary()
+        self._counts = self._uncommitted if transactional else self.summary
         self._acked: dict[str, Position] = {}
         self._stopping = False
         self._closed = False
@@ -242,7 +264,7 @@ class PipelineRunner:
         self.tracker.track(partition, position, len(outs))
         if outs:
             self.outputs.send(outs, (partition, position))
-        self.summary.count(outcome)
+        self._counts.count(outcome)
 
     def _ack(self) -> None:
         acked = self._acked
@@ -278,9 +300,12 @@ class PipelineRunner:
         consumer = self.source.consumer
         try:
             self._producer().commit_transaction(consumer.positions(), consumer.group_metadata())
+            self.summary.add(self._uncommitted)
+            self._uncommitted.clear()
             return True
         except TransactionAborted as exc:
             log.warning("%s; rewinding to the last committed offsets to read those records again", exc)
+            self._uncommitted.clear()
             consumer.rewind_to_committed()
             for partition in list(self.tracker.partitions()):
                 self.tracker.drop(partition)

@@ -17,7 +17,7 @@ from connectors.sinks.files import FilesOutputs
 from connectors.sources.base import Position, Record
 from tests.unit.toolkit.pipeline_events import CONSENT, config, line, sdj
 from toolkit.delivery import DeliveryTracker
-from toolkit.kafka import DeliveryFailed
+from toolkit.kafka import DeliveryFailed, TransactionAborted
 from toolkit.outcomes import Output
 from toolkit.pipeline import Pipeline
 
@@ -267,3 +267,79 @@ def test_the_loop_quiets_the_gc_while_it_runs_and_puts_it_back() -> None:
     with pytest.raises(RuntimeError), quiet_gc():
         raise RuntimeError("the loop failed")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+class TransactionalSource(ListSource):
+    """A ListSource with the consumer calls a transactional runner makes: committed offsets and a rewind."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        super().__init__(lines)
+        self.consumer = self
+        self.committed = 0
+
+    def positions(self) -> list[tuple[str, int, int]]:
+        return [("in", 0, self._next)]
+
+    def group_metadata(self) -> object:
+        return object()
+
+    def rewind_to_committed(self) -> None:
+        self._next = self.committed
+        self.acked.clear()  # positions stored since the last commit are forgotten, as a consumer's are
+
+
+class AbortingProducer:
+    """DeliveryProducer's transaction calls as bookkeeping: confirms on poll, aborts the first commit."""
+
+    queue_depth = 0
+
+    def __init__(self, tracker: DeliveryTracker, source: TransactionalSource) -> None:
+        self.tracker, self.source = tracker, source
+        self.queued: list[tuple[Sequence[Output], Any]] = []
+        self.delivered_by_topic: dict[str, int] = {}
+        self.in_transaction = False
+        self.aborts_left = 1
+        self.commits = 0
+
+    def produce_record(self, outs: Sequence[Output], record: Any) -> None:
+        self.queued.append((outs, record))
+
+    def poll(self, timeout_s: float = 0.0) -> int:
+        for outs, record in self.queued:
+            for _ in outs:
+                self.tracker.delivered(*record)
+        self.queued.clear()
+        return 0
+
+    def flush(self, timeout_s: float) -> int:
+        return self.poll()
+
+    def begin_transaction(self) -> None:
+        self.in_transaction = True
+
+    def commit_transaction(self, offsets: Any, group_metadata: Any, timeout_s: float = 30.0) -> None:
+        self.in_transaction = False
+        if self.aborts_left:
+            self.aborts_left -= 1
+            self.queued.clear()
+            raise TransactionAborted("the broker fenced the transaction")
+        self.commits += 1
+        self.source.committed = offsets[0][2]
+
+
+def test_records_of_an_aborted_transaction_are_counted_once_when_read_again() -> None:
+    from connectors.runner import KafkaOutputs
+
+    lines = [line().encode() for _ in range(30)] + [b"garbage"] * 3
+    pipeline = Pipeline.from_config(config(), pipeline_id="t")
+    tracker = DeliveryTracker(1000)
+    source = TransactionalSource(lines)
+    producer = AbortingProducer(tracker, source)
+    outputs = KafkaOutputs(producer, {"raw": "raw", "enriched": "enriched", "bad": "bad"})  # type: ignore[arg-type]
+    runner = PipelineRunner(source, lambda r: pipeline.process(r.raw, r.source), outputs, tracker, batch_size=7,
+                            pipeline=pipeline, transactional=True, commit_interval_s=0.0)
+    runner.run(threading.Event())
+    assert runner.drain(5.0)
+    assert producer.aborts_left == 0 and producer.commits >= 1 and source.committed == len(lines)
+    summary = runner.summary.to_dict()
+    assert (summary["in"], summary["enriched"], summary["bad"]) == (33, 30, 3)
