@@ -16,10 +16,12 @@ _VENDOR = r"[a-zA-Z0-9_.\-]+"
 _NAME = r"[a-zA-Z0-9_\-]+"
 _FORMAT = r"[a-zA-Z0-9_\-]+"
 _PART = r"(?:0|[1-9][0-9]*)"
-_KEY_RE = re.compile(rf"^iglu:({_VENDOR})/({_NAME})/({_FORMAT})/([^/]+)$")
-_VERSION_RE = re.compile(rf"^([1-9][0-9]*)-({_PART})-({_PART})$")
-_CRITERION_VERSION_RE = re.compile(rf"^([1-9][0-9]*|\*)-({_PART}|\*)-({_PART}|\*)$")
-_PATH_RE = re.compile(rf"^({_VENDOR})/({_NAME})/({_FORMAT})/([^/]+)$")
+# \Z, not $: Python's $ also matches before a final newline, and "1-0-0\n" is not a version
+# (Snowplow's Scala SchemaKey requires the whole text to match, as these do)
+_KEY_RE = re.compile(rf"^iglu:({_VENDOR})/({_NAME})/({_FORMAT})/([^/]+)\Z")
+_VERSION_RE = re.compile(rf"^([1-9][0-9]*)-({_PART})-({_PART})\Z")
+_CRITERION_VERSION_RE = re.compile(rf"^([1-9][0-9]*|\*)-({_PART}|\*)-({_PART}|\*)\Z")
+_PATH_RE = re.compile(rf"^({_VENDOR})/({_NAME})/({_FORMAT})/([^/]+)\Z")
 
 
 class InvalidSchemaKey(ValueError):
@@ -163,9 +165,9 @@ def _parse_key(uri: str) -> SchemaKey:
 
 
 _PART_RULES = (
-    ("vendor", re.compile(rf"^{_VENDOR}$"), "letters, digits, '.', '_', '-'"),
-    ("name", re.compile(rf"^{_NAME}$"), "letters, digits, '_', '-'"),
-    ("format", re.compile(rf"^{_FORMAT}$"), "letters, digits, '_', '-'"),
+    ("vendor", re.compile(rf"^{_VENDOR}\Z"), "letters, digits, '.', '_', '-'"),
+    ("name", re.compile(rf"^{_NAME}\Z"), "letters, digits, '_', '-'"),
+    ("format", re.compile(rf"^{_FORMAT}\Z"), "letters, digits, '_', '-'"),
 )
 
 
