@@ -38,8 +38,15 @@ def _merge(defaults: Mapping[str, Any], bootstrap: str, overrides: Mapping[str, 
     return conf
 
 
+#: Admin clients are short-lived metadata tools: librdkafka's info lines from them (such as
+#: "Purging 1 unserved events from background queue" when one is torn down after a topic
+#: creation) read like data loss to an operator and say nothing useful; notices, warnings and
+#: errors still show. ``[kafka.common] log_level`` overrides it.
+ADMIN_DEFAULTS: dict[str, Any] = {"log_level": 5}
+
+
 def admin_client(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> AdminClient:
-    return AdminClient(_merge({}, bootstrap, overrides))
+    return AdminClient(_merge(ADMIN_DEFAULTS, bootstrap, overrides))
 
 
 def idempotent_producer(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> Producer:
