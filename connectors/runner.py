@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from connectors.sidecar.metrics import PipelineMetrics
@@ -160,22 +160,21 @@ class RunSummary:
             self.rules[(stream, rule)] += 1
 
     def add(self, other: RunSummary) -> None:
-        """Add what ``other`` counted (a committed transaction's records)."""
-        self.records_in += other.records_in
-        self.enriched += other.enriched
-        self.filtered += other.filtered
-        self.bad += other.bad
-        self.skipped += other.skipped
-        self.quarantined += other.quarantined
-        self.derived.update(other.derived)
-        self.bad_types.update(other.bad_types)
-        self.rules.update(other.rules)
+        """Add what ``other`` counted (a committed transaction's records), field by field."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
 
     def clear(self) -> None:
-        self.records_in = self.enriched = self.filtered = self.bad = self.skipped = self.quarantined = 0
-        self.derived.clear()
-        self.bad_types.clear()
-        self.rules.clear()
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, Counter):
+                mine.clear()
+            else:
+                setattr(self, f.name, 0)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"in", "enriched", "bad", "filtered", "derived": {name: N}}`` and the detail behind them."""
