@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,3 +116,26 @@ def sptk(*args: str, env: dict[str, str] | None = None, timeout: float = 180) ->
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([*SPTK, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, **(env or {})})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric(port: int, name: str) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def start_mid_stream(config: Path, port: int, records: int, *args: str) -> subprocess.Popen[str]:
+    """``sptk pipeline run --config config``, returned once it has read ``records`` (seen on /metrics) or ended."""
+    run = start("pipeline", "run", "--config", str(config), *args)
+    wait_for(lambda: metric(port, "sptk_records_in_total") >= records or run.poll() is not None, 120,
+             f"the run to read {records} records")
+    return run

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,28 +12,15 @@ from tests.integration.pipeline.conftest import (
     Message,
     base_config,
     fill_input_topic,
+    free_port,
     read_topic,
     start,
+    start_mid_stream,
     wait_for,
     write_config,
 )
 from tests.integration.pipeline_infra.conftest import unique
 from toolkit.samples import SampleSpec, generate
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def metric(port: int, name: str) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
-        return 0.0
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
 def landed(bootstrap: str, prefix: str, expect: int | None = None) -> list[Message]:
@@ -60,9 +45,7 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_boot
                       sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
     config = write_config(tmp_path / "pipeline.yaml", cfg)
 
-    first = start("pipeline", "run", "--config", str(config), "--create-topics")
-    wait_for(lambda: metric(port, "sptk_records_in_total") >= 3000 or first.poll() is not None, 120,
-             "the first run to get going")
+    first = start_mid_stream(config, port, 3000, "--create-topics")
     first.send_signal(signal.SIGKILL)
     first.wait(30)
     assert first.returncode == -signal.SIGKILL, "the run finished before it could be killed; give it more input"
@@ -107,9 +90,7 @@ def test_sigterm_drains_and_a_restart_repeats_nothing(tmp_path: Path, kafka_boot
                       sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
     config = write_config(tmp_path / "pipeline.yaml", cfg)
 
-    first = start("pipeline", "run", "--config", str(config), "--create-topics")
-    wait_for(lambda: metric(port, "sptk_records_in_total") >= 2000 or first.poll() is not None, 120,
-             "the first run to get going")
+    first = start_mid_stream(config, port, 2000, "--create-topics")
     first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=60)
     assert first.returncode == 0, err[-3000:]

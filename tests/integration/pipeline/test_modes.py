@@ -14,13 +14,15 @@ from confluent_kafka import Consumer
 from tests.integration.pipeline.conftest import (
     base_config,
     fill_input_topic,
+    free_port,
+    metric,
     read_topic,
     sptk,
     start,
+    start_mid_stream,
     wait_for,
     write_config,
 )
-from tests.integration.pipeline.test_crash_and_drain import free_port, metric
 from tests.integration.pipeline_infra.conftest import unique
 from toolkit.kafka import create_topics
 from toolkit.samples import SampleSpec, SampleStats, generate
@@ -103,8 +105,7 @@ def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_boots
                                 "commit_interval_s": 0.3, "max_in_flight": 1000, "drain_timeout_s": 20},
                       sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
     config = write_config(tmp_path / "pipeline.yaml", cfg)
-    first = start("pipeline", "run", "--config", str(config), "--create-topics")
-    wait_for(lambda: metric(port, "sptk_records_in_total") >= 2000 or first.poll() is not None, 120, "progress")
+    first = start_mid_stream(config, port, 2000, "--create-topics")
     first.send_signal(signal.SIGKILL)
     first.wait(30)
     second = start("pipeline", "run", "--config", str(config))
@@ -149,8 +150,7 @@ def test_exactly_once_holds_across_a_rebalance_between_two_instances(tmp_path: P
                           sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
         cfg["kafka"]["producer"] = {"linger.ms": 100}  # slow enough that the second instance joins mid-stream
         runs.append((write_config(tmp_path / f"{name}.yaml", cfg), port))
-    first = start("pipeline", "run", "--config", str(runs[0][0]), "--create-topics")
-    wait_for(lambda: metric(runs[0][1], "sptk_records_in_total") >= 1500 or first.poll() is not None, 120, "progress")
+    first = start_mid_stream(runs[0][0], runs[0][1], 1500, "--create-topics")
     second = start("pipeline", "run", "--config", str(runs[1][0]))  # joins the group: partitions move
     try:
         wait_for(lambda: len(read_committed(kafka_bootstrap, f"{prefix}.raw")) >= len(lines), 240,

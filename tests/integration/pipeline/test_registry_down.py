@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.pipeline.conftest import EXAMPLES, base_config, read_topic, sptk, start, wait_for, write_config
-from tests.integration.pipeline.test_crash_and_drain import free_port
+from tests.integration.pipeline.conftest import (
+    EXAMPLES,
+    base_config,
+    free_port,
+    read_topic,
+    sptk,
+    start,
+    wait_for,
+    write_config,
+)
 from tests.integration.pipeline_infra.conftest import unique
 from tests.unit.toolkit.pipeline_events import CLICK, CONSENT, DEVICE, PRODUCT, line, sdj
 from toolkit.kafka import create_topics, idempotent_producer
