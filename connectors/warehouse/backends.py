@@ -29,6 +29,10 @@ class WarehouseUnavailable(RuntimeError):
 
 class Backend(ABC):
     dialect: Dialect
+    #: the DB-API style connection both drivers give (``execute`` on the connection itself)
+    con: Any
+    #: how the dialect opens a transaction; COMMIT, ROLLBACK and close are the same in both
+    begin_sql: str
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
@@ -40,17 +44,17 @@ class Backend(ABC):
     def stage(self, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], table: str = STAGE_TABLE) -> int:
         """Replace temporary ``table`` with ``rows`` (sparse: a missing column is NULL); return how many."""
 
-    @abstractmethod
-    def begin(self) -> None: ...
+    def begin(self) -> None:
+        self.con.execute(self.begin_sql)
 
-    @abstractmethod
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        self.con.execute("COMMIT")
 
-    @abstractmethod
-    def rollback(self) -> None: ...
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
 
-    @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        self.con.close()
 
     def columns(self, schema: str, table: str) -> list[str]:
         rows = self.query(
@@ -70,6 +74,7 @@ class Backend(ABC):
 
 class DuckDBBackend(Backend):
     dialect = Dialect.DUCKDB
+    begin_sql = "BEGIN TRANSACTION"
 
     def __init__(self, path: str, read_only: bool = False, memory_limit: str | None = None,
                  connection: Any = None) -> None:
@@ -107,22 +112,14 @@ class DuckDBBackend(Backend):
         os.unlink(path)
         return count
 
-    def begin(self) -> None:
-        self.con.execute("BEGIN TRANSACTION")
-
-    def commit(self) -> None:
-        self.con.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
-
     def close(self) -> None:
-        self.con.close()
+        super().close()
         self._tmp.cleanup()
 
 
 class PostgresBackend(Backend):
     dialect = Dialect.POSTGRES
+    begin_sql = "BEGIN"
 
     def __init__(self, conninfo: str) -> None:
         import psycopg
@@ -155,18 +152,6 @@ class PostgresBackend(Backend):
                                 is not None else row.get(c.name) for c in columns])
                 count += 1
         return count
-
-    def begin(self) -> None:
-        self.con.execute("BEGIN")
-
-    def commit(self) -> None:
-        self.con.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.con.close()
 
 
 def open_backend(url: WarehouseURL, read_only: bool = False) -> Backend:
