@@ -54,14 +54,19 @@ ATOMIC_COLUMNS: tuple[Column, ...] = tuple(
 ATOMIC_NAMES: frozenset[str] = frozenset(c.name for c in ATOMIC_COLUMNS)
 SDJ_FIELD_NAMES: frozenset[str] = frozenset(f.name for f in FIELDS if f.kind.is_self_describing)
 
-#: Load metadata: when, from where (file+line or topic+partition+offset), and the dedup identity.
-LOAD_COLUMNS: tuple[Column, ...] = (
+#: When and from where a row was loaded (file+line or topic+partition+offset); events and bad rows both carry it.
+PROVENANCE_COLUMNS: tuple[Column, ...] = (
     Column("load_tstamp", None, "TIMESTAMP", "TIMESTAMP", not_null=True),
     Column("load_file", None, "VARCHAR", "TEXT"),
     Column("load_line", None, "BIGINT", "BIGINT"),
     Column("load_topic", None, "VARCHAR", "TEXT"),
     Column("load_partition", None, "INTEGER", "INTEGER"),
     Column("load_offset", None, "BIGINT", "BIGINT"),
+)
+
+#: Load metadata: provenance, and the dedup identity.
+LOAD_COLUMNS: tuple[Column, ...] = (
+    *PROVENANCE_COLUMNS,
     # event_fingerprint, or a hash of the row's content when the event has none
     Column("row_fingerprint", None, "VARCHAR", "TEXT", not_null=True),
     Column("synthetic_duplicate", None, "BOOLEAN", "BOOLEAN", not_null=True),
@@ -73,12 +78,7 @@ BAD_ROW_COLUMNS: tuple[Column, ...] = (
     Column("event_id", None, "VARCHAR", "TEXT"),
     Column("bad_row_type", None, "VARCHAR", "TEXT", not_null=True),
     Column("failure", None, "VARCHAR", "TEXT"),
-    Column("load_tstamp", None, "TIMESTAMP", "TIMESTAMP", not_null=True),
-    Column("load_file", None, "VARCHAR", "TEXT"),
-    Column("load_line", None, "BIGINT", "BIGINT"),
-    Column("load_topic", None, "VARCHAR", "TEXT"),
-    Column("load_partition", None, "INTEGER", "INTEGER"),
-    Column("load_offset", None, "BIGINT", "BIGINT"),
+    *PROVENANCE_COLUMNS,
 )
 
 #: PostgreSQL truncates identifiers past 63 bytes; every backend uses the same shortened name.
