@@ -88,8 +88,7 @@ class TrackedConsumer:
         try:
             self._consumer = Consumer(conf)
         except KafkaException as exc:
-            raise KafkaConfigError(f"librdkafka refused the consumer settings: {exc.args[0]}. Check the "
-                                   "[kafka.common] and [kafka.consumer] tables of the pipeline config.") from exc
+            raise KafkaConfigError.refused(exc, "consumer", "[kafka.common] and [kafka.consumer]") from exc
         self.group_id = group_id
         self.topics = list(topics)
         self.tracker = tracker

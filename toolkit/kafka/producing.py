@@ -56,6 +56,12 @@ RecordRef = tuple[PartitionId, int]
 class KafkaConfigError(ValueError):
     """librdkafka refused the client settings (an unknown property, a bad value)."""
 
+    @classmethod
+    def refused(cls, exc: KafkaException, settings: str, tables: str) -> KafkaConfigError:
+        """The error for a client librdkafka would not create, naming the config tables to check."""
+        return cls(f"librdkafka refused the {settings} settings: {exc.args[0]}. Check the {tables} tables of the "
+                   "pipeline config.")
+
 
 class MessageTooLarge(ValueError):
     """The message cannot fit the topic's ``max.message.bytes``; nothing was sent."""
@@ -117,11 +123,6 @@ def message_size(value: bytes, key: bytes | None, headers: Sequence[tuple[str, b
         payload += len(k) + (len(v) if v else 0) + HEADER_OVERHEAD
     size = BATCH_OVERHEAD + RECORD_OVERHEAD + payload
     return size + (payload // 128 + 64 if compressed else 0)
-
-
-def _client_error(exc: KafkaException) -> KafkaConfigError:
-    return KafkaConfigError(f"librdkafka refused the client settings: {exc.args[0]}. Check the [kafka.common], "
-                            "[kafka.producer] and [kafka.consumer] tables of the pipeline config.")
 
 
 class _Message(Protocol):
@@ -191,7 +192,8 @@ class DeliveryProducer:
         try:
             self._producer = Producer(conf)
         except KafkaException as exc:
-            raise _client_error(exc) from exc
+            raise KafkaConfigError.refused(exc, "client",
+                                           "[kafka.common], [kafka.producer] and [kafka.consumer]") from exc
         self.bootstrap = bootstrap
         self.tracker = tracker
         self.transactional = bool(transactional_id)
