@@ -24,13 +24,14 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from toolkit.delivery import DeliveryTracker, PartitionId
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.client import PRODUCER_DEFAULTS
+from toolkit.outcomes import Output
 
 log = logging.getLogger(__name__)
 
@@ -125,19 +126,6 @@ def message_size(value: bytes, key: bytes | None, headers: Sequence[tuple[str, b
     return size + (payload // 128 + 64 if compressed else 0)
 
 
-class _Message(Protocol):
-    """What :meth:`DeliveryProducer.produce_record` reads of a message (``toolkit.outcomes.Output`` has it)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def value(self) -> bytes: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Sequence[tuple[str, bytes]]: ...
-
-
 class _RecordDelivery:
     """The delivery callback shared by one record's messages.
 
@@ -147,7 +135,7 @@ class _RecordDelivery:
 
     __slots__ = ("messages", "producer", "record")
 
-    def __init__(self, producer: DeliveryProducer, record: RecordRef, messages: Sequence[_Message]) -> None:
+    def __init__(self, producer: DeliveryProducer, record: RecordRef, messages: Sequence[Output]) -> None:
         self.producer = producer
         self.record = record
         self.messages = messages
@@ -257,7 +245,7 @@ class DeliveryProducer:
             self.check_size(topic, value, key, headers)
         self._enqueue(_Outgoing(topic, value, key, list(headers), record))
 
-    def produce_record(self, messages: Sequence[_Message], record: RecordRef) -> None:
+    def produce_record(self, messages: Sequence[Output], record: RecordRef) -> None:
         """Queue every message of one record, sizes already checked (see :meth:`produce`).
 
         The hot path: one delivery callback object per record instead of one per message,
