@@ -144,13 +144,15 @@ class EventValidator:
     def validate(self, event: EnrichedEvent) -> ValidationResult:
         """Check the wrappers and every entity, in TSV order; never raises on bad data.
 
-        Why two paths: an event whose every schema holds a lease (see
+        Why two paths: a natively parsed event whose every schema holds a lease (see
         :meth:`~iglu_registry.validation.SchemaValidator.lease`) and whose every entity passes
         the fast check is valid, decided with one dict lookup and one jsonschema-rs call per
-        entity. Anything else (a schema not seen yet or no longer fresh, data the fast check
-        rejects, a check that raises) runs :meth:`_validate_fully`, which gives the reference
-        answer and takes the leases for next time.
+        entity. Anything else (a line the extension declined, a schema not seen yet or no longer
+        fresh, data the fast check rejects, a check that raises) runs :meth:`_validate_fully`,
+        which gives the reference answer and takes the leases for next time.
         """
+        if type(event) is not NativeEvent:  # lines the extension declined are rare: the full path serves them
+            return self._validate_fully(event.sdj)
         resolver = self._resolver
         if resolver.generation != self._generation:
             self._leases.clear()
@@ -158,32 +160,21 @@ class EventValidator:
         leases = self._leases
         now = self._now()
         checked = 0
-        try:
-            if type(event) is NativeEvent:  # the JSON texts as they stand: no SelfDescribingField to build
-                for text, unstruct in _texts(event.native):
-                    if text is None:
-                        continue
-                    doc = loads(text)
-                    data = doc["data"]
-                    lease = leases.get(doc["schema"])
-                    if lease is None or now >= lease[1] or not lease[0](data):
+        try:  # the JSON texts as they stand: no SelfDescribingField to build
+            for text, unstruct in _texts(event.native):
+                if text is None:
+                    continue
+                doc = loads(text)
+                data = doc["data"]
+                lease = leases.get(doc["schema"])
+                if lease is None or now >= lease[1] or not lease[0](data):
+                    return self._validate_fully(event.sdj)
+                entities = (data,) if unstruct else data
+                for entity in entities:
+                    lease = leases.get(entity["schema"])
+                    if lease is None or now >= lease[1] or not lease[0](entity["data"]):
                         return self._validate_fully(event.sdj)
-                    entities = (data,) if unstruct else data
-                    for entity in entities:
-                        lease = leases.get(entity["schema"])
-                        if lease is None or now >= lease[1] or not lease[0](entity["data"]):
-                            return self._validate_fully(event.sdj)
-                    checked += 1 + len(entities)
-            else:
-                for f in event.sdj.values():
-                    lease = leases.get(f.wrapper_uri)
-                    if lease is None or now >= lease[1] or not lease[0](f.data):
-                        return self._validate_fully(event.sdj)
-                    for uri, data in zip(f.uris, f.datas):  # noqa: B905 - parallel by construction
-                        lease = leases.get(uri)
-                        if lease is None or now >= lease[1] or not lease[0](data):
-                            return self._validate_fully(event.sdj)
-                    checked += 1 + len(f.datas)
+                checked += 1 + len(entities)
         except Exception:  # malformed JSON or a check that raised: the full path says what is wrong
             return self._validate_fully(event.sdj)
         self.lookups += checked
