@@ -6,15 +6,17 @@ import copy
 import hashlib
 import hmac
 
+import orjson
 import pytest
 
 from toolkit.config import PrivacyConfig, Secret, parse_field_path
 from toolkit.policy import Pseudonymiser, StreamPolicy
+from toolkit.profiles import PROFILES
 from toolkit.profiles.canonical import to_dict
 from toolkit.profiles.python_sdk import to_dict as python_sdk_dict
 from toolkit.routing import RouteError
 
-from .pipeline_events import CONSENT, PRODUCT, event, sdj
+from .pipeline_events import CONSENT, CONTEXTS, DERIVED, PRODUCT, UNSTRUCT, event, sdj
 
 KEY = "a-key-from-the-environment"
 
@@ -113,3 +115,35 @@ def test_pseudonymiser_remembers_but_stays_bounded() -> None:
     assert p("x") == hmac.new(b"k", b"x", hashlib.sha256).hexdigest() == p("x")
     with pytest.raises(ValueError, match="empty"):
         Pseudonymiser(b"")
+
+
+@pytest.mark.parametrize(("field", "path"), [
+    ("contexts", "contexts_com_acme_product_1[].sku"),
+    ("derived_contexts", "contexts_com_acme_product_1[].sku"),
+    ("unstruct_event", "unstruct_event_com_acme_product_1.sku"),
+])
+def test_the_canonical_tsv_text_of_every_self_describing_field_is_dropped(field: str, path: str) -> None:
+    """Canonical keeps a non-canonical original spelling in ``_tsv``; for any of the three fields it would show
+    the pseudonymised value's original text."""
+    entity = '{"schema": "iglu:com.acme/product/jsonschema/1-0-0", "data": {"sku": "BOOT-1", "price": 80}}'
+    wrapper = {"contexts": CONTEXTS, "derived_contexts": DERIVED, "unstruct_event": UNSTRUCT}[field]
+    inner = f"[{entity}]" if field != "unstruct_event" else entity
+    e = event(**{field: f'{{"schema": "{wrapper}", "data": {inner}}}'})
+    doc = to_dict(e)
+    assert "BOOT-1" in doc["_tsv"][field]
+    out = policy(pseudonymise=[path]).apply(doc, e)
+    assert hmac_hex("BOOT-1") in str(out)
+    assert "BOOT-1" not in str(out)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("hidden", ["geo_latitude", "geo_longitude"])
+def test_either_coordinate_hidden_hides_geo_location_in_every_profile(profile: str, hidden: str) -> None:
+    e = event(geo_latitude="52.51234", geo_longitude="13.40567", user_id="u")
+    doc = orjson.loads(PROFILES[profile].render(e))
+    out = policy(pseudonymise=[hidden]).apply(doc, e)
+    text = {"geo_latitude": "52.51234", "geo_longitude": "13.40567"}[hidden]
+    assert hmac_hex(text) in out.values()
+    assert "geo_location" not in out
+    assert text not in orjson.dumps(out).decode()
+    assert policy(pseudonymise=["user_id"]).apply(doc, e).get("geo_location") == doc.get("geo_location")
