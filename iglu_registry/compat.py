@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from iglu_registry.formats import CHECKS as ENFORCED_FORMATS
+from iglu_registry.keywords import is_multiple_of
 from iglu_registry.schema_key import Bump, SchemaKey
 
 
@@ -253,8 +254,8 @@ class _Differ:
         changes: list[Change] = []
         mo, mn = old.get("multipleOf"), new.get("multipleOf")
         if mo != mn:
-            if mn is None or (isinstance(mo, int | float) and isinstance(mn, int | float) and mn and
-                              (mo / mn) == int(mo / mn)):
+            # every multiple of OLD stays valid exactly when OLD is a multiple of NEW (decided as validation does)
+            if mn is None or (_is_number(mo) and _is_number(mn) and is_multiple_of(mo, mn)):
                 changes.append(Change(path, "multipleOf", Effect.NONE, "multipleOf relaxed"))
             else:
                 changes.append(self._change(path, "multipleOf", Effect.SOME, present, f"multipleOf now {mn}"))
@@ -288,8 +289,13 @@ class _Differ:
             always = present and name in ro
             if name in po and name in pn:
                 changes += self.compare(po[name], pn[name], sub, always)
-            elif name in po:  # dropped from properties: now judged as an additional property
-                if an is False and not pato and not patn:
+            elif name in po:  # dropped from properties: now judged by a matching pattern, else as additional
+                covering = [p for p in sorted(patn) if _matches(p, name)]
+                if covering:
+                    found = [c for p in covering for c in self.compare(po[name], patn[p], sub, always)]
+                    changes += found or [Change(sub, "properties", Effect.NONE, f"property '{name}' now described "
+                                                f"by patternProperties {_short(covering)} alone")]
+                elif an is False:
                     changes.append(self._change(sub, "properties", Effect.ALL if always else Effect.SOME, present,
                                                 f"property '{name}' removed while additionalProperties is false: "
                                                 "data holding it is rejected"))
@@ -346,13 +352,40 @@ class _Differ:
                 changes.append(self._change(sub, "patternProperties", Effect.SOME, present,
                                             f"patternProperties '{pattern}' added: matching properties are "
                                             "now constrained"))
-            else:
+            elif an is True or an == {}:
                 changes.append(Change(sub, "patternProperties", Effect.NONE, f"patternProperties '{pattern}' removed"))
+            elif an is False:  # undeclared names matching it are now additional properties, which are refused
+                changes.append(self._change(sub, "patternProperties", Effect.SOME, present,
+                                            f"patternProperties '{pattern}' removed while additionalProperties is "
+                                            "false: data holding matching undeclared properties is rejected"))
+            else:  # matching undeclared names are now judged by the additionalProperties schema
+                narrowed = any(c.effect > Effect.NONE for c in self.compare(pato[pattern], an, sub, False))
+                changes.append(Change(sub, "patternProperties", Effect.SOME if narrowed else Effect.NONE,
+                                      f"patternProperties '{pattern}' removed: matching undeclared properties are "
+                                      "now judged by additionalProperties" + (", which rejects some of their old "
+                                                                              "values" if narrowed else "")))
+        changes += self._dependencies(old, new, path, present)
+        return changes
+
+    def _dependencies(self, old: dict, new: dict, path: str, present: bool) -> list[Change]:
+        """Per property: a list of properties it demands (narrowed when the list grows) or a schema for the object."""
         do, dn = old.get("dependencies") or {}, new.get("dependencies") or {}
-        if _canon(do) != _canon(dn):
-            widened = all(k in do and _canon(do[k]) == _canon(v) for k, v in dn.items())
-            changes.append(Change(path, "dependencies", Effect.NONE, "dependencies removed") if widened else
-                           self._change(path, "dependencies", Effect.SOME, present, "dependencies added or changed"))
+        changes: list[Change] = []
+        for name in sorted(set(do) | set(dn)):
+            vo, vn = do.get(name), dn.get(name)
+            if _canon(vo) == _canon(vn):
+                continue
+            if vn is None:
+                changes.append(Change(path, "dependencies", Effect.NONE, f"the dependency of '{name}' removed"))
+            elif isinstance(vo, list) and isinstance(vn, list) and set(vn) <= set(vo):
+                changes.append(Change(path, "dependencies", Effect.NONE,
+                                      f"'{name}' no longer demands {_short(sorted(set(vo) - set(vn)))}"))
+            elif isinstance(vo, dict) and isinstance(vn, dict):
+                changes += [_cap(c) for c in self.compare(vo, vn, f"{path}.dependencies[{name}]", False)]
+            else:
+                changes.append(self._change(path, "dependencies", Effect.SOME, present,
+                                            f"the dependency of '{name}' added or changed: data holding '{name}' "
+                                            "without what it now demands is rejected"))
         return changes
 
     def _array(self, old: dict, new: dict, path: str) -> list[Change]:
@@ -415,9 +448,13 @@ def _cap(change: Change) -> Change:
     return change if change.effect < Effect.ALL else Change(change.path, change.keyword, Effect.SOME, change.reason)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _bound(schema: dict, keyword: str, exclusive_kw: str | None) -> tuple[float, bool] | None:
     value = schema.get(keyword)
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not _is_number(value):
         return None
     return (value, bool(schema.get(exclusive_kw)) if exclusive_kw else False)
 

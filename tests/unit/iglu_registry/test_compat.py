@@ -9,9 +9,9 @@ valid; REVISION: at least one is rejected and one survives; MODEL: every one is 
 from __future__ import annotations
 
 import pytest
-from jsonschema import Draft4Validator
 
 from iglu_registry.compat import Effect, compare_schemas
+from iglu_registry.keywords import ReferenceValidator
 from iglu_registry.schema_key import Bump
 
 OBJ = {"type": "object"}
@@ -99,6 +99,70 @@ CASES = [
     ("unknown format added is not enforced", {**OBJ, **props(a=S)},
      {**OBJ, **props(a={"type": "string", "format": "strict-uri"})}, Bump.ADDITION, ("$.a", "format"),
      [{"a": "not a uri"}]),
+    # multipleOf: a multiple of the new divisor must be a multiple of the old one
+    ("multipleOf 2 to 4", {**OBJ, **props(a={"type": "integer", "multipleOf": 2})},
+     {**OBJ, **props(a={"type": "integer", "multipleOf": 4})}, Bump.REVISION, ("$.a", "multipleOf"),
+     [{"a": 2}, {"a": 8}]),
+    ("multipleOf 4 to 2", {**OBJ, **props(a={"type": "integer", "multipleOf": 4})},
+     {**OBJ, **props(a={"type": "integer", "multipleOf": 2})}, Bump.ADDITION, ("$.a", "multipleOf"),
+     [{"a": 4}, {"a": -8}, {"a": 0}]),
+    ("multipleOf 2 to 3", {**OBJ, **props(a={"type": "integer", "multipleOf": 2})},
+     {**OBJ, **props(a={"type": "integer", "multipleOf": 3})}, Bump.REVISION, ("$.a", "multipleOf"),
+     [{"a": 2}, {"a": 6}]),
+    ("multipleOf 0.3 to 0.1, decided in decimal as validation decides it",
+     {**OBJ, **props(a={"type": "number", "multipleOf": 0.3})},
+     {**OBJ, **props(a={"type": "number", "multipleOf": 0.1})}, Bump.ADDITION, ("$.a", "multipleOf"),
+     [{"a": 0.3}, {"a": 0.9}, {"a": 2.1}]),
+    ("multipleOf 0.1 to 0.3", {**OBJ, **props(a={"type": "number", "multipleOf": 0.1})},
+     {**OBJ, **props(a={"type": "number", "multipleOf": 0.3})}, Bump.REVISION, ("$.a", "multipleOf"),
+     [{"a": 0.3}, {"a": 0.7}]),
+    ("multipleOf added", {**OBJ, **props(a=I)}, {**OBJ, **props(a={"type": "integer", "multipleOf": 5})},
+     Bump.REVISION, ("$.a", "multipleOf"), [{"a": 1}, {"a": 10}]),
+    ("multipleOf removed", {**OBJ, **props(a={"type": "integer", "multipleOf": 5})}, {**OBJ, **props(a=I)},
+     Bump.ADDITION, ("$.a", "multipleOf"), [{"a": 5}]),
+    # patternProperties: what a name matching the pattern may hold
+    ("patternProperties added to an open object", {**OBJ, **props(a=S)},
+     {**OBJ, **props(a=S), "patternProperties": {"^x_": S}}, Bump.REVISION, ("$.patternProperties[^x_]",
+                                                                             "patternProperties"),
+     [{"x_1": 1}, {"x_1": "s"}]),
+    ("patternProperties removed from an open object", {**OBJ, "patternProperties": {"^x_": S}}, OBJ,
+     Bump.ADDITION, ("$.patternProperties[^x_]", "patternProperties"), [{"x_1": "s"}, {"y": 1}]),
+    ("patternProperties removed from a closed object", {**OBJ, "patternProperties": {"^x_": S}, **CLOSED},
+     {**OBJ, **CLOSED}, Bump.REVISION, ("$.patternProperties[^x_]", "patternProperties"), [{"x_1": "s"}, {}]),
+    ("patternProperties removed where additionalProperties has a schema",
+     {**OBJ, "patternProperties": {"^x_": {}}, "additionalProperties": S},
+     {**OBJ, "additionalProperties": S}, Bump.REVISION, ("$.patternProperties[^x_]", "patternProperties"),
+     [{"x_1": 1}, {"x_1": "s"}]),
+    ("patternProperties tightened", {**OBJ, "patternProperties": {"^x_": {"type": ["string", "integer"]}}},
+     {**OBJ, "patternProperties": {"^x_": S}}, Bump.REVISION, ("$.patternProperties[^x_]", "type"),
+     [{"x_1": 1}, {"x_1": "s"}]),
+    ("patternProperties widened", {**OBJ, "patternProperties": {"^x_": S}},
+     {**OBJ, "patternProperties": {"^x_": {"type": ["string", "integer"]}}}, Bump.ADDITION,
+     ("$.patternProperties[^x_]", "type"), [{"x_1": "s"}]),
+    ("property removed from a closed object whose pattern does not cover it",
+     {**OBJ, **props(b=I), "patternProperties": {"^x_": S}, **CLOSED},
+     {**OBJ, "patternProperties": {"^x_": S}, **CLOSED}, Bump.REVISION, ("$.b", "properties"),
+     [{"b": 1}, {"x_1": "s"}]),
+    ("property removed from a closed object into a pattern that covers it",
+     {**OBJ, **props(x_b=S), "patternProperties": {"^x_": S}, **CLOSED},
+     {**OBJ, "patternProperties": {"^x_": S}, **CLOSED}, Bump.ADDITION, ("$.x_b", "properties"), [{"x_b": "s"}]),
+    # dependencies: what a present property demands of the rest
+    ("property dependency added", {**OBJ, **props(a=S, b=S)},
+     {**OBJ, **props(a=S, b=S), "dependencies": {"a": ["b"]}}, Bump.REVISION, ("$", "dependencies"),
+     [{"a": "x"}, {"a": "x", "b": "y"}]),
+    ("property dependency removed", {**OBJ, **props(a=S, b=S), "dependencies": {"a": ["b"]}},
+     {**OBJ, **props(a=S, b=S)}, Bump.ADDITION, ("$", "dependencies"), [{"a": "x", "b": "y"}, {}]),
+    ("property dependency demands more", {**OBJ, "dependencies": {"a": ["b"]}},
+     {**OBJ, "dependencies": {"a": ["b", "c"]}}, Bump.REVISION, ("$", "dependencies"),
+     [{"a": 1, "b": 2}, {"a": 1, "b": 2, "c": 3}]),
+    ("property dependency demands less", {**OBJ, "dependencies": {"a": ["b", "c"]}},
+     {**OBJ, "dependencies": {"a": ["b"]}}, Bump.ADDITION, ("$", "dependencies"), [{"a": 1, "b": 2, "c": 3}, {"b": 1}]),
+    ("schema dependency tightened", {**OBJ, "dependencies": {"a": props(b={"type": ["string", "integer"]})}},
+     {**OBJ, "dependencies": {"a": props(b=S)}}, Bump.REVISION, ("$.dependencies[a].b", "type"),
+     [{"a": 1, "b": 2}, {"a": 1, "b": "s"}]),
+    ("schema dependency widened", {**OBJ, "dependencies": {"a": props(b=S)}},
+     {**OBJ, "dependencies": {"a": props(b={"type": ["string", "integer"]})}}, Bump.ADDITION,
+     ("$.dependencies[a].b", "type"), [{"a": 1, "b": "s"}, {"b": 3}]),
 ]
 
 
@@ -113,7 +177,7 @@ def test_classification(old: dict, new: dict, expected: Bump, where: tuple[str, 
     else:
         assert all(c.effect is Effect.NONE for c in report.changes)
     # the classification must tell the truth about real instances
-    old_v, new_v = Draft4Validator(old), Draft4Validator(new)
+    old_v, new_v = ReferenceValidator(old), ReferenceValidator(new)
     assert all(old_v.is_valid(i) for i in instances), "fixture instances must be valid under OLD"
     survivors = [new_v.is_valid(i) for i in instances]
     if expected is Bump.ADDITION:
