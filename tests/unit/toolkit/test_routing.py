@@ -55,6 +55,21 @@ def test_atomic_comparisons_use_the_field_type() -> None:
     assert not flt({"field": "domain_userid", "op": "exists"})(PLAIN)
 
 
+@pytest.mark.parametrize(("field", "at", "below", "above"), [
+    ("br_viewwidth", 1280, 1279, 1281),  # integer column
+    ("tr_total", 52.5, 52.49, 52.51),  # decimal column
+    ("geo_country", "DE", "DD", "DF"),  # text column
+    ("collector_tstamp", "2026-11-01T10:00:00.123Z", "2026-11-01 10:00:00.122", "2026-11-01T10:00:00.124Z"),
+    ("contexts_com_acme_product_1[].price", 15, 14, 81),  # JSON values 80, 15, 20: the smallest and largest
+])
+def test_gt_and_lt_are_strict_at_equality(field: str, at: object, below: object, above: object) -> None:
+    top = 80 if field.startswith("contexts") else at  # the largest value, for gt
+    assert not flt({"field": field, "op": "lt", "value": at})(SHOP)
+    assert not flt({"field": field, "op": "gt", "value": top})(SHOP)
+    assert flt({"field": field, "op": "lt", "value": above})(SHOP)
+    assert flt({"field": field, "op": "gt", "value": below})(SHOP)
+
+
 def test_timestamps_compare_as_iso_text_in_either_spelling() -> None:
     assert flt({"field": "collector_tstamp", "op": "gt", "value": "2026-11-01T09:59:59.999Z"})(SHOP)
     assert flt({"field": "collector_tstamp", "op": "lt", "value": "2026-11-01 10:00:00.124"})(SHOP)
