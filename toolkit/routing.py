@@ -498,7 +498,6 @@ class Projection:
     """
 
     def __init__(self, paths: Sequence[FieldPath]) -> None:
-        self.paths = tuple(paths)
         self._roots: dict[str, tuple[PathKind, _Selection | None]] = {}
         for p in paths:
             kind, sel = self._roots.get(p.root, (p.kind, False))
