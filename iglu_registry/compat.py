@@ -130,6 +130,8 @@ _BOUNDS = [("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "value
            ("minLength", "maxLength", None, None, "length"),
            ("minItems", "maxItems", None, None, "number of items"),
            ("minProperties", "maxProperties", None, None, "number of properties")]
+_PLURAL = {"value": "values", "length": "lengths", "number of items": "numbers of items",
+           "number of properties": "numbers of properties"}
 _HANDLED = frozenset({"type", "enum", "properties", "required", "additionalProperties", "patternProperties",
                       "dependencies", "items", "additionalItems", "allOf", "anyOf", "oneOf", "not", "$ref",
                       "multipleOf", "pattern", "format", "uniqueItems", "exclusiveMinimum", "exclusiveMaximum"}
@@ -216,12 +218,12 @@ class _Differ:
                                  f"enum added: only {_short(en)} accepted")]
         old_set = {_canon(v) for v in eo}
         if old_set <= new_set:
-            return [Change(path, "enum", Effect.NONE, f"enum gained {_short(sorted(new_set - old_set))}")]
+            return [Change(path, "enum", Effect.NONE, f"enum gained {_short(_values(new_set - old_set))}")]
         if not old_set & new_set:
             return [self._change(path, "enum", Effect.ALL, present, f"enum replaced: none of {_short(eo)} "
                                  "is accepted any more")]
         return [self._change(path, "enum", Effect.SOME, present,
-                             f"enum lost {_short(sorted(old_set - new_set))}: data holding those values is rejected")]
+                             f"enum lost {_short(_values(old_set - new_set))}: data holding those values is rejected")]
 
     def _bounds(self, old: dict, new: dict, path: str, present: bool, old_types: set[str] | None) -> list[Change]:
         changes: list[Change] = []
@@ -243,8 +245,8 @@ class _Differ:
                 elif o is None or tighter(n, o):
                     was = "unbounded" if o is None else _show_bound(o)
                     changes.append(self._change(path, kw, Effect.SOME, present,
-                                                f"{kw} tightened from {was} to {_show_bound(n)}: {what}s outside "
-                                                "the new bound are rejected"))
+                                                f"{kw} tightened from {was} to {_show_bound(n)}: "
+                                                f"{_PLURAL[what]} outside the new bound are rejected"))
                 else:
                     changes.append(Change(path, kw, Effect.NONE, f"{kw} relaxed from {_show_bound(o)} to "
                                                                  f"{_show_bound(n)}"))
@@ -431,6 +433,11 @@ class _Differ:
                 changes.append(self._change(path, kw, Effect.SOME, present,
                                             f"{kw} changed; it could not be proven to accept all old data"))
         return changes
+
+
+def _values(canonical: set[str]) -> list[object]:
+    """Enum values back from their canonical JSON, in a stable order, for a reason."""
+    return [json.loads(v) for v in sorted(canonical)]
 
 
 def _show_types(types: set[str] | None) -> str:

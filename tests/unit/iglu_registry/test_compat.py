@@ -8,6 +8,9 @@ valid; REVISION: at least one is rejected and one survives; MODEL: every one is 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from iglu_registry.compat import Effect, compare_schemas
@@ -99,6 +102,35 @@ CASES = [
     ("unknown format added is not enforced", {**OBJ, **props(a=S)},
      {**OBJ, **props(a={"type": "string", "format": "strict-uri"})}, Bump.ADDITION, ("$.a", "format"),
      [{"a": "not a uri"}]),
+    # bounds at their edges, exclusive or not
+    ("minimum made exclusive on the same value", {**OBJ, **props(a={"type": "number", "minimum": 0})},
+     {**OBJ, **props(a={"type": "number", "minimum": 0, "exclusiveMinimum": True})}, Bump.REVISION,
+     ("$.a", "minimum"), [{"a": 0}, {"a": 1}]),
+    ("exclusive maximum dropped", {**OBJ, **props(a={"type": "number", "maximum": 10, "exclusiveMaximum": True})},
+     {**OBJ, **props(a={"type": "number", "maximum": 10})}, Bump.ADDITION, ("$.a", "maximum"), [{"a": 9.5}]),
+    ("minimum lowered", {**OBJ, **props(a={"type": "integer", "minimum": 5})},
+     {**OBJ, **props(a={"type": "integer", "minimum": 1})}, Bump.ADDITION, ("$.a", "minimum"), [{"a": 5}]),
+    ("minimum raised by a fraction", {**OBJ, **props(a={"type": "number", "minimum": 1})},
+     {**OBJ, **props(a={"type": "number", "minimum": 1.5})}, Bump.REVISION, ("$.a", "minimum"),
+     [{"a": 1.2}, {"a": 2}]),
+    ("ranges touching at an inclusive bound", {**OBJ, **props(a={"type": "integer", "maximum": 10}), "required": ["a"]},
+     {**OBJ, **props(a={"type": "integer", "minimum": 10}), "required": ["a"]}, Bump.REVISION, ("$.a", "minimum"),
+     [{"a": 10}, {"a": 5}]),
+    ("ranges touching at an exclusive bound", {**OBJ, **props(a={"type": "number", "maximum": 10}), "required": ["a"]},
+     {**OBJ, **props(a={"type": "number", "minimum": 10, "exclusiveMinimum": True}), "required": ["a"]}, Bump.MODEL,
+     ("$.a", "minimum/maximum"), [{"a": 10}, {"a": 5}]),
+    ("lengths moved out of reach", {**OBJ, **props(a={"type": "string", "minLength": 5}), "required": ["a"]},
+     {**OBJ, **props(a={"type": "string", "maxLength": 2}), "required": ["a"]}, Bump.MODEL,
+     ("$.a", "minLength/maxLength"), [{"a": "abcde"}]),
+    ("number narrowed to integer on a required property", {**OBJ, **props(a={"type": "number"}), "required": ["a"]},
+     {**OBJ, **props(a=I), "required": ["a"]}, Bump.REVISION, ("$.a", "type"), [{"a": 1.5}, {"a": 2}]),
+    ("integer-or-boolean narrowed to number on a required property",
+     {**OBJ, **props(a={"type": ["integer", "boolean"]}), "required": ["a"]},
+     {**OBJ, **props(a={"type": "number"}), "required": ["a"]}, Bump.REVISION, ("$.a", "type"),
+     [{"a": 1}, {"a": True}]),
+    ("a long enum loses values", {**OBJ, **props(a={"enum": [f"value-{i:02d}" for i in range(12)]})},
+     {**OBJ, **props(a={"enum": ["value-00"]})}, Bump.REVISION, ("$.a", "enum"),
+     [{"a": "value-00"}, {"a": "value-05"}]),
     # multipleOf: a multiple of the new divisor must be a multiple of the old one
     ("multipleOf 2 to 4", {**OBJ, **props(a={"type": "integer", "multipleOf": 2})},
      {**OBJ, **props(a={"type": "integer", "multipleOf": 4})}, Bump.REVISION, ("$.a", "multipleOf"),
@@ -210,3 +242,41 @@ def test_the_bump_must_be_at_least_what_the_change_needs() -> None:
     body = report.to_json()
     assert body["classification"] == "REVISION" and body["ok"] is False
     assert body["changes"][0]["path"] == "$.a" and body["changes"][0]["requires"] == "REVISION"
+
+
+REPORTS = Path(__file__).with_name("compat_reports.json")
+
+
+def reports() -> dict[str, object]:
+    return {name: compare_schemas(old, new).to_json() for name, old, new, *_ in CASES}
+
+
+def test_every_report_says_exactly_what_was_reviewed() -> None:
+    """Paths, keywords, order and reasons of every row's report, as reviewed in compat_reports.json.
+
+    After a deliberate change, rewrite it and review the diff:
+    ``.venv/bin/python -c "from tests.unit.iglu_registry.test_compat import write_reports; write_reports()"``
+    """
+    assert reports() == json.loads(REPORTS.read_text(encoding="utf-8"))
+
+
+def write_reports() -> None:
+    REPORTS.write_text(json.dumps(reports(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def test_what_cannot_be_analysed_is_a_revision() -> None:
+    unknown = compare_schemas({**OBJ, **props(a=S)}, {**OBJ, **props(a={**S, "contentEncoding": "base64"})})
+    assert [(c.path, c.keyword, c.effect) for c in unknown.changes] == [("$.a", "contentEncoding", Effect.SOME)]
+    gone = compare_schemas({**OBJ, **props(a={**S, "contentEncoding": "base64"})}, {**OBJ, **props(a=S)})
+    assert [(c.path, c.keyword, c.effect) for c in gone.changes] == [("$.a", "contentEncoding", Effect.SOME)]
+    odd = compare_schemas({**OBJ, **props(a=1)}, {**OBJ, **props(a=2)})
+    assert [(c.path, c.keyword, c.effect) for c in odd.changes] == [("$.a", "schema", Effect.SOME)]
+    assert compare_schemas({**OBJ, **props(a=1)}, {**OBJ, **props(a=1)}).changes == ()
+    mixed = compare_schemas({**OBJ, **props(a=S)}, {**OBJ, **props(a=[S])})
+    assert [(c.path, c.keyword, c.effect) for c in mixed.changes] == [("$.a", "schema", Effect.SOME)]
+
+
+def test_a_required_name_matched_only_by_an_invalid_pattern_counts_as_undeclared() -> None:
+    report = compare_schemas({**OBJ, "patternProperties": {"(": S}}, {**OBJ, "patternProperties": {"(": S},
+                                                                      "required": ["a"]})
+    assert report.required is Bump.MODEL
