@@ -7,7 +7,7 @@ import pytest
 from connectors.warehouse.columns import Dialect
 from migration.reconcile.config import ConfigError, ReconcileConfig, Rules, parse_duration, parse_tolerances
 from migration.reconcile.plan import MissingColumns, plan_columns
-from migration.reconcile.result import Bucket, MetricResult, Reconciliation, SideTotals
+from migration.reconcile.result import Bucket, MetricResult, Reconciliation, SideTotals, TypeResult
 from migration.reconcile.sql import Sql
 from migration.reconcile.verdict import decide, type_status
 from migration.sources import BadSource, parse_source
@@ -102,3 +102,48 @@ def test_the_sql_speaks_each_dialect() -> None:
     assert "TIMESTAMP '1970-01-01 06:00:00'" in ranges and "_sptk_windows" in duck.in_windows(None)
     exact = Sql(Dialect.DUCKDB, Rules(timestamp_precision="us"), 60_000_000, plan)
     assert "date_trunc" not in exact.checksum_pass("t", True) and ">= 1" in exact.diff("a", "b", "")
+
+
+def test_type_status_at_its_edges() -> None:
+    assert type_status(100, {"only_legacy": 10}, 0.1) == "warn"  # at the tolerance: not over it
+    assert type_status(0, {"only_new": 1}, 0.5) == "fail"  # a type new on one side: 1 of at least 1
+    assert type_status(100, {"null_only": 3}, 0.0) == "warn"
+
+
+def test_every_reason_says_what_differs_and_by_how_much() -> None:
+    rec = _rec(only_legacy=1, only_new=2, modified=3, pending=4, rejected=1, null_only=5)
+    rec.legacy, rec.new = SideTotals(10, 10, 1, 0, None), SideTotals(10, 10, 0, 2, None)
+    rec.by_event_type = [
+        TypeResult("com.acme", "click", "1-0-0", "web-app", "web", 200, 190, {"only_legacy": 10, "modified": 5,
+                                                                               "null_only": 3}, "fail"),
+        TypeResult(None, None, None, None, "srv", 0, 4, {"only_new": 4}, "fail"),
+        TypeResult("com.acme", "view", None, "web-app", "web", 10, 10, {"null_only": 1}, "warn"),
+    ]
+    rec.metrics = [MetricResult("revenue", 100.0, 90.0, 0.1, 0.05)]
+    verdict, reasons = decide(rec, ReconcileConfig())
+    assert verdict == "fail"
+    assert reasons == [
+        "1 event only in legacy", "2 events only in new", "3 events modified",
+        "event type com.acme/click/1-0-0 [web-app, web]: 200 legacy vs 190 new, 15 events differ (7.5% of the type)",
+        "event type (no type) [None, srv]: 0 legacy vs 4 new, 4 events differ (100.0% of the type)",
+        "metric revenue: 100 legacy vs 90 new (10.0000% > tolerance 5.0000%)",
+        "4 events pending (inside the lookback)", "1 event rejected into bad rows on one side",
+        "5 events differ only by NULL vs value",
+        "duplicates differ: natural 1 vs 0, synthetic event ids 0 vs 2"]
+    dup = _rec()
+    dup.legacy, dup.new = SideTotals(10, 10, 1, 0, None), SideTotals(10, 10, 0, 0, None)
+    assert decide(dup, ReconcileConfig()) == ("warn", ["duplicates differ: natural 1 vs 0, synthetic event ids 0 vs 0"])
+    assert decide(dup, ReconcileConfig(fail_on=frozenset({"duplicates"})))[0] == "fail"
+
+
+def test_one_side_missing_or_empty() -> None:
+    half = _rec()
+    half.new = None
+    assert decide(half, ReconcileConfig()) == ("undecided", ["the comparison did not run to the end"])
+    one_sided = _rec(only_new=3)
+    one_sided.legacy = SideTotals(0, 0, 0, 0, None)
+    assert decide(one_sided, ReconcileConfig()) == ("fail", ["3 events only in new"])
+    nothing = _rec()
+    nothing.legacy = nothing.new = SideTotals(0, 0, 0, 0, None)
+    assert decide(nothing, ReconcileConfig()) == (
+        "undecided", ["neither side holds any event: there is nothing to compare (check the sources)"])
