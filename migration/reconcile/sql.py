@@ -104,13 +104,6 @@ class Sql:
             return f"date_trunc('{unit}', {ref})"
         return ref
 
-    def row_hash(self, alias: str, legacy: bool) -> str:
-        values = [self.value(c, c.in_legacy if legacy else c.in_new, alias, True) for c in self.plan.compared]
-        values.insert(0, f"{alias}.event_id")
-        if self.duck:
-            return f"hash({', '.join(values)})"
-        return f"hashtextextended(ROW({', '.join(values)})::text, 0)"
-
     def fingerprint(self, alias: str, legacy: bool) -> str:
         name = self.plan.legacy_fingerprint if legacy else self.plan.new_fingerprint
         return f"{alias}.{quote(name)}" if name else f"CAST(NULL AS {self.text_type})"
