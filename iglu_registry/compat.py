@@ -85,7 +85,8 @@ class CompatReport:
         if actual is None:
             return f"{self.new_key.version} is not newer than {self.old_key.version}"
         if actual < self.required:
-            return (f"{self.old_key.version} -> {self.new_key.version} is an {actual.name} bump, but the change "
+            article = "an" if actual is Bump.ADDITION else "a"
+            return (f"{self.old_key.version} -> {self.new_key.version} is {article} {actual.name} bump, but the change "
                     f"needs at least a {self.required.name} bump ({_suggest(self.old_key, self.required)})")
         return None
 

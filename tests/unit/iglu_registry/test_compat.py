@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from iglu_registry.compat import Effect, compare_schemas
+from iglu_registry.formats import format_checker
 from iglu_registry.keywords import ReferenceValidator
 from iglu_registry.schema_key import Bump
 
@@ -131,6 +132,90 @@ CASES = [
     ("a long enum loses values", {**OBJ, **props(a={"enum": [f"value-{i:02d}" for i in range(12)]})},
      {**OBJ, **props(a={"enum": ["value-00"]})}, Bump.REVISION, ("$.a", "enum"),
      [{"a": "value-00"}, {"a": "value-05"}]),
+    # arrays: single item schemas, tuples, additionalItems, uniqueItems
+    ("array items widened", {**OBJ, **props(l={"type": "array", "items": S})},
+     {**OBJ, **props(l={"type": "array", "items": {"type": ["string", "null"]}})}, Bump.ADDITION, ("$.l[*]", "type"),
+     [{"l": ["a"]}]),
+    ("tuple item narrowed", {**OBJ, **props(l={"type": "array", "items": [S, {"type": ["integer", "string"]}]})},
+     {**OBJ, **props(l={"type": "array", "items": [S, I]})}, Bump.REVISION, ("$.l[1]", "type"),
+     [{"l": ["a", "x"]}, {"l": ["a", 1]}]),
+    ("tuple gains an item where extra items were open", {**OBJ, **props(l={"type": "array", "items": [S]})},
+     {**OBJ, **props(l={"type": "array", "items": [S, I]})}, Bump.REVISION, ("$.l[1]", "type"),
+     [{"l": ["a", "b"]}, {"l": ["a", 1]}]),
+    ("tuple item given to an additionalItems schema", {**OBJ, **props(l={"type": "array", "items": [S, I]})},
+     {**OBJ, **props(l={"type": "array", "items": [S], "additionalItems": S})}, Bump.REVISION, ("$.l[1]", "type"),
+     [{"l": ["a", 1]}, {"l": ["a"]}]),
+    ("tuple gains an item the old additionalItems schema already described",
+     {**OBJ, **props(l={"type": "array", "items": [S], "additionalItems": I})},
+     {**OBJ, **props(l={"type": "array", "items": [S, I], "additionalItems": I})}, Bump.ADDITION, None,
+     [{"l": ["a", 1, 2]}]),
+    ("single items schema turned into a tuple", {**OBJ, **props(l={"type": "array",
+                                                                   "items": {"type": ["string", "integer"]}})},
+     {**OBJ, **props(l={"type": "array", "items": [S]})}, Bump.REVISION, ("$.l", "items"), [{"l": ["a"]}, {"l": [1]}]),
+    ("additionalItems closed on a tuple", {**OBJ, **props(l={"type": "array", "items": [S]})},
+     {**OBJ, **props(l={"type": "array", "items": [S], "additionalItems": False})}, Bump.REVISION,
+     ("$.l", "additionalItems"), [{"l": ["a", "b"]}, {"l": ["a"]}]),
+    ("additionalItems opened on a tuple", {**OBJ, **props(l={"type": "array", "items": [S], "additionalItems": False})},
+     {**OBJ, **props(l={"type": "array", "items": [S]})}, Bump.ADDITION, ("$.l", "additionalItems"), [{"l": ["a"]}]),
+    ("uniqueItems added", {**OBJ, **props(l={"type": "array"})},
+     {**OBJ, **props(l={"type": "array", "uniqueItems": True})}, Bump.REVISION, ("$.l", "uniqueItems"),
+     [{"l": [1, 1]}, {"l": [1, 2]}]),
+    ("uniqueItems removed", {**OBJ, **props(l={"type": "array", "uniqueItems": True})},
+     {**OBJ, **props(l={"type": "array"})}, Bump.ADDITION, ("$.l", "uniqueItems"), [{"l": [1, 2]}]),
+    # combinators and references
+    ("allOf member narrowed", {**OBJ, "allOf": [props(a={"type": ["string", "integer"]})]},
+     {**OBJ, "allOf": [props(a=S)]}, Bump.REVISION, ("$.allOf[0].a", "type"), [{"a": 1}, {"a": "s"}]),
+    ("allOf member widened", {**OBJ, "allOf": [props(a=S)]},
+     {**OBJ, "allOf": [props(a={"type": ["string", "integer"]})]}, Bump.ADDITION, ("$.allOf[0].a", "type"),
+     [{"a": "s"}]),
+    ("allOf gains a member", {**OBJ, "allOf": [OBJ]}, {**OBJ, "allOf": [OBJ, {"required": ["a"]}]}, Bump.REVISION,
+     ("$", "allOf"), [{}, {"a": 1}]),
+    ("allOf removed", {**OBJ, "allOf": [{"required": ["a"]}]}, OBJ, Bump.ADDITION, ("$", "allOf"), [{"a": 1}]),
+    ("anyOf gains an alternative", {**OBJ, **props(a={"anyOf": [S]})}, {**OBJ, **props(a={"anyOf": [S, I]})},
+     Bump.ADDITION, ("$.a", "anyOf"), [{"a": "s"}]),
+    ("anyOf loses an alternative", {**OBJ, **props(a={"anyOf": [S, I]})}, {**OBJ, **props(a={"anyOf": [S]})},
+     Bump.REVISION, ("$.a", "anyOf"), [{"a": "s"}, {"a": 1}]),
+    ("oneOf changed", {**OBJ, **props(a={"oneOf": [S, I]})}, {**OBJ, **props(a={"oneOf": [S]})}, Bump.REVISION,
+     ("$.a", "oneOf"), [{"a": "s"}, {"a": 1}]),
+    ("not added", {**OBJ, **props(a={})}, {**OBJ, **props(a={"not": I})}, Bump.REVISION, ("$.a", "not"),
+     [{"a": 1}, {"a": "s"}]),
+    ("not removed", {**OBJ, **props(a={"not": I})}, {**OBJ, **props(a={})}, Bump.ADDITION, ("$.a", "not"),
+     [{"a": "s"}]),
+    ("$ref pointed elsewhere", {**OBJ, "definitions": {"x": S, "y": I}, **props(a={"$ref": "#/definitions/x"})},
+     {**OBJ, "definitions": {"x": S, "y": I}, **props(a={"$ref": "#/definitions/y"})}, Bump.REVISION, ("$.a", "$ref"),
+     [{"a": "s"}, {}]),
+    ("$ref removed", {**OBJ, "definitions": {"x": S}, **props(a={"$ref": "#/definitions/x"})},
+     {**OBJ, "definitions": {"x": S}, **props(a={})}, Bump.ADDITION, ("$.a", "$ref"), [{"a": "s"}]),
+    # additionalProperties as a schema, enum and format and pattern edges
+    ("additionalProperties schema narrowed", {**OBJ, "additionalProperties": {"type": ["string", "integer"]}},
+     {**OBJ, "additionalProperties": S}, Bump.REVISION, ("$.additionalProperties", "type"), [{"z": 1}, {"z": "s"}]),
+    ("additionalProperties schema widened", {**OBJ, "additionalProperties": S},
+     {**OBJ, "additionalProperties": {"type": ["string", "integer"]}}, Bump.ADDITION,
+     ("$.additionalProperties", "type"), [{"z": "s"}]),
+    ("additionalProperties false to a schema", {**OBJ, **props(a=S), **CLOSED},
+     {**OBJ, **props(a=S), "additionalProperties": I}, Bump.ADDITION, ("$", "additionalProperties"), [{"a": "x"}]),
+    ("additionalProperties schema to false", {**OBJ, "additionalProperties": S}, {**OBJ, **CLOSED}, Bump.REVISION,
+     ("$", "additionalProperties"), [{"z": "s"}, {}]),
+    ("property removed where additionalProperties is a schema that rejects it",
+     {**OBJ, **props(b=I), "additionalProperties": S}, {**OBJ, "additionalProperties": S}, Bump.REVISION,
+     ("$.b", "type"), [{"b": 1}, {}]),
+    ("new property described as additionalProperties already described it", {**OBJ, "additionalProperties": S},
+     {**OBJ, **props(b=S), "additionalProperties": S}, Bump.ADDITION, ("$.b", "properties"), [{"b": "s"}]),
+    ("a name a pattern declares becomes required", {**OBJ, "patternProperties": {"^x_": S}},
+     {**OBJ, "patternProperties": {"^x_": S}, "required": ["x_a"]}, Bump.REVISION, ("$.x_a", "required"),
+     [{"x_a": "s"}, {}]),
+    ("enum added", {**OBJ, **props(a=S)}, {**OBJ, **props(a={**S, "enum": ["x"]})}, Bump.REVISION, ("$.a", "enum"),
+     [{"a": "x"}, {"a": "y"}]),
+    ("enum removed", {**OBJ, **props(a={**S, "enum": ["x"]})}, {**OBJ, **props(a=S)}, Bump.ADDITION, ("$.a", "enum"),
+     [{"a": "x"}]),
+    ("enforced format added", {**OBJ, **props(a=S)}, {**OBJ, **props(a={**S, "format": "email"})},
+     Bump.REVISION, ("$.a", "format"), [{"a": "a@example.com"}, {"a": "not an address"}]),
+    ("format removed", {**OBJ, **props(a={**S, "format": "email"})}, {**OBJ, **props(a=S)}, Bump.ADDITION,
+     ("$.a", "format"), [{"a": "a@example.com"}]),
+    ("pattern changed", {**OBJ, **props(a={**S, "pattern": "^a"})}, {**OBJ, **props(a={**S, "pattern": "^ab"})},
+     Bump.REVISION, ("$.a", "pattern"), [{"a": "abc"}, {"a": "ac"}]),
+    ("pattern removed", {**OBJ, **props(a={**S, "pattern": "^a"})}, {**OBJ, **props(a=S)}, Bump.ADDITION,
+     ("$.a", "pattern"), [{"a": "abc"}]),
     # multipleOf: a multiple of the new divisor must be a multiple of the old one
     ("multipleOf 2 to 4", {**OBJ, **props(a={"type": "integer", "multipleOf": 2})},
      {**OBJ, **props(a={"type": "integer", "multipleOf": 4})}, Bump.REVISION, ("$.a", "multipleOf"),
@@ -209,7 +294,7 @@ def test_classification(old: dict, new: dict, expected: Bump, where: tuple[str, 
     else:
         assert all(c.effect is Effect.NONE for c in report.changes)
     # the classification must tell the truth about real instances
-    old_v, new_v = ReferenceValidator(old), ReferenceValidator(new)
+    old_v, new_v = (ReferenceValidator(x, format_checker=format_checker()) for x in (old, new))
     assert all(old_v.is_valid(i) for i in instances), "fixture instances must be valid under OLD"
     survivors = [new_v.is_valid(i) for i in instances]
     if expected is Bump.ADDITION:
@@ -280,3 +365,19 @@ def test_a_required_name_matched_only_by_an_invalid_pattern_counts_as_undeclared
     report = compare_schemas({**OBJ, "patternProperties": {"(": S}}, {**OBJ, "patternProperties": {"(": S},
                                                                       "required": ["a"]})
     assert report.required is Bump.MODEL
+
+
+def test_the_problem_names_the_bump_the_change_needs() -> None:
+    old = {**self_block("1-0-0"), **OBJ, **props(a=S), **CLOSED}
+    model = {**self_block("1-1-0"), **OBJ, **props(a=S, b=S), "required": ["b"], **CLOSED}
+    report = compare_schemas(old, model)
+    assert report.problem == ("1-0-0 -> 1-1-0 is a REVISION bump, but the change needs at least a MODEL bump "
+                              "(2-0-0)")
+    assert report.to_json()["old"] == "iglu:com.acme/click/jsonschema/1-0-0"
+    assert report.to_json()["new"] == "iglu:com.acme/click/jsonschema/1-1-0"
+    assert report.to_json()["bump"] == "REVISION"
+    other = {**model, "self": {**model["self"], "name": "view"}}
+    assert compare_schemas(old, other).problem == ("iglu:com.acme/click/jsonschema/1-0-0 and "
+                                                   "iglu:com.acme/view/jsonschema/1-1-0 are different schemas, "
+                                                   "not two versions of one")
+    assert compare_schemas(old, {**model, "self": "broken"}).to_json()["new"] is None
