@@ -10,7 +10,6 @@ source gets the tracker so it commits only confirmed positions.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -107,7 +106,7 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
     if cfg.output.target.kind != "kafka":
         return
     if allow_drift and not cfg.topics.allow_drift:
-        cfg = dataclasses.replace(cfg, topics=dataclasses.replace(cfg.topics, allow_drift=True))
+        cfg = cfg.model_copy(update={"topics": cfg.topics.model_copy(update={"allow_drift": True})})
     try:
         if create_missing:
             plan = read_plan(cfg)
@@ -248,8 +247,8 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
     if replay.inputs:
         return FileSource(replay.inputs), "file"
     kafka = cfg.require_kafka()
-    source_cfg = dataclasses.replace(cfg, source=SourceConfig(
-        "kafka", kafka=KafkaSourceConfig((bad_topic(kafka.topic_prefix),), replay.group_id)))
+    source_cfg = cfg.model_copy(update={"source": SourceConfig(
+        kind="kafka", kafka=KafkaSourceConfig(topics=(bad_topic(kafka.topic_prefix),), group_id=replay.group_id))})
     inner = open_source(source_cfg, tracker=tracker, before_revoke=before_revoke)
     assert isinstance(inner, KafkaSource)
     return UntilCurrentEnd(inner), "kafka"
@@ -281,9 +280,9 @@ def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_p
 def override(cfg: PipelineConfig, *, inputs: tuple[str, ...] = (), output: str | None = None) -> PipelineConfig:
     """``--input``/``--output`` given with ``--config``: the file's settings with another source or target."""
     if inputs:
-        source = SourceConfig("stdin") if inputs == ("-",) else SourceConfig(
-            "file", file=FileSourceConfig(tuple(Path(p).resolve() for p in inputs)))
-        cfg = dataclasses.replace(cfg, source=source)
+        source = SourceConfig(kind="stdin") if inputs == ("-",) else SourceConfig(
+            kind="file", file=FileSourceConfig(paths=tuple(Path(p).resolve() for p in inputs)))
+        cfg = cfg.model_copy(update={"source": source})
     if output:
         if output.startswith("files:") and len(output) > len("files:"):
             target = OutputTarget("files", Path(output[len("files:"):]).resolve())
@@ -291,9 +290,9 @@ def override(cfg: PipelineConfig, *, inputs: tuple[str, ...] = (), output: str |
             target = OutputTarget("kafka")
             if output.startswith("kafka:"):
                 kafka = cfg.require_kafka()
-                cfg = dataclasses.replace(cfg, kafka=dataclasses.replace(kafka,
-                                                                         bootstrap_servers=output[len("kafka:"):]))
+                cfg = cfg.model_copy(update={"kafka": kafka.model_copy(
+                    update={"bootstrap_servers": output[len("kafka:"):]})})
         else:
             raise ValueError(f"--output {output!r}: expected files:DIR, kafka or kafka:BOOTSTRAP")
-        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, target=target))
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"target": target})})
     return cfg

@@ -28,7 +28,6 @@ The shadow config is YAML or TOML::
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -141,7 +140,8 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
 
     pipeline_cfg = load_config(config.pipeline)
     files = tuple(tsv_files(config.input))
-    pipeline_cfg = dataclasses.replace(pipeline_cfg, source=SourceConfig("file", file=FileSourceConfig(files)))
+    pipeline_cfg = pipeline_cfg.model_copy(
+        update={"source": SourceConfig(kind="file", file=FileSourceConfig(paths=files))})
     app = build(pipeline_cfg, serve=False, create_topics=True)
     pipeline_exit = app.run(install_signals=False)
 

@@ -475,3 +475,39 @@ def test_profiles_are_checked_against_the_profile_registry() -> None:
     err = error_of(minimal(derived=[{"name": "s", "version": 1, "owner": "o", "profile": "scala"}]))
     assert err.path == "derived[s].profile" and "choose one of: canonical" in str(err)
     assert parse(minimal(output={"enriched_profile": "scala-sdk"})).output.enriched_profile == "scala-sdk"
+
+
+# ------------------------------------------------------------------------------ every error at once
+
+
+def test_every_error_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(
+        '[kafka]\nbootstrap_server = "k:9092"\ntopic_prefix = "prod acme"\n'
+        '[kafka.producer]\n"acks" = "1"\n'
+        '[source]\nkind = "stdin"\n[iglu]\nresolver_config = "resolver.json"\ncache_size = -1\n'
+        '[[derived]]\nname = "clicks"\nversion = 0\nowner = "web"\nprojecton = ["event_id"]\n'
+        'filter = { any = [{ field = "app_idd", op = "eq", value = "x" }, { field = "app_id", op = "equals" }] }\n'
+        '[sidecar]\nport = "eighty"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "p.toml", environ={"SPTK_DELIVERY__MAX_IN_FLIGHT": "lots"})
+    err = info.value
+    paths = [p.path for p in err.problems]
+    assert paths == sorted(set(paths), key=paths.index), "each problem once"
+    assert set(paths) == {
+        "kafka.bootstrap_server", "kafka.topic_prefix", 'kafka.producer."acks"', "iglu.cache_size",
+        "derived[clicks].version", "derived[clicks].projecton", "derived[clicks].filter.any[0].field",
+        "derived[clicks].filter.any[1].op", "sidecar.port", "delivery.max_in_flight"}
+    text = str(err)
+    assert text.startswith(f"{tmp_path / 'p.toml'}: {len(paths)} problems")
+    assert "kafka.bootstrap_server: unknown key; did you mean 'bootstrap_servers'?" in text
+    assert "derived[clicks].filter.any[0].field: unknown field 'app_idd'; did you mean 'app_id'?" in text
+    assert "(set by environment variable SPTK_DELIVERY__MAX_IN_FLIGHT)" in text
+    assert err.path == paths[0]
+
+
+def test_cross_section_checks_are_reported_with_the_field_errors() -> None:
+    data = minimal(delivery={"transactional": True, "transactional_id": "t"}, sidecar={"port": -1},
+                   privacy={"enrichd": {"strip_ip": True}})
+    del data["kafka"]
+    err = error_of(data)
+    assert {p.path for p in err.problems} == {"kafka", "delivery.transactional", "sidecar.port", "privacy.enrichd"}
