@@ -431,7 +431,7 @@ _FALSE = {"false", "0", "no", "off"}
 
 def _from_env_text(tp: Any, value: _EnvStr) -> Any:
     """Environment values are text: convert to the key's type, or leave them for the type check to name."""
-    tp = _unwrap_optional(tp)
+    tp = bare_type(tp)
     if typing.get_origin(tp) is tuple:
         text = value.strip()
         if text.startswith("["):
@@ -451,14 +451,14 @@ def _from_env_text(tp: Any, value: _EnvStr) -> Any:
     return value
 
 
-def _unwrap_optional(tp: Any) -> Any:
+def bare_type(tp: Any) -> Any:
     """``Annotated[X, ...] | None`` -> ``X``: the type a key holds when it is set."""
     if typing.get_origin(tp) is Annotated:
         tp = typing.get_args(tp)[0]
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(inner) == 1:
-            return _unwrap_optional(inner[0])
+            return bare_type(inner[0])
     return tp
 
 
@@ -469,10 +469,15 @@ def _unwrap_optional(tp: Any) -> Any:
 
 @dataclass(frozen=True)
 class Doc:
-    """How docs/pipeline.md shows a key whose type or default needs words rather than a value."""
+    """How docs/pipeline.md shows a key whose type or default needs words rather than a value.
+
+    ``values``: the defaults of a table's keys when they are not the model's own
+    (``[topics.defaults]`` shows the built-in topic settings).
+    """
 
     type: str | None = None
     default: str | None = None
+    values: BaseModel | None = None
 
 
 def _resolve_path(value: Any) -> Any:
@@ -919,7 +924,7 @@ _SECRET_FIELDS: dict[type, tuple[str, ...]] = {}
 def _secret_fields(cls: type[BaseModel]) -> tuple[str, ...]:
     if cls not in _SECRET_FIELDS:
         _SECRET_FIELDS[cls] = tuple(name for name, f in cls.model_fields.items()
-                                    if _unwrap_optional(f.annotation) is Secret)
+                                    if bare_type(f.annotation) is Secret)
     return _SECRET_FIELDS[cls]
 
 
@@ -1017,9 +1022,8 @@ class TopicsConfig(Section):
 
     allow_drift: bool = Field(False, description=(
         "start even when a topic's settings differ from the declaration (the drift is logged)"))
-    defaults: Annotated[TopicSettings, Doc(default="built in")] = Field(TopicSettings(), description=(
-        "settings every topic inherits; the built-in defaults are `partitions = 3`, `replication = 3`, "
-        "`retention_ms = 604800000` (7 days), `cleanup_policy = \"delete\"`, `max_message_bytes = 1048588`"))
+    defaults: Annotated[TopicSettings, Doc(default="built in", values=BUILTIN_TOPIC_DEFAULTS)] = Field(
+        TopicSettings(), description="settings every topic inherits; a key left out has the built-in default")
     raw: TopicSettings = Field(TopicSettings(), description="`<prefix>.raw`, every input line byte for byte")
     enriched: TopicSettings = Field(TopicSettings(), description="`<prefix>.enriched`, validated events as JSON")
     bad: TopicSettings = Field(TopicSettings(), description="`<prefix>.bad`, Snowplow bad rows")
@@ -1360,20 +1364,20 @@ class PipelineConfig(BaseSettings):
 
 def _child_type(tp: Any, key: str | int) -> Any:
     """The type one step below ``tp``: a model's key, a list's item, a table-of-tables' entry."""
-    tp = _unwrap_optional(tp)
+    tp = bare_type(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         f = tp.model_fields.get(str(key))
         return f.annotation if f is not None else None
     origin = typing.get_origin(tp)
     if origin is tuple and isinstance(key, int):
-        return _unwrap_optional(typing.get_args(tp)[0])
+        return bare_type(typing.get_args(tp)[0])
     if origin is dict and isinstance(key, str):
-        return _unwrap_optional(typing.get_args(tp)[1])
+        return bare_type(typing.get_args(tp)[1])
     return None
 
 
 def _model(tp: Any) -> type[BaseModel] | None:
-    tp = _unwrap_optional(tp)
+    tp = bare_type(tp)
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
@@ -1395,9 +1399,9 @@ def _render(loc: Loc, document: Any) -> str:
             model = _model(_child_type(tp, part))
             text += f"[{named}]" if model is not None and "name" in model.model_fields and named else f"[{part}]"
         else:
-            quoted = _unwrap_optional(tp) is ClientSettings
+            quoted = bare_type(tp) is ClientSettings
             text += ("." if text else "") + (f'"{part}"' if quoted else part)
-        tp = _child_type(tp, part) if _unwrap_optional(tp) is not ClientSettings else None
+        tp = _child_type(tp, part) if bare_type(tp) is not ClientSettings else None
         node = node.get(part) if isinstance(node, Mapping) else \
             node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None
     return text
@@ -1504,7 +1508,7 @@ class SptkEnvironment(PydanticBaseSettingsSource):
                                      f"{_suggest(seg, accepted)}valid keys in [{path or 'top level'}] are: "
                                      f"{', '.join(accepted)}")
             child = _child_type(model, seg) if seg in model.model_fields else str
-            inner = _unwrap_optional(child)
+            inner = bare_type(child)
             if inner is ClientSettings:
                 if last or i + 2 != len(segments):
                     return Problem(here, f"environment variable {value.var}: name one librdkafka property after "
@@ -1655,11 +1659,11 @@ def _message(kind: str, loc: Loc, value: Any, context: Mapping[str, Any], defaul
         return f"unknown key; {_suggest(str(loc[-1]), accepted)}valid keys in {where} are: {', '.join(accepted)}"
     if kind == "missing":
         name = str(loc[-1])
-        if _unwrap_optional(_walk(loc)) is Secret:
+        if bare_type(_walk(loc)) is Secret:
             return f"missing: set {name}_env (an environment variable) or {name}_file (a file holding the value)"
         return f"missing required key {name!r}"
     if kind == "literal_error":
-        options = [str(o) for o in typing.get_args(_unwrap_optional(_walk(loc)))]
+        options = [str(o) for o in typing.get_args(bare_type(_walk(loc)))]
         listed = ", ".join(map(repr, options))
         if isinstance(value, str):
             return f"{str(value)!r} is not allowed; {_suggest(value, options)}expected one of {listed}"
@@ -1738,7 +1742,7 @@ def config_keys() -> list[str]:
         for name, f in model.model_fields.items():
             path = f"{prefix}.{name}" if prefix else name
             out.extend([f"{path}_env", f"{path}_file"] if name in secrets else [path])
-            inner = _unwrap_optional(f.annotation)
+            inner = bare_type(f.annotation)
             if typing.get_origin(inner) is dict:
                 walk(typing.get_args(inner)[1], f"{path}.<stream>")
             elif typing.get_origin(inner) is tuple and _model(typing.get_args(inner)[0]):
