@@ -386,18 +386,18 @@ class _EnvStr(str):
         return obj
 
 
-def _problem(loc: Loc, message: str, value: Any = None, *, key: str | None = None) -> InitErrorDetails:
-    """A validation error with our wording; ``key`` renames the last path element (``x`` -> ``x_env``)."""
-    context = {"message": message, **({"key": key} if key else {})}
-    return InitErrorDetails(type=PydanticCustomError("config", "{message}", context), loc=loc, input=value)
+def _problem(loc: Loc, message: str, value: Any = None) -> InitErrorDetails:
+    """A validation error with our wording at ``loc`` below the value being validated."""
+    return InitErrorDetails(type=_error(message), loc=loc, input=value)
 
 
 def _fail(problems: list[InitErrorDetails]) -> NoReturn:
     raise ValidationError.from_exception_data("PipelineConfig", problems)
 
 
-def _error(message: str) -> PydanticCustomError:
-    return PydanticCustomError("config", "{message}", {"message": message})
+def _error(message: str, key: str | None = None) -> PydanticCustomError:
+    """A validation error with our wording; ``key`` names the file's key when it is not the field's (``x_env``)."""
+    return PydanticCustomError("config", "{message}", {"message": message, **({"key": key} if key else {})})
 
 
 def _type_name(value: Any) -> str:
@@ -597,32 +597,28 @@ class _SecretRef:
 
 def _secret_from_env(var: Any, key: str) -> Secret:
     if not isinstance(var, str) or not var:
-        raise _problem_error(key, f"expected the name of an environment variable, got {_type_name(var)}")
+        raise _error(f"expected the name of an environment variable, got {_type_name(var)}", key)
     value = _load().environ.get(var)
     if not value:
-        raise _problem_error(key, f"environment variable {var} is {'empty' if value == '' else 'not set'}; export "
-                                  "it (or use the matching _file key to read the value from a file)")
+        raise _error(f"environment variable {var} is {'empty' if value == '' else 'not set'}; export it (or use "
+                     "the matching _file key to read the value from a file)", key)
     return Secret(value, f"env:{var}")
 
 
 def _secret_from_file(name: Any, key: str) -> Secret:
     if not isinstance(name, str) or not name:
-        raise _problem_error(key, f"expected a file path, got {_type_name(name)}")
+        raise _error(f"expected a file path, got {_type_name(name)}", key)
     p = _resolve_path(name)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise _problem_error(key, f"secret file {p} does not exist") from None
+        raise _error(f"secret file {p} does not exist", key) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise _problem_error(key, f"cannot read secret file {p}: {type(exc).__name__}") from None
+        raise _error(f"cannot read secret file {p}: {type(exc).__name__}", key) from None
     value = text.rstrip("\r\n")
     if not value:
-        raise _problem_error(key, f"secret file {p} is empty")
+        raise _error(f"secret file {p} is empty", key)
     return Secret(value, f"file:{p}")
-
-
-def _problem_error(key: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError("config", "{message}", {"message": message, "key": key})
 
 
 def _secret(value: Any) -> Secret:
@@ -1482,7 +1478,7 @@ class SptkEnvironment(PydanticBaseSettingsSource):
         return None, field_name, False  # the whole document is built at once in __call__
 
     def __call__(self) -> dict[str, Any]:
-        data = _deep_copy(self.document)
+        data = _text_keys(self.document, "", self.load.problems)
         for var in sorted(self.environ):
             if var.startswith(self.prefix) and self.separator in var:
                 segments = [s.lower() for s in var[len(self.prefix):].split(self.separator)]
@@ -1565,12 +1561,17 @@ def _env_property_name(segment: str) -> str:
     return (name if name in _UNDERSCORE_PROPERTIES else name.replace("_", ".")) + suffix
 
 
-def _deep_copy(value: Any) -> Any:
+def _text_keys(value: Any, path: str, problems: list[Problem]) -> Any:
+    """A copy of the document whose table keys are all text; YAML allows others, which are problems here."""
     if isinstance(value, Mapping):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
+        out = {}
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, str):
+                problems.append(Problem(here, f"keys must be text, got {_type_name(key)}"))
+            out[str(key)] = _text_keys(item, here, problems)
+        return out
+    return [_text_keys(v, f"{path}[{i}]", problems) for i, v in enumerate(value)] if isinstance(value, list) else value
 
 
 # --------------------------------------------------------------------------------------------
@@ -1606,7 +1607,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> P
 def parse_config(data: Mapping[str, Any], *, origin: str = "<config>", base_dir: Path | None = None,
                  environ: Mapping[str, str] | None = None) -> PipelineConfig:
     """Validate an already-parsed mapping (TOML/YAML/JSON alike) into a :class:`PipelineConfig`."""
-    load = _Load(origin, base_dir or Path.cwd(), environ or {}, dict(_table(data, origin)))
+    problems: list[Problem] = []
+    load = _Load(origin, base_dir or Path.cwd(), environ or {}, _text_keys(_table(data, origin), "", problems),
+                 problems)
     token = _LOADING.set(load)
     try:
         cfg = PipelineConfig()

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from toolkit.config import (
     DEFAULT_PARTITION_KEY,
@@ -445,6 +447,16 @@ def test_file_level_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "list.yaml", environ={})
 
 
+def test_keys_that_are_not_text_are_named_not_crashed_on(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("source: {kind: stdin, 2: y}\niglu: {resolver_config: r.json}\n1: x\n"
+                                     "output: {target: 'files:out'}\nprivacy: {3: {strip_ip: true}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "p.yaml", environ={})
+    assert {(p.path, p.message) for p in info.value.problems} >= {
+        ("1", "keys must be text, got integer 1"), ("source.2", "keys must be text, got integer 2"),
+        ("privacy.3", "keys must be text, got integer 3")}
+
+
 def _doc_blocks(lang: str) -> list[str]:
     text = (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
     return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
@@ -511,3 +523,27 @@ def test_cross_section_checks_are_reported_with_the_field_errors() -> None:
     del data["kafka"]
     err = error_of(data)
     assert {p.path for p in err.problems} == {"kafka", "delivery.transactional", "sidecar.port", "privacy.enrichd"}
+
+
+# -------------------------------------------------------------------------- any document, no crash
+
+_KEYS: list[Any] = [*sorted({part for key in config_keys() for part in key.replace("<stream>", "enriched").split(".")}
+                             | {"sasl.password", "linger.ms", "acks", "sasl.password_env", "kind", "field", "op",
+                                "value", "all", "any", "not", "schema"}), 1, True]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.floats(allow_nan=False),
+                     st.sampled_from(["", "x", "kafka", "files:out", "stdin", "file", "kafka", "event_id", "eq",
+                                      "iglu:com.acme/x/jsonschema/1-*-*", "1", "yes", "prod.acme"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6),
+       st.dictionaries(st.sampled_from(["SPTK_DELIVERY__MAX_IN_FLIGHT", "SPTK_DERIVED__C__OWNER", "SPTK_KAFKA",
+                                        "SPTK_KAFKA__PRODUCER__LINGER_MS", "SPTK_SOURCE__KIND", "SPTK___X"]),
+                       st.sampled_from(["", "x", "5", "[1, 2]", "true"]), max_size=3))
+def test_any_document_gives_a_config_or_a_config_error(data: dict[Any, Any], environ: dict[str, str]) -> None:
+    try:
+        parse(data, environ)
+    except ConfigError as err:
+        assert err.problems and all(p.message for p in err.problems)
