@@ -134,26 +134,35 @@ def _open_warehouse(url: str) -> Any:
 
 @migrate.command("legacy-load")
 @click.option("--input", "input_path", required=True, metavar="DIR|FILE",
-              help="Archived enriched TSV: a file or a directory of *.tsv / *.gz files (one file = one batch).")
+              help="Archived enriched TSV (plain or gzip): a file, or a directory read as the pipeline's dir source "
+                   "reads it (recursively, in name order, skipping names that start with '.' or '_'); one file = one "
+                   "batch.")
+@click.option("--pattern", default="*", show_default=True, metavar="GLOB",
+              help="In a directory, only file names matching this glob (e.g. 'part-*').")
 @click.option("--warehouse", required=True, metavar="URL",
               help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
 @click.option("--dedup", type=click.Choice([d.value for d in Dedup]), default=Dedup.IN_BATCH.value, show_default=True,
               help="How natural duplicates collapse, as the legacy loader was configured.")
 @click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Rows per warehouse transaction.")
-def legacy_load_command(input_path: str, warehouse: str, dedup: str, batch_size: int) -> None:
+def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: str, batch_size: int) -> None:
     """Load archived enriched TSV into a warehouse as the legacy loaders did (idempotent by file and line).
 
-    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows.
+    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows. Exits 1 when there
+    is nothing to load (no such input, or no file matches) or an input cannot be read.
     """
-    from migration.legacy import InputFailed, legacy_load
+    from migration.legacy import InputFailed, NothingToLoad, legacy_load, tsv_files
 
+    try:
+        files = tsv_files(input_path, pattern)
+    except NothingToLoad as exc:
+        raise click.ClickException(str(exc)) from exc
     with _open_warehouse(warehouse) as target:
         try:
-            report = legacy_load(input_path, target, Dedup(dedup), batch_size=batch_size)
+            report = legacy_load(files, target, Dedup(dedup), batch_size=batch_size, progress_mode="auto")
         except InputFailed as exc:
-            raise click.ClickException(f"{exc}. Files before it were loaded; re-running is safe (loads are "
-                                       f"idempotent by file and line).") from exc
+            raise click.ClickException(f"{str(exc).rstrip('.')}. Files before it were loaded; re-running is safe "
+                                       f"(loads are idempotent by file and line).") from exc
     click.echo(f"legacy-load into {target.url}: {report.summary()}")
     for problem in report.load.problems[:10]:
         click.echo(f"  not loaded: {problem}")

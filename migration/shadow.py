@@ -8,7 +8,7 @@ reconciliation run, so a late path can never read as lost data.
 
 The shadow config is YAML or TOML::
 
-    input: archive/2024-05-01/          # enriched TSV, a file or a directory (.gz too)
+    input: archive/2024-05-01/          # enriched TSV (gzip too), a file or a directory (as legacy-load reads it)
     pipeline: pipeline.yaml             # the Kafka path's pipeline config; its [source] is replaced by the input
     legacy:
       warehouse: duckdb:shadow.duckdb?schema=legacy
@@ -136,11 +136,11 @@ class ShadowResult:
 
 def run_shadow(config: ShadowConfig) -> ShadowResult:
     """Legacy path, Kafka path, then reconcile once both are caught up (see the module docstring)."""
+    files = tuple(tsv_files(config.input))
     with Warehouse.open(config.legacy_warehouse) as warehouse:
-        legacy = legacy_load(config.input, warehouse, config.legacy_dedup)
+        legacy = legacy_load(files, warehouse, config.legacy_dedup)
 
     pipeline_cfg = load_config(config.pipeline)
-    files = tuple(tsv_files(config.input))
     pipeline_cfg = dataclasses.replace(pipeline_cfg, source=SourceConfig("file", file=FileSourceConfig(files)))
     app = build(pipeline_cfg, serve=False, create_topics=True)
     pipeline_exit = app.run(install_signals=False)

@@ -27,7 +27,7 @@ from connectors.warehouse.columns import Dialect, qualified, quote
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
 from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact
-from migration.legacy import InputFailed, legacy_load
+from migration.legacy import InputFailed, legacy_load, tsv_files
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
 KINDS = ("duckdb", "postgres", "tsv", "jsonl")
@@ -199,7 +199,7 @@ class _DuckWorkspaceBuilder:
                 # An archive line that does not parse is what the legacy loader sent to bad rows: it becomes
                 # this side's bad output, so its event reads as rejected, not missing.
                 try:
-                    legacy = legacy_load(spec.target, warehouse, Dedup.NONE)
+                    legacy = legacy_load(tsv_files(spec.target), warehouse, Dedup.NONE)
                 except InputFailed as exc:
                     raise SourceFailed(str(exc)) from exc
                 if legacy.bad_rows_written:
