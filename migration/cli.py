@@ -8,6 +8,7 @@ so a typo can never read as "the data differs" or, worse, as parity.
 from __future__ import annotations
 
 import sys
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,12 @@ from migration.reconcile.result import EXIT_CODES
 UNDECIDED = EXIT_CODES["undecided"]
 
 
-class _UndecidedOnUsageError(click.Command):
-    """Usage errors exit 3 (could not decide) instead of click's 2, which means 'fail' here."""
+class _UndecidedOnFailure(click.Command):
+    """A command whose exit code is a verdict: usage errors and any failure exit 3 (could not decide).
+
+    click's own codes would lie here: 2 for a usage error means 'fail', and 1 for an exception that
+    escapes (or Ctrl-C) means 'warn', which a gate that accepts warn would wave through.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -37,6 +42,24 @@ class _UndecidedOnUsageError(click.Command):
         except click.UsageError as exc:
             exc.exit_code = UNDECIDED
             raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as exc:
+            exc.exit_code = UNDECIDED
+            raise
+        except KeyboardInterrupt:
+            click.echo(f"{ctx.command_path}: interrupted; no verdict (exit 3)", err=True)
+            sys.exit(UNDECIDED)
+        except Exception as exc:
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            click.echo(f"{ctx.command_path}: could not decide: unexpected {type(exc).__name__} at "
+                       f"{Path(frame.filename).name}:{frame.lineno}: {exc}. This is a bug in sptk; please report it "
+                       f"with this line (exit 3)", err=True)
+            sys.exit(UNDECIDED)
 
 
 def _as_of(text: str | None) -> datetime | None:
@@ -49,13 +72,16 @@ def _as_of(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _write(path: str, data: bytes) -> None:
+def _write(path: str, data: bytes, what: str) -> None:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the {what} report to {path}: {exc.strerror or exc}") from exc
 
 
-@click.command(cls=_UndecidedOnUsageError)
+@click.command(cls=_UndecidedOnFailure)
 @click.option("--legacy", "legacy_source", required=True, metavar="SRC",
               help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
                    "add bad=PATH for its bad rows.")
@@ -107,12 +133,15 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
     try:
         with open_workspace(legacy, new, memory_limit=memory_limit) as workspace:
             result = run(workspace, config)
+    except ConfigError as exc:
+        click.echo(f"sptk reconcile: {exc}", err=True)
+        sys.exit(UNDECIDED)
     except SourceFailed as exc:
         result = failed(str(legacy), str(new), config, f"a source could not be read: {exc}")
     if json_path:
-        _write(json_path, render_json(result))
+        _write(json_path, render_json(result), "JSON")
     if html_path:
-        _write(html_path, render_html(result).encode())
+        _write(html_path, render_html(result).encode(), "HTML")
     click.echo(render_terminal(result, json_path, html_path), nl=False)
     sys.exit(result.exit_code)
 
@@ -218,7 +247,7 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     sys.exit(code)
 
 
-@migrate.command("shadow")
+@migrate.command("shadow", cls=_UndecidedOnFailure)
 @click.option("--config", "config_path", required=True, metavar="FILE",
               help="Shadow config (YAML or TOML): input, pipeline, legacy and kafka warehouses, reconcile settings.")
 def shadow_command(config_path: str) -> None:
@@ -250,9 +279,9 @@ def shadow_command(config_path: str) -> None:
     click.echo(f"kafka path load: {result.kafka.summary()}")
     rec = result.reconciliation
     if config.json_path:
-        _write(str(config.json_path), render_json(rec))
+        _write(str(config.json_path), render_json(rec), "JSON")
     if config.html_path:
-        _write(str(config.html_path), render_html(rec).encode())
+        _write(str(config.html_path), render_html(rec).encode(), "HTML")
     click.echo(render_terminal(rec, str(config.json_path) if config.json_path else None,
                                str(config.html_path) if config.html_path else None), nl=False)
     sys.exit(rec.exit_code)
