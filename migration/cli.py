@@ -208,11 +208,19 @@ def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: st
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Messages per warehouse transaction (offsets are committed after each).")
 @click.option("--until-caught-up", is_flag=True, help="Stop once every assigned partition is fully loaded.")
+@click.option("--connect-timeout", default=None, metavar="SECONDS", type=click.FloatRange(0, min_open=True),
+              help="With --until-caught-up: give up (exit 3) when no partition is assigned this long after the start "
+                   "(the broker does not answer, or the topic does not exist). Default: 30.")
 @click.option("--sidecar-port", default=None, type=click.IntRange(0, 65535),
               help="Serve /healthz, /readyz and /metrics here and drain on SIGTERM (0: any free port).")
 def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, warehouse: str, group: str,
-                       batch_size: int, until_caught_up: bool, sidecar_port: int | None) -> None:
-    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset)."""
+                       batch_size: int, until_caught_up: bool, connect_timeout: float | None,
+                       sidecar_port: int | None) -> None:
+    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset).
+
+    Exit codes: 0 loaded and committed; 1 the drain did not finish in time (a restart re-reads the rest);
+    3 with --until-caught-up, nothing could be loaded (no answer from the broker, no such topic).
+    """
     import signal
     import threading
 
@@ -223,7 +231,9 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     with _open_warehouse(warehouse) as target:
         source = KafkaSource(bootstrap, topics, group)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
-                             until_caught_up=until_caught_up)
+                             until_caught_up=until_caught_up, progress_mode="auto")
+        if connect_timeout is not None:
+            loader.connect_timeout_s = connect_timeout
         try:
             if sidecar_port is not None:
                 from connectors.sidecar.runtime import Sidecar
@@ -241,6 +251,10 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 code = 0 if loader.drain(30.0) else 1
         finally:
             source.close()
+    if loader.gave_up:
+        click.echo(f"sptk migrate kafka-load: nothing loaded: {loader.gave_up} (waited {loader.connect_timeout_s:g} s; "
+                   f"--connect-timeout changes that)", err=True)
+        sys.exit(UNDECIDED)
     click.echo(f"kafka-load from {topic} into {target.url}: {loader.report.summary()}")
     for problem in loader.report.load.problems[:10]:
         click.echo(f"  not loaded (kept as a bad row): {problem}")

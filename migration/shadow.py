@@ -138,7 +138,7 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
     """Legacy path, Kafka path, then reconcile once both are caught up (see the module docstring)."""
     files = tuple(tsv_files(config.input))
     with Warehouse.open(config.legacy_warehouse) as warehouse:
-        legacy = legacy_load(files, warehouse, config.legacy_dedup)
+        legacy = legacy_load(files, warehouse, config.legacy_dedup, progress_mode="auto")
 
     pipeline_cfg = load_config(config.pipeline)
     pipeline_cfg = dataclasses.replace(pipeline_cfg, source=SourceConfig("file", file=FileSourceConfig(files)))
@@ -150,7 +150,7 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
     with Warehouse.open(config.kafka_warehouse) as warehouse:
         source = KafkaSource(bootstrap, [topics[ENRICHED], topics[BAD]], config.group,
                              pipeline_cfg.require_kafka().consumer_settings())
-        loader = KafkaLoader(source, warehouse, bad_topics=[topics[BAD]], until_caught_up=True)
+        loader = KafkaLoader(source, warehouse, bad_topics=[topics[BAD]], until_caught_up=True, progress_mode="auto")
         try:
             loader.run(threading.Event())
             loader.drain(30.0)
@@ -165,6 +165,9 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
         result = failed(str(legacy_source), str(new_source), config.reconcile,
                         f"the Kafka path's pipeline did not drain cleanly (exit {pipeline_exit}): "
                         f"it may not have caught up")
+    elif loader.gave_up:
+        result = failed(str(legacy_source), str(new_source), config.reconcile,
+                        f"the Kafka path's topics could not be loaded: {loader.gave_up}")
     else:
         try:
             with open_workspace(legacy_source, new_source) as workspace:

@@ -114,8 +114,8 @@ class Progress:
             self._lines += 1
         self._pending = 0
 
-    def close(self) -> None:
-        """End the display: the bar settles on its last state; a periodic line says 'done' if any line came."""
+    def close(self, ending: str = "done") -> None:
+        """End the display: the bar settles on its last state; a periodic line says ``ending`` if any line came."""
         if self._closed:
             return
         self._closed = True
@@ -125,7 +125,7 @@ class Progress:
                 self._bar.finish()
             self._bar.__exit__(None, None, None)
         elif self._kind == "lines" and self._lines:
-            self._stream.write(f"[sptk] {self.label}: done, {self.describe()}\n")
+            self._stream.write(f"[sptk] {self.label}: {ending}, {self.describe()}\n")
             self._stream.flush()
 
     def __enter__(self) -> Progress:
@@ -133,7 +133,7 @@ class Progress:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close("done" if exc_type is None else "stopped")
 
 
 def progress(label: str, total: int | None = None, stream: TextIO | None = None, *, unit: str = "records",
