@@ -119,6 +119,7 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
     from migration.reconcile.workspace import SourceFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.sources import BadSource, open_workspace, parse_source
+    from toolkit.progress import stages
 
     try:
         config = ReconcileConfig(
@@ -131,8 +132,8 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
         click.echo(f"sptk reconcile: {exc}", err=True)
         sys.exit(UNDECIDED)
     try:
-        with open_workspace(legacy, new, memory_limit=memory_limit) as workspace:
-            result = run(workspace, config)
+        with stages("reconcile") as step, open_workspace(legacy, new, memory_limit, step) as workspace:
+            result = run(workspace, config, step)
     except ConfigError as exc:
         click.echo(f"sptk reconcile: {exc}", err=True)
         sys.exit(UNDECIDED)

@@ -52,6 +52,7 @@ from migration.sources import open_workspace, parse_source
 from toolkit.config import FileSourceConfig, SourceConfig, load_config
 from toolkit.outcomes import BAD, ENRICHED
 from toolkit.pipeline import stream_topics
+from toolkit.progress import stages
 
 
 class ShadowConfigError(ValueError):
@@ -170,8 +171,8 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
                         f"the Kafka path's topics could not be loaded: {loader.gave_up}")
     else:
         try:
-            with open_workspace(legacy_source, new_source) as workspace:
-                result = run_reconcile(workspace, config.reconcile)
+            with stages("reconcile") as step, open_workspace(legacy_source, new_source, on_step=step) as workspace:
+                result = run_reconcile(workspace, config.reconcile, step)
         except SourceFailed as exc:
             result = failed(str(legacy_source), str(new_source), config.reconcile, f"a source could not be read: {exc}")
     return ShadowResult(legacy, pipeline_exit, app.summary, loader.report, result)

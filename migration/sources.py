@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -323,13 +323,24 @@ def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
         raise SourceFailed(f"the {name} side {spec} could not be read: {str(exc).strip()}") from exc
 
 
-def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB") -> Workspace:
-    """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read."""
+def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB",
+                   on_step: Callable[[str], None] | None = None) -> Workspace:
+    """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read.
+
+    ``on_step`` is told as each side starts being read (staging a file or copying a table takes a while).
+    """
     if legacy.kind == new.kind == "postgres" and legacy.target == new.target:
+        if on_step:
+            on_step(f"opening both sides in PostgreSQL ({_redact(legacy.target)})")
         return _postgres_workspace(legacy, new)
     builder = _DuckWorkspaceBuilder(memory_limit)
     try:
-        workspace = Workspace(builder.backend, _side(builder, "legacy", legacy), _side(builder, "new", new))
+        sides = []
+        for name, spec in (("legacy", legacy), ("new", new)):
+            if on_step:
+                on_step(f"reading the {name} side ({spec})")
+            sides.append(_side(builder, name, spec))
+        workspace = Workspace(builder.backend, sides[0], sides[1])
     except BaseException:
         builder.close()
         raise

@@ -12,16 +12,18 @@ Use::
         for chunk in work:
             shown.advance(len(chunk))
 
-``advance(0)`` is a heartbeat: a loop that waits (on a broker, say) calls it so the
-periodic line still comes while nothing moves.
+Off a terminal a small daemon thread writes the line when it is due even if nothing
+advanced, so a long SQL statement or a wait on a broker still shows a sign of life.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Literal, TextIO
 
@@ -75,6 +77,10 @@ class Progress:
         self._interval = REDRAW_S if self._kind == "bar" else (
             interval_from_env() if interval_s is None else interval_s)
         self._next = self._started + self._interval
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        if self._kind == "lines" and self._interval > 0:
+            threading.Thread(target=self._tick, name=f"sptk-progress-{label}", daemon=True).start()
         if self._kind == "bar":
             known = total is not None
             self._bar = click.progressbar(
@@ -88,7 +94,18 @@ class Progress:
         self._pending += n
         if self._kind == "off" or self._clock() < self._next:
             return
-        self._show()
+        with self._lock:
+            if not self._closed and self._clock() >= self._next:
+                self._show()
+
+    def _tick(self) -> None:
+        while not self._closing.wait(self._interval / 4):
+            with self._lock:
+                if not self._closed and self._clock() >= self._next:
+                    try:
+                        self._show()
+                    except (ValueError, OSError):  # the stream went away (a display nobody closed): stop quietly
+                        return
 
     def describe(self) -> str:
         """``12.3 of 45.6 MiB (27%), 3.1 MiB/s, 4s; 3/10 files``: what the line and the bar show."""
@@ -116,9 +133,14 @@ class Progress:
 
     def close(self, ending: str = "done") -> None:
         """End the display: the bar settles on its last state; a periodic line says ``ending`` if any line came."""
-        if self._closed:
-            return
-        self._closed = True
+        self._closing.set()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._finish(ending)
+
+    def _finish(self, ending: str) -> None:
         if self._kind == "bar":
             self._bar.update(self._pending)
             if self.total is None:
@@ -146,6 +168,21 @@ def progress(label: str, total: int | None = None, stream: TextIO | None = None,
     overrides ``SPTK_PROGRESS_INTERVAL_S`` for the periodic lines.
     """
     return Progress(label, total, stream, unit=unit, detail=detail, mode=mode, interval_s=interval_s, clock=clock)
+
+
+@contextmanager
+def stages(label: str, stream: TextIO | None = None) -> Iterator[Callable[[str], None]]:
+    """A display of named stages, for work measured in steps rather than records (a reconciliation).
+
+    Yields the function that starts the next stage; the line shows the stage under way.
+    """
+    current = ["starting"]
+    with progress(label, stream=stream, unit="steps", detail=lambda: current[0]) as shown:
+        def step(name: str) -> None:
+            current[0] = name
+            shown.advance(1)
+
+        yield step
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -157,3 +157,20 @@ def test_kafka_load_gives_up_on_a_topic_that_does_not_exist(kafka_bootstrap: str
                                        "--connect-timeout", "2"])
     assert result.exit_code == 3, result.output
     assert f"topic {topic} does not exist on Kafka at {kafka_bootstrap}" in result.stderr
+
+
+def test_kafka_load_shows_periodic_progress_on_stderr_and_keeps_stdout_for_the_summary(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"test.enriched.{suffix}"
+    create_topics(kafka_bootstrap, [topic], partitions=2)
+    _produce(kafka_bootstrap, topic, [orjson.dumps(r) for r in events(90)])
+    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--bootstrap", kafka_bootstrap, "--topic", topic,
+                                       "--warehouse", f"duckdb:{tmp_path / 'wh.duckdb'}", "--group", f"g-{suffix}",
+                                       "--batch-size", "20", "--until-caught-up"],
+                                env={"SPTK_PROGRESS_INTERVAL_S": "0"})
+    assert result.exit_code == 0, result.output
+    shown = [line for line in result.stderr.splitlines() if line.startswith("[sptk] kafka-load: ")]
+    assert len(shown) > 2 and "messages/s" in shown[0]
+    assert shown[-1].startswith("[sptk] kafka-load: done, 90 messages") and "90 rows inserted" in shown[-1]
+    assert result.stdout.startswith(f"kafka-load from {topic}") and "[sptk]" not in result.stdout

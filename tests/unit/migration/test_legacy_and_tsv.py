@@ -138,3 +138,19 @@ def test_legacy_load_with_nothing_to_load_fails_and_says_why(tmp_path: Path) -> 
         assert result.exit_code == 1, result.output
         assert expected in result.output and "Files before it were loaded" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_legacy_load_shows_periodic_progress_on_stderr_and_keeps_stdout_for_the_summary(tmp_path: Path) -> None:
+    lines, _ = sample(40, parse_failure_ratio=0.0)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for n in range(3):
+        (archive / f"part-0000{n}").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["migrate", "legacy-load", "--input", str(archive), "--warehouse",
+                                       f"duckdb:{tmp_path / 'wh.duckdb'}"], env={"SPTK_PROGRESS_INTERVAL_S": "0"})
+    assert result.exit_code == 0, result.output
+    shown = result.stderr.splitlines()
+    assert len(shown) > 3 and all(line.startswith("[sptk] legacy-load: ") for line in shown)
+    assert "MiB/s" in shown[0] and shown[-1].startswith("[sptk] legacy-load: done, ")
+    assert "(100%)" in shown[-1] and "3/3 files, 120 lines loaded" in shown[-1]
+    assert result.stdout.startswith("legacy-load into ") and "[sptk]" not in result.stdout

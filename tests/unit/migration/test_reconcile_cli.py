@@ -272,3 +272,19 @@ def test_any_unexpected_failure_is_undecided_never_warn(tmp_path: Path, monkeypa
     monkeypatch.setattr(engine, "reconcile", interrupted)
     stopped = _invoke(*sides)
     assert stopped.exit_code == 3 and "interrupted" in stopped.output
+
+
+def test_reconcile_shows_its_stages_on_stderr_and_keeps_stdout_for_the_verdict(tmp_path: Path) -> None:
+    legacy = events(60)
+    new = [r for r in clone(legacy) if r["event_id"] != eid(3)]
+    sides = [f"jsonl:{write_jsonl(tmp_path / f'{name}.jsonl', rows)}" for name, rows in (("l", legacy), ("n", new))]
+    result = CliRunner().invoke(main, ["reconcile", "--legacy", sides[0], "--new", sides[1], "--lookback", "0s",
+                                       "--json", str(tmp_path / "r.json")], env={"SPTK_PROGRESS_INTERVAL_S": "0"})
+    assert result.exit_code == 2, result.output
+    stages = [line.split("; ", 1)[1] for line in result.stderr.splitlines()]
+    assert result.stderr.startswith("[sptk] reconcile: 1 steps, ")
+    assert stages[:3] == [f"reading the legacy side ({sides[0]})", f"reading the new side ({sides[1]})",
+                          "counting and checksumming the legacy side per window"]
+    assert "key-level diff of the 1 windows that differ" in stages
+    assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 7 steps")
+    assert result.stdout.startswith("verdict: FAIL (exit 2)") and "[sptk]" not in result.stdout

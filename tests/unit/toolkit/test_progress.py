@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 
@@ -48,6 +49,18 @@ def test_a_heartbeat_shows_the_line_while_nothing_moves_and_an_unknown_total_cou
     assert out.getvalue().splitlines() == ["[sptk] kafka-load: 0 messages, 0 messages/s, 0s",
                                            "[sptk] kafka-load: 1,500 messages, 750 messages/s, 2s",
                                            "[sptk] kafka-load: done, 1,500 messages, 750 messages/s, 2s"]
+
+
+def test_the_line_still_comes_while_nothing_advances() -> None:
+    """A long SQL statement or a wait on a broker: the periodic line is written by the display's own thread."""
+    out = io.StringIO()
+    with progress("reconcile", stream=out, unit="steps", interval_s=0.05, detail=lambda: "key-level diff") as shown:
+        shown.advance(1)
+        deadline = time.monotonic() + 30
+        while "key-level diff" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert out.getvalue().startswith("[sptk] reconcile: 1 steps, ")
+    assert out.getvalue().splitlines()[-1].startswith("[sptk] reconcile: done, 1 steps")
 
 
 def test_quick_work_prints_nothing_and_terminal_mode_is_silent_off_a_terminal() -> None:
