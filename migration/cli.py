@@ -2,7 +2,10 @@
 
 Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on:
 0 parity, 1 warn, 2 fail, 3 could not decide. A usage error is also 3, never 2,
-so a typo can never read as "the data differs" or, worse, as parity.
+so a typo can never read as "the data differs" or, worse, as parity; and so is
+anything else that stops the command before a verdict (an unreadable source, Ctrl-C,
+an unexpected exception), never 1, which a gate that accepts warn would pass.
+``sptk migrate shadow`` keeps the same contract.
 """
 
 from __future__ import annotations
