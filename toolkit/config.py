@@ -1051,7 +1051,9 @@ class DirSourceConfig(Section):
         "every run starts from the beginning"))
     pattern: Annotated[str, Doc(type="glob")] = Field("*", description="only file names matching this glob are read")
     progress: ProgressMode = Field("auto", description=(
-        "progress line on stderr; `auto` shows it only when stderr is a terminal"))
+        "progress on stderr: `auto` draws a bar only when stderr is a terminal (stderr is otherwise the run's "
+        "log); `always` also writes a line every `SPTK_PROGRESS_INTERVAL_S` seconds (default 10) when it is not "
+        "(what, how far, how fast)"))
 
 
 class KafkaSourceConfig(Section):
