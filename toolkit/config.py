@@ -1275,12 +1275,11 @@ class PipelineConfig(BaseSettings):
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The file's document with ``SPTK_…`` variables applied onto it; no ``.env`` file, no secrets directory.
 
-        :func:`load_config` puts the file's document and the environment in the load in
-        progress; ``PipelineConfig(**values)`` outside a load reads the process environment.
+        :func:`parse_config` puts the document and the environment in the load in progress;
+        a config built in code (``PipelineConfig(**values)``) is exactly the values given.
         """
-        load = _load()
-        document = load.document if _LOADING.get() else init_settings()
-        return (SptkEnvironment(settings_cls, load.environ, document, load),)
+        load = _LOADING.get()
+        return (init_settings,) if load is None else (SptkEnvironment(settings_cls, load),)
 
     @field_validator("kafka")
     @classmethod
@@ -1470,26 +1469,25 @@ class SptkEnvironment(PydanticBaseSettingsSource):
     names no key becomes a problem of the load, reported with the file's own.
     """
 
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str], document: Mapping[str, Any],
-                 load: _Load) -> None:
+    def __init__(self, settings_cls: type[BaseSettings], load: _Load) -> None:
         super().__init__(settings_cls)
         self.prefix, self.separator = self.config["env_prefix"], self.config["env_nested_delimiter"]
-        self.environ, self.document, self.load = environ, document, load
+        self.load = load
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # the whole document is built at once in __call__
 
     def __call__(self) -> dict[str, Any]:
-        data = _text_keys(self.document, "", self.load.problems)
-        for var in sorted(self.environ):
+        """The load's document (its own copy) with the overrides applied in place."""
+        environ = self.load.environ
+        for var in sorted(environ):
             if var.startswith(self.prefix) and self.separator in var:
                 segments = [s.lower() for s in var[len(self.prefix):].split(self.separator)]
-                problem = self._apply(data, segments, _EnvStr(self.environ[var], var)) if all(segments) else \
-                    Problem("", f"environment variable {var}: empty level between '{self.separator}' separators")
+                problem = self._apply(self.load.document, segments, _EnvStr(environ[var], var)) if all(segments) \
+                    else Problem("", f"environment variable {var}: empty level between '{self.separator}' separators")
                 if problem is not None:
                     self.load.problems.append(problem)
-        self.load.document = data
-        return data
+        return self.load.document
 
     def _apply(self, node: dict[str, Any], segments: list[str], value: _EnvStr) -> Problem | None:
         tp: Any = PipelineConfig
