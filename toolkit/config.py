@@ -1510,7 +1510,10 @@ class SptkEnvironment(PydanticBaseSettingsSource):
                     return Problem(here, f"environment variable {value.var}: name one librdkafka property after "
                                          f"{seg.upper()}, e.g. SPTK_KAFKA__PRODUCER__LINGER_MS")
                 prop = _env_property_name(segments[i + 1])
-                node.setdefault(seg, {})[prop] = value
+                table = _subtable(node, seg)
+                if table is None:
+                    return Problem(here, f"environment variable {value.var}: {here} is not a table in the file")
+                table[prop] = value
                 self.load.env_paths[f'{here}."{prop}"'] = value.var
                 return None
             if inner is Condition:
@@ -1521,14 +1524,18 @@ class SptkEnvironment(PydanticBaseSettingsSource):
                 if i + 2 >= len(segments):
                     return Problem(here, f"environment variable {value.var}: expected "
                                          f"SPTK_{seg.upper()}__<NAME>__<KEY>")
-                node = node.setdefault(seg, {}).setdefault(segments[i + 1], {})
-                path, tp, i = f"{here}.{segments[i + 1]}", typing.get_args(inner)[1], i + 2
+                table = _subtable(node, seg)
+                entry = _subtable(table, segments[i + 1]) if table is not None else None
+                if entry is None:
+                    return Problem(here, f"environment variable {value.var}: {here} is not a table of tables in the "
+                                         "file")
+                node, path, tp, i = entry, f"{here}.{segments[i + 1]}", typing.get_args(inner)[1], i + 2
                 continue
             if origin is tuple and _model(typing.get_args(inner)[0]) is not None:
                 if i + 2 >= len(segments):
                     return Problem(here, f"environment variable {value.var}: expected SPTK_{seg.upper()}__<NAME>__"
                                          "<KEY> (entries are addressed by their name)")
-                entries = node.get(seg) or []
+                entries = node.get(seg) if isinstance(node.get(seg), list) else []
                 name = segments[i + 1]
                 match = [e for e in entries if isinstance(e, dict) and str(e.get("name", "")).lower() == name]
                 if not match:
@@ -1540,8 +1547,8 @@ class SptkEnvironment(PydanticBaseSettingsSource):
             if _model(inner) is not None:
                 if last:
                     return Problem(here, f"environment variable {value.var}: {here} is a table; name one of its keys")
-                table = node.setdefault(seg, {})
-                if not isinstance(table, dict):
+                table = _subtable(node, seg)
+                if table is None:
                     return Problem(here, f"environment variable {value.var}: {here} is not a table in the file")
                 node, path, tp, i = table, here, inner, i + 1
                 continue
@@ -1552,6 +1559,12 @@ class SptkEnvironment(PydanticBaseSettingsSource):
             self.load.env_paths[here] = value.var
             return None
         return None
+
+
+def _subtable(node: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """``node[key]``, made an empty table when absent; ``None`` when the file holds something else there."""
+    table = node.setdefault(key, {})
+    return table if isinstance(table, dict) else None
 
 
 def _env_property_name(segment: str) -> str:

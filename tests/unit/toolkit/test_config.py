@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from toolkit.config import (
@@ -540,8 +540,12 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6),
        st.dictionaries(st.sampled_from(["SPTK_DELIVERY__MAX_IN_FLIGHT", "SPTK_DERIVED__C__OWNER", "SPTK_KAFKA",
-                                        "SPTK_KAFKA__PRODUCER__LINGER_MS", "SPTK_SOURCE__KIND", "SPTK___X"]),
+                                        "SPTK_KAFKA__PRODUCER__LINGER_MS", "SPTK_SOURCE__KIND", "SPTK___X",
+                                        "SPTK_PRIVACY__ENRICHED__STRIP_IP"]),
                        st.sampled_from(["", "x", "5", "[1, 2]", "true"]), max_size=3))
+@example({"derived": 1}, {"SPTK_DERIVED__C__OWNER": "x"})
+@example({"privacy": 1}, {"SPTK_PRIVACY__ENRICHED__STRIP_IP": "x"})
+@example({"kafka": {"producer": 1}}, {"SPTK_KAFKA__PRODUCER__LINGER_MS": "5"})
 def test_any_document_gives_a_config_or_a_config_error(data: dict[Any, Any], environ: dict[str, str]) -> None:
     try:
         parse(data, environ)
