@@ -6,6 +6,7 @@ the code can be tested without a broker.
 """
 
 from toolkit.kafka.client import (
+    KafkaConfigError,
     KafkaUnavailable,
     admin_client,
     consumer,
@@ -19,7 +20,6 @@ from toolkit.kafka.producing import (
     DeliveryFailed,
     DeliveryProducer,
     DeliveryReport,
-    KafkaConfigError,
     MessageTooLarge,
     ProducerQueueFull,
     TopicMissing,

@@ -30,6 +30,17 @@ class KafkaUnavailable(RuntimeError):
     retryable = True
 
 
+class KafkaConfigError(ValueError):
+    """librdkafka refused the client settings (an unknown property, a bad value); retrying cannot help."""
+
+    @classmethod
+    def refused(cls, exc: KafkaException, settings: str, tables: str) -> KafkaConfigError:
+        """The error for a client librdkafka would not create, naming the config tables to check."""
+        err = exc.args[0] if exc.args else exc
+        reason = err.str() if isinstance(err, KafkaError) else str(err)
+        return cls(f"librdkafka refused the {settings} settings: {reason}. Check {tables} in the pipeline config.")
+
+
 def _merge(defaults: Mapping[str, Any], bootstrap: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     conf = dict(defaults)
     conf["bootstrap.servers"] = bootstrap
@@ -46,7 +57,10 @@ ADMIN_DEFAULTS: dict[str, Any] = {"log_level": 5}
 
 
 def admin_client(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> AdminClient:
-    return AdminClient(_merge(ADMIN_DEFAULTS, bootstrap, overrides))
+    try:
+        return AdminClient(_merge(ADMIN_DEFAULTS, bootstrap, overrides))
+    except KafkaException as exc:
+        raise KafkaConfigError.refused(exc, "admin client", "[kafka.common]") from exc
 
 
 def idempotent_producer(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> Producer:

@@ -18,8 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 from toolkit.delivery import DeliveryTracker
-from toolkit.kafka.client import CONSUMER_DEFAULTS
-from toolkit.kafka.producing import KafkaConfigError
+from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaConfigError
 
 log = logging.getLogger(__name__)
 
