@@ -39,7 +39,7 @@ from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
 from toolkit.outcomes import BAD, ENRICHED, RAW
 from toolkit.pipeline import Pipeline, stream_topics
-from toolkit.topics import Action, Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
     try:
         if create_missing:
             plan = read_plan(cfg)
-            missing = Plan(tuple(t for t in plan.topics if t.action is Action.CREATE))
+            missing = Plan(tuple(plan.missing))  # with those apply refuses, so their reason is reported
             if missing.topics:
                 result = apply_plan(cfg, missing)
                 if result.refused:

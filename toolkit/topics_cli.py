@@ -57,7 +57,11 @@ def topics() -> None:
 @_config_option
 @_format_option
 def plan(config_path: Path, fmt: str) -> None:
-    """Show, per topic and setting, what would be created or changed. Exit 2 if an existing topic drifted."""
+    """Show, per topic and setting, what would be created or changed.
+
+    Exit 2 if an existing topic drifted or apply would refuse something (such as a replication
+    factor larger than the cluster).
+    """
     from toolkit.kafka import KafkaConfigError
     from toolkit.topics import read_plan
 
@@ -69,10 +73,14 @@ def plan(config_path: Path, fmt: str) -> None:
     except _kafka_errors() as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.render())
-    if result.has_drift:
-        if fmt == "text":
+    refusals = result.refusals
+    if fmt == "text":
+        for line in refusals:
+            click.echo(f"apply would refuse {line}", err=True)
+        if result.has_drift:
             click.echo("drift: run `sptk topics apply` for the alterable changes; refused ones need an operator",
                        err=True)
+    if result.has_drift or refusals:
         click.get_current_context().exit(EXIT_DRIFT)
 
 

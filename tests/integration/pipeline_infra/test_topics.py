@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -124,9 +125,19 @@ def test_allow_drift_starts_with_warnings(tmp_path: Path, kafka_bootstrap: str, 
 def test_replication_beyond_the_cluster_is_refused_with_the_reason(
         tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
     cfg_path = write_config(tmp_path, kafka_bootstrap, prefix, extra="[topics.enriched]\nreplication = 3\n")
+    reason = f"{prefix}.enriched: replication 3 needs at least 3 brokers, the cluster has 1"
+    # the plan predicts what apply will do: it knows how many brokers the cluster has
+    planned = CliRunner().invoke(main, ["topics", "plan", "--config", str(cfg_path)])
+    assert planned.exit_code == 2, planned.output
+    assert re.search(rf"^refuse  {re.escape(prefix)}\.enriched +partitions=2 replication=3 ", planned.stdout, re.M)
+    assert f"apply would refuse {reason}" in planned.stderr
+    assert planned.stdout.count("create  ") == 3
+    code, out = run("topics", "plan", "--config", str(cfg_path), "--format", "json")
+    assert code == 2
+    assert {t["topic"]: t["action"] for t in json.loads(out)["topics"]}[f"{prefix}.enriched"] == "refuse"
     code, out = run("topics", "apply", "--config", str(cfg_path))
     assert code == 2
-    assert f"refused  {prefix}.enriched: replication 3 needs at least 3 brokers, the cluster has 1" in out
+    assert f"refused  {reason}" in out
     assert len([s for s in describe_topics(kafka_bootstrap, [t.name for t in declared_topics(
         load_config(cfg_path))]).values() if s is not None]) == 3
 
