@@ -177,7 +177,7 @@ class Plan:
                 lines.append(f"{head}  {settings}")
                 lines.extend(f"        {c.action.value:<7} {c.reason}" for c in t.changes)
                 continue
-            lines.append(head)
+            lines.append(head.rstrip())
             for c in t.changes:
                 if c.action is Action.OK:
                     continue

@@ -13,6 +13,7 @@ from toolkit.kafka.client import (
     create_topics,
     idempotent_producer,
     wait_until_ready,
+    warm_up_producer_ids,
 )
 from toolkit.kafka.consuming import ConsumedMessage, KafkaConsumeError, PartitionLag, TrackedConsumer, partition_key
 from toolkit.kafka.headers import MessageHeaders, new_trace_id
@@ -50,4 +51,5 @@ __all__ = [
     "new_trace_id",
     "partition_key",
     "wait_until_ready",
+    "warm_up_producer_ids",
 ]

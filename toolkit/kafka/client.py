@@ -98,6 +98,26 @@ def wait_until_ready(bootstrap: str, timeout_s: float = 60.0) -> float:
     )
 
 
+def warm_up_producer_ids(bootstrap: str, timeout_s: float = 60.0) -> None:
+    """Block until the cluster hands out producer ids, asking once with librdkafka's logs off.
+
+    A new cluster creates its transaction state and fetches a block of producer ids only when
+    the first producer asks, and answers "coordinator load in progress" until then. The first
+    idempotent producer (every pipeline's) would print that as a raw librdkafka line
+    (``%4|...|GETPID|...: retrying``) although it recovers by itself. Asking here, as part of a
+    broker's start-up, keeps it out of every later run.
+    """
+    import uuid
+
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"sptk-warm-up-{uuid.uuid4().hex}",
+                         "log_level": 0})
+    try:
+        producer.init_transactions(timeout_s)
+    except KafkaException as exc:
+        raise KafkaUnavailable(f"Kafka at {bootstrap} did not hand out a producer id within {timeout_s:.0f}s: "
+                               f"{exc.args[0]}") from exc
+
+
 def create_topics(
     bootstrap: str,
     topics: Iterable[str],
