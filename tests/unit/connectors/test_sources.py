@@ -217,17 +217,30 @@ def test_checkpoints_that_do_not_fit_are_refused(tmp_path: Path) -> None:
         DirSource(root, checkpoint=checkpoint)
 
 
-def test_progress_is_drawn_only_when_asked_or_interactive(tmp_path: Path) -> None:
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_periodic_lines_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "a"
     root.mkdir()
     make_archive(root)
-    shown = io.StringIO()
-    read_all(DirSource(root, progress="always", progress_stream=shown), batch=100)
-    final = shown.getvalue().split("\r")[-1]
-    assert final.startswith("[sptk] [####################] 4/4 files") and "(100.0%)  6 records" in final
-    quiet = io.StringIO()  # not a terminal
+    monkeypatch.setenv("SPTK_PROGRESS_INTERVAL_S", "0")
+    terminal = _Terminal()
+    read_all(DirSource(root, progress="auto", progress_stream=terminal), batch=100)
+    final = terminal.getvalue().split("\r")[-1]
+    assert "[sptk] dir" in final and "100%" in final and "4/4 files, 6 records" in final
+    lines = io.StringIO()  # not a terminal: lines only when asked for
+    read_all(DirSource(root, progress="always", progress_stream=lines), batch=100)
+    assert lines.getvalue().splitlines()[-1].startswith("[sptk] dir: done, 0.0 of 0.0 MiB (100%)")
+    assert "4/4 files, 6 records" in lines.getvalue().splitlines()[-1]
+    quiet = io.StringIO()
     read_all(DirSource(root, progress="auto", progress_stream=quiet), batch=100)
-    assert quiet.getvalue() == ""
+    silent = _Terminal()
+    read_all(DirSource(root, progress="never", progress_stream=silent), batch=100)
+    assert quiet.getvalue() == "" and silent.getvalue() == ""
 
 
 def test_the_shared_enriched_fixtures_come_through_byte_for_byte(enriched_fixtures: Path) -> None:
