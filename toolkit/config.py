@@ -340,12 +340,13 @@ class TopicsConfig:
         return BUILTIN_TOPIC_DEFAULTS.overlay(self.defaults).overlay(own)
 
 
+ProgressMode = Literal["auto", "always", "never"]
+
+
 @dataclass(frozen=True)
 class FileSourceConfig:
     paths: tuple[Path, ...] = field(metadata={"nonempty": True})
-
-
-ProgressMode = Literal["auto", "always", "never"]
+    progress: ProgressMode = "auto"
 
 
 @dataclass(frozen=True)
