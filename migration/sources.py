@@ -302,14 +302,19 @@ def _postgres_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
             sides.append(Side(name, str(spec), qualified(spec.schema, "events"), columns, bad_relation))
     except psycopg.Error as exc:
         backend.close()
-        raise SourceFailed(f"PostgreSQL at {_redact(legacy.target)} stopped answering while the sides were opened: "
-                           f"{str(exc).strip()}") from exc
+        raise SourceFailed(f"PostgreSQL at {_redact(legacy.target)} failed while the sides were opened: "
+                           f"{_first_line(exc)}") from exc
     except BaseException:
         backend.close()
         raise
     workspace = Workspace(backend, sides[0], sides[1])
     workspace.on_close(backend.close)
     return workspace
+
+
+def _first_line(exc: BaseException) -> str:
+    """A database error in one line: PostgreSQL appends the statement and a caret, which say nothing to a user."""
+    return (str(exc).strip() or type(exc).__name__).splitlines()[0]
 
 
 def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
@@ -320,7 +325,7 @@ def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
     try:
         return builder.side(name, spec)
     except (duckdb.Error, psycopg.Error, OSError) as exc:
-        raise SourceFailed(f"the {name} side {spec} could not be read: {str(exc).strip()}") from exc
+        raise SourceFailed(f"the {name} side {spec} could not be read: {_first_line(exc)}") from exc
 
 
 def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB",

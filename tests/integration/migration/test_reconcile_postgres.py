@@ -205,4 +205,5 @@ def test_a_postgres_side_locked_by_another_session_is_undecided(tmp_path: Path, 
         locker.rollback()
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 3, result.output
-    assert "the legacy side" in result.output and "lock timeout" in result.output
+    assert "the legacy side" in result.output and "canceling statement due to lock timeout\n" in result.output
+    assert "LINE 1" not in result.output  # one line, not the SQL echo
