@@ -240,11 +240,15 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
             loader.connect_timeout_s = connect_timeout
         try:
             if sidecar_port is not None:
-                from connectors.sidecar.runtime import Sidecar
+                from connectors.sidecar import ListenError, Sidecar
 
                 sidecar = Sidecar(port=sidecar_port)
                 loader.metrics = sidecar.metrics
-                sidecar.start()
+                try:
+                    sidecar.start()
+                except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
+                    click.echo(f"sptk migrate kafka-load: {exc}; the port is --sidecar-port", err=True)
+                    sys.exit(2)
                 click.echo(f"kafka-load: /healthz, /readyz and /metrics on 127.0.0.1:{sidecar.port}", err=True)
                 code = sidecar.run(loader)
             else:

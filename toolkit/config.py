@@ -1029,15 +1029,19 @@ class TopicsConfig(Section):
         return BUILTIN_TOPIC_DEFAULTS.overlay(self.defaults).overlay(own)
 
 
+ProgressMode = Literal["auto", "always", "never"]
+
+
 class FileSourceConfig(Section):
     """`kind = "file"`: named files."""
 
     paths: Annotated[tuple[ConfigPath, ...], Doc(type="list of paths")] = Field(
         strict=False, min_length=1, description=(
             "enriched TSV files, plain or gzip (detected by content, not name), read in the order given"))
-
-
-ProgressMode = Literal["auto", "always", "never"]
+    progress: ProgressMode = Field("auto", description=(
+        "progress on stderr in input bytes, as `source.dir.progress`: `auto` a bar only when stderr is a terminal "
+        "(so `sptk pipeline run --input FILE` at a terminal shows one); `always` also a line every "
+        "`SPTK_PROGRESS_INTERVAL_S` seconds otherwise"))
 
 
 class DirSourceConfig(Section):
@@ -1113,7 +1117,7 @@ class IgluApiKey(Section):
 class IgluConfig(Section):
     """Schema resolution."""
 
-    resolver_config: ConfigPath = Field(description="Iglu resolver configuration (JSON, the format Snowplow uses)")
+    resolver_config: ConfigPath = Field(description="Iglu resolver configuration, as Snowplow keeps it: JSON or HOCON (see docs/iglu.md)")
     cache_size: int = Field(1000, ge=0, description="schemas kept in memory")
     cache_ttl_s: int = Field(600, ge=0, description=(
         "seconds a cached schema (or a cached \"not found\") is trusted; the validator's leases on compiled "
