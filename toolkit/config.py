@@ -1117,7 +1117,8 @@ class IgluApiKey(Section):
 class IgluConfig(Section):
     """Schema resolution."""
 
-    resolver_config: ConfigPath = Field(description="Iglu resolver configuration, as Snowplow keeps it: JSON or HOCON (see docs/iglu.md)")
+    resolver_config: ConfigPath = Field(
+        description="Iglu resolver configuration, as Snowplow keeps it: JSON or HOCON (see docs/iglu.md)")
     cache_size: int = Field(1000, ge=0, description="schemas kept in memory")
     cache_ttl_s: int = Field(600, ge=0, description=(
         "seconds a cached schema (or a cached \"not found\") is trusted; the validator's leases on compiled "
