@@ -16,7 +16,7 @@ import click
 GROUPS: dict[str, tuple[str, str]] = {
     "config": ("toolkit.config_cli:config", "Check a pipeline config; print its JSON Schema for editors."),
     "event": ("toolkit.event_cli:event", "Parse enriched TSV, convert it to JSON profiles and back."),
-    "iglu": ("iglu_registry.cli:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
+    "iglu": ("toolkit.iglu_cli:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
     "pipeline": ("connectors.cli:pipeline", "Run the fan-out pipeline (raw/enriched/derived/bad)."),
     "topics": ("toolkit.topics_cli:topics", "Plan and apply the declared Kafka topics."),
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),

@@ -84,3 +84,14 @@ def test_every_package_has_the_cli_group_the_composition_root_names() -> None:
         assert name in result.output
         sub = CliRunner().invoke(main, [name, "--help"])
         assert sub.exit_code == 0, f"sptk {name} --help failed: {sub.output}"
+
+
+def test_the_iglu_library_holds_no_command_line() -> None:
+    """``iglu_registry`` imports nothing of ours, so its commands could not share the CLI conventions
+    (docs/adr/0005): the ``sptk iglu`` group lives with the other groups, above the library."""
+    clicky = []
+    for path in sorted((ROOT / "iglu_registry").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        clicky += [f"{path.relative_to(ROOT)}:{line}" for line, name in _imported_modules(tree, "iglu_registry")
+                   if name.split(".")[0] == "click"]
+    assert clicky == []
