@@ -50,7 +50,15 @@ BATCH_FRAMING = 512
 
 
 class StartupError(RuntimeError):
-    """The pipeline cannot start (topics, broker, registry config); the message says what to do."""
+    """The pipeline cannot start (topics, broker, registry config); the message says what to do.
+
+    ``retryable`` when nothing needs changing and a later start can succeed (the broker did not
+    answer), so the command exits 3 rather than 2 (docs/cli.md) and a supervisor can tell them apart.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass
@@ -123,7 +131,8 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
     except RuntimeError as exc:
         if isinstance(exc, StartupError):
             raise
-        raise StartupError(f"cannot check the topics on {cfg.require_kafka().bootstrap_servers}: {exc}") from exc
+        raise StartupError(f"cannot check the topics on {cfg.require_kafka().bootstrap_servers}: {exc}",
+                           retryable=True) from exc
 
 
 def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:

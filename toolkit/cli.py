@@ -4,6 +4,10 @@ Each package owns its own click group; this module only names them. Groups are
 imported lazily by dotted path when a user calls them, so ``sptk --help`` stays
 fast and ``toolkit`` never imports ``connectors`` or ``migration`` at module level
 (the package direction rule in docs/architecture.md; see docs/adr/0002).
+
+The root group is also where the shared error convention is enforced (docs/cli.md,
+docs/adr/0005): whatever a command did not handle ends as one line and exit 3, never a
+traceback, so no group has to remember to guard itself.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import importlib
 
 import click
+
+from toolkit.cli_conventions import unexpected
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -42,6 +48,16 @@ class LazyGroup(click.Group):
             raise TypeError(f"{target} is not a click command")
         return command
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click shows these itself, with their exit codes
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): click closes quietly
+        except (Exception, KeyboardInterrupt) as exc:
+            raise unexpected(exc, ctx) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text comes from GROUPS so listing groups imports nothing heavy.
         rows = [(name, GROUPS[name][1]) for name in self.list_commands(ctx)]
@@ -49,7 +65,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("sptk", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="snowplow-kafka-toolkit", prog_name="sptk")
 def main() -> None:
     """snowplow-kafka-toolkit: move a Snowplow pipeline onto Kafka and prove nothing was lost."""

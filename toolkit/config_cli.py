@@ -7,10 +7,8 @@ from pathlib import Path
 
 import click
 
+from toolkit.cli_conventions import CommandFailed
 from toolkit.config import ConfigError, config_json_schema, load_config, pipeline_id
-
-#: Exit status of ``check`` when the file is not a valid configuration (or cannot be read).
-EXIT_INVALID = 2
 
 
 @click.group()
@@ -31,8 +29,7 @@ def schema() -> None:
 
 @config.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.pass_context
-def check(ctx: click.Context, file: Path) -> None:
+def check(file: Path) -> None:
     """Validate FILE as a run would (SPTK_* overrides and secrets included) without starting anything.
 
     Exit 0 when it is valid, 2 with every problem listed when it is not.
@@ -40,8 +37,7 @@ def check(ctx: click.Context, file: Path) -> None:
     try:
         cfg = load_config(file)
     except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        ctx.exit(EXIT_INVALID)
+        raise CommandFailed(str(exc)) from None
     writes = f"kafka (topic prefix {cfg.kafka.topic_prefix})" if cfg.kafka and cfg.output.target.kind == "kafka" \
         else str(cfg.output.target)
     streams = ", ".join(d.stream_id for d in cfg.derived) or "none"

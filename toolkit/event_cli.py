@@ -3,9 +3,10 @@
 Both commands stream: one line in, one line out, in input order, so a file of
 any size runs in constant memory. A line that fails becomes a Snowplow bad row
 on ``--bad`` (standard error by default) and the exit code is 1; nothing is
-dropped silently. Progress goes to standard error only where it cannot mix with
-bad rows a script reads there: with ``--bad``, a bar on a terminal or a line every
-few seconds otherwise; without it, a bar on a terminal only.
+dropped silently. An input that cannot be read at all is exit 2 (docs/cli.md).
+Progress goes to standard error only where it cannot mix with bad rows a script
+reads there: with ``--bad``, a bar on a terminal or a line every few seconds
+otherwise; without it, a bar on a terminal only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import BinaryIO
 import click
 
 from toolkit.badrows import BadRow, generic_error
+from toolkit.cli_conventions import CommandFailed, write_file
 from toolkit.event import EnrichedEvent
 from toolkit.profiles import PROFILES, ProfileError, to_json
 from toolkit.profiles.canonical import parse_canonical
@@ -36,12 +38,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 LISTED_FAILURES = 20
 #: progress is counted every this many lines: per line, its bookkeeping cost a fifth of a conversion
 PROGRESS_EVERY = 256
-
-
-class InputError(click.ClickException):
-    """An input that cannot be read at all (not one bad line): exit code 2, like a usage error."""
-
-    exit_code = 2
 
 
 @click.group()
@@ -73,7 +69,7 @@ def _lines(paths: tuple[str, ...], shown: Progress) -> Iterator[tuple[str, int, 
                         at, unshown = _count(shown, raw, path, at, unshown)
                 _count(shown, raw, path, at, unshown)
             except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile
-                raise InputError(f"cannot read {name}: {exc}") from None
+                raise CommandFailed(f"cannot read {name}: {exc}") from None  # not one bad line: the input
 
 
 def _count(shown: Progress, raw: BinaryIO, path: str, at: int, unshown: int) -> tuple[int, int]:
@@ -216,6 +212,5 @@ def sample_command(events: int, seed: int, start: datetime, hours: float, parse_
         out.write("\n")
     out.flush()
     if stats_path:
-        with open(stats_path, "w") as handle:
-            json.dump(asdict(stats) | {"expected_good": stats.expected_good}, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+        document = json.dumps(asdict(stats) | {"expected_good": stats.expected_good}, indent=2, sort_keys=True)
+        write_file(stats_path, (document + "\n").encode(), "stats")

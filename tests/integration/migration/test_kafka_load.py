@@ -152,9 +152,11 @@ def test_kafka_load_gives_up_on_an_unreachable_broker_with_one_clear_error(tmp_p
 
 def test_kafka_load_gives_up_on_a_topic_that_does_not_exist(kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = f"test.enriched.missing.{uuid.uuid4().hex[:8]}"
-    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--bootstrap", kafka_bootstrap, "--topic", topic,
-                                       "--warehouse", f"duckdb:{tmp_path / 'wh.duckdb'}", "--until-caught-up",
-                                       "--connect-timeout", "2"])
+    # the bootstrap comes from the variable a pipeline config reads; the test suite's own is not sptk's
+    env = {"SPTK_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--topic", topic, "--warehouse",
+                                       f"duckdb:{tmp_path / 'wh.duckdb'}", "--until-caught-up",
+                                       "--connect-timeout", "2"], env=env)
     assert result.exit_code == 3, result.output
     assert f"topic {topic} does not exist on Kafka at {kafka_bootstrap}" in result.stderr
 

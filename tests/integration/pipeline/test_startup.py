@@ -74,10 +74,24 @@ def test_a_sidecar_port_in_use_stops_the_start_at_once_with_one_line_and_exit_2(
     assert result.returncode == 2, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and result.stdout == ""
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("sptk pipeline: ") and f"127.0.0.1:{port}" in line and "in use" in line
+    assert line.startswith("sptk pipeline run: ") and f"127.0.0.1:{port}" in line and "in use" in line
     assert "sidecar.port" in line  # what to change
     # the port is claimed before the slow steps: no topic was created for a run that cannot serve
     assert all(state is None for state in describe_topics(kafka_bootstrap, [f"{prefix}.raw"]).values())
+
+
+def test_a_broker_that_does_not_answer_at_start_is_exit_3_not_a_config_mistake(tmp_path: Path) -> None:
+    """2 is for what a person must change; a broker that is down may be back at the next start (docs/cli.md)."""
+    with socket.socket() as closed:  # bound, never listening: connections are refused at once
+        closed.bind(("127.0.0.1", 0))
+        config = write_config(tmp_path / "pipeline.yaml", base_config(
+            "test.nobroker", f"127.0.0.1:{closed.getsockname()[1]}", source={"kind": "stdin"},
+            kafka={"common": {"socket.connection.setup.timeout.ms": 1000, "log_level": 0}}))
+        result = sptk("pipeline", "run", "--config", str(config), "--no-serve")
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("sptk pipeline run: cannot check the topics on 127.0.0.1:"), line
 
 
 def test_a_kafka_load_sidecar_port_in_use_is_one_line_and_exit_2(tmp_path: Path, kafka_bootstrap: str) -> None:

@@ -78,9 +78,17 @@ def test_unreadable_input_is_exit_2_with_the_file_named(tmp_path: Path) -> None:
     fake = tmp_path / "broken.gz"
     fake.write_bytes(b"\x1f\x8b" + b"not gzip at all")
     code, _, err = _run("to-json", str(fake))
-    assert code == 2 and f"cannot read {fake}" in err.decode()
+    assert code == 2 and err.decode().startswith(f"sptk event to-json: cannot read {fake}")
     code, _, err = _run("to-json", str(tmp_path / "missing.tsv"))
     assert code == 2 and "does not exist" in err.decode()
+
+
+def test_a_stats_file_that_cannot_be_written_is_a_usage_error_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    code, _, err = _run("sample", "--events", "3", "--stats", str(tmp_path / "file" / "stats.json"))
+    assert code == 2, err
+    assert err.decode().startswith(f"sptk event sample: cannot write the stats report to {tmp_path / 'file'}")
+    assert b"Traceback" not in err
 
 
 def test_to_json_shows_progress_on_stderr_only_when_stderr_is_not_the_bad_rows(
