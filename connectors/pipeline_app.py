@@ -308,8 +308,10 @@ def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_p
         data["kafka"] = {"bootstrap_servers": output[len("kafka:"):], "topic_prefix": topic_prefix}
     import os
 
-    return parse_config(data, origin="command line", base_dir=Path.cwd(),
-                        environ=os.environ if environ is None else environ)
+    cfg = parse_config(data, origin="command line", base_dir=Path.cwd(),
+                       environ=os.environ if environ is None else environ)
+    # SPTK_* variables fill in what the command line leaves open; what it names wins (docs/cli.md)
+    return override(cfg, inputs=inputs, output=output)
 
 
 def override(cfg: PipelineConfig, *, inputs: tuple[str, ...] = (), output: str | None = None) -> PipelineConfig:
