@@ -343,6 +343,7 @@ class TopicsConfig:
 @dataclass(frozen=True)
 class FileSourceConfig:
     paths: tuple[Path, ...] = field(metadata={"nonempty": True})
+    checkpoint: Path | None = None
 
 
 ProgressMode = Literal["auto", "always", "never"]

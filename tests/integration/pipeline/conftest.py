@@ -133,9 +133,10 @@ def metric(port: int, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
-def start_mid_stream(config: Path, port: int, records: int, *args: str) -> subprocess.Popen[str]:
+def start_mid_stream(config: Path, port: int, records: int, *args: str,
+                     env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``sptk pipeline run --config config``, returned once it has read ``records`` (seen on /metrics) or ended."""
-    run = start("pipeline", "run", "--config", str(config), *args)
+    run = start("pipeline", "run", "--config", str(config), *args, env=env)
     wait_for(lambda: metric(port, "sptk_records_in_total") >= records or run.poll() is not None, 120,
              f"the run to read {records} records")
     return run
