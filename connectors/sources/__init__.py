@@ -72,7 +72,7 @@ def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
         assert src.file is not None
         checkpoint, automatic = file_checkpoint(cfg, only)
         files = FileSource(src.file.paths, checkpoint=checkpoint, forget_when_done=automatic,
-                           checkpoint_interval_s=cfg.delivery.commit_interval_s)
+                           checkpoint_interval_s=cfg.delivery.commit_interval_s, progress=src.file.progress)
         if files.resumed:
             log.info("resuming from the checkpoint %s: %s; delete it to send the files from the start", checkpoint,
                      files.resume_summary(), extra={"checkpoint": str(checkpoint)})

@@ -56,7 +56,8 @@ class DirSource(ResumableFiles):
             rel = path.relative_to(self.root).as_posix()
             files.append((rel, rel, path))
         super().__init__(files, checkpoint=checkpoint, progress=progress, progress_stream=progress_stream,
-                         checkpoint_interval_s=checkpoint_interval_s, clock=clock, max_line_bytes=max_line_bytes)
+                         progress_label="dir", checkpoint_interval_s=checkpoint_interval_s, clock=clock,
+                         max_line_bytes=max_line_bytes)
 
     def _scope(self) -> dict[str, Any]:
         return {"root": str(self.root.resolve())}

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from connectors.sources.base import Position, Record
 from connectors.sources.lines import DEFAULT_MAX_LINE_BYTES, SourceError, iter_lines, wrap_gzip
@@ -19,21 +19,23 @@ class FileSource(ResumableFiles):
     """Named files (plain or gzip), in the order given; positions are path, line and byte offset.
 
     With a ``checkpoint`` a rerun over the same files resumes after the last acknowledged
-    line of each (see :class:`~connectors.sources.resumable.ResumableFiles`); the checkpoint
-    names each file by its absolute path, so a rerun from another directory finds it.
+    line of each (see :class:`~connectors.sources.resumable.ResumableFiles`, which also shows
+    the progress); the checkpoint names each file by its absolute path, so a rerun from
+    another directory finds it.
     """
 
     def __init__(self, paths: Sequence[Path | str], *, checkpoint: Path | str | None = None,
-                 forget_when_done: bool = False, checkpoint_interval_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
+                 forget_when_done: bool = False, checkpoint_interval_s: float = 1.0, progress: str = "auto",
+                 progress_stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         files = [Path(p) for p in paths]
         for p in files:
             if not p.is_file():
                 raise SourceError(f"input file {p} does not exist (or is not a regular file)")
         super().__init__([(str(p), str(p.resolve()), p) for p in files], checkpoint=checkpoint,
-                         forget_when_done=forget_when_done, progress="never",
-                         checkpoint_interval_s=checkpoint_interval_s, clock=clock, max_line_bytes=max_line_bytes)
+                         forget_when_done=forget_when_done, progress=progress, progress_stream=progress_stream,
+                         progress_label="file", checkpoint_interval_s=checkpoint_interval_s, clock=clock,
+                         max_line_bytes=max_line_bytes)
         self.description = f"files: {', '.join(map(str, files))}"
 
     def _scope(self) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import sys
 import time
 import zlib
 from collections import deque
@@ -31,6 +30,8 @@ from typing import Any, TextIO
 
 from connectors.sources.base import Position, Record
 from connectors.sources.lines import DEFAULT_MAX_LINE_BYTES, SourceError, iter_lines, open_binary
+from toolkit.progress import Progress
+from toolkit.progress import progress as progress_display
 
 CHECKPOINT_VERSION = 1
 #: lines read ahead of the acknowledgements whose CRC is kept; far more than delivery.max_in_flight allows
@@ -56,40 +57,6 @@ class _FileState:
     unacked: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=UNACKED_CRCS))
 
 
-@dataclass
-class Progress:
-    """A one-line progress display on stderr, redrawn at most twice a second."""
-
-    total_files: int
-    total_bytes: int
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    clock: Callable[[], float] = time.monotonic
-    files_done: int = 0
-    bytes_done: int = 0
-    records: int = 0
-    _last: float = -1.0
-    _drawn: bool = False
-
-    def update(self, force: bool = False) -> None:
-        now = self.clock()
-        if not force and now - self._last < 0.5:
-            return
-        self._last = now
-        share = min(1.0, self.bytes_done / self.total_bytes) if self.total_bytes else 1.0
-        bar = "#" * int(share * 20) + "." * (20 - int(share * 20))
-        self.stream.write(f"\r[sptk] [{bar}] {self.files_done}/{self.total_files} files  "
-                          f"{self.bytes_done / 2**20:,.1f}/{self.total_bytes / 2**20:,.1f} MiB ({100 * share:4.1f}%)  "
-                          f"{self.records:,} records")
-        self.stream.flush()
-        self._drawn = True
-
-    def finish(self) -> None:
-        if self._drawn:
-            self.update(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 class ResumableFiles:
     """Read ``files`` (label, checkpoint key, path) in order, plain or gzip, resumable from ``checkpoint``.
 
@@ -98,14 +65,18 @@ class ResumableFiles:
     ``forget_when_done`` the checkpoint is deleted once every file is done: it then only
     serves to resume an interrupted run, and a later run over the same files starts afresh.
     Subclasses say what the checkpoint is for (:meth:`_scope`, :meth:`_check_scope`).
+
+    Progress is shown in input bytes (compressed ones for gzip), labelled ``progress_label``:
+    ``auto`` a bar on a terminal only, since a pipeline's stderr is otherwise its log;
+    ``always`` also a line every ``SPTK_PROGRESS_INTERVAL_S`` seconds; ``never`` nothing.
     """
 
     description = "files"
 
     def __init__(self, files: Sequence[tuple[str, str, Path]], *, checkpoint: Path | str | None = None,
                  forget_when_done: bool = False, progress: str = "auto", progress_stream: TextIO | None = None,
-                 checkpoint_interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+                 progress_label: str = "files", checkpoint_interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.checkpoint_path = Path(checkpoint) if checkpoint is not None else None
         self._forget_when_done = forget_when_done
         self._interval = checkpoint_interval_s
@@ -115,16 +86,20 @@ class ResumableFiles:
             label: _FileState(label, key, path, path.stat().st_size) for label, key, path in files}
         self._foreign: dict[str, Any] = {}  # entries of files this run does not read: kept as they were
         self.resumed = self._load_checkpoint()
-        stream = progress_stream if progress_stream is not None else sys.stderr
-        show = progress == "always" or (progress == "auto" and stream.isatty())
-        self._progress = Progress(len(self._files), sum(s.size for s in self._files.values()), stream, clock) \
-            if show else None
         self._dirty = False
         self._last_write = clock()
         self._stopped = False
         self._finished = False
         self._records = self._iterate()
         self.records_read = 0
+        self._files_done = 0
+        self.progress_mode = progress
+        self._progress: Progress | None = None if progress == "never" else progress_display(
+            progress_label, sum(s.size for s in self._files.values()), progress_stream, unit="bytes",
+            detail=self._progress_detail, mode="auto" if progress == "always" else "terminal", clock=clock)
+
+    def _progress_detail(self) -> str:
+        return f"{self._files_done}/{len(self._files)} files, {self.records_read:,} records"
 
     # -- what the checkpoint belongs to (subclasses) -------------------------------------
 
@@ -235,13 +210,13 @@ class ResumableFiles:
     def _iterate(self) -> Iterator[Record]:
         for label, state in self._files.items():
             if state.done:
+                self._files_done += 1
                 if self._progress:
-                    self._progress.files_done += 1
-                    self._progress.bytes_done += state.size
+                    self._progress.advance(state.size)
                 continue
             path = state.path
             reader, raw = open_binary(path)
-            before = self._bytes_before(label) if self._progress else 0
+            counted = 0  # input bytes of this file already shown
             try:
                 resume = state.acked
                 packed = isinstance(reader, gzip.GzipFile)
@@ -265,9 +240,9 @@ class ResumableFiles:
                     if self.checkpoint_path is not None:
                         state.unacked.append((line.offset, zlib.crc32(line.raw)))
                     if self._progress:
-                        self._progress.records += 1
-                        self._progress.bytes_done = before + raw.tell()
-                        self._progress.update()
+                        here = raw.tell()
+                        self._progress.advance(here - counted)
+                        counted = here
                     yield Record(line.raw, position, f"{label}:{line.number}", truncated=line.truncated,
                                  size=line.size)
                 if not verified:
@@ -277,22 +252,13 @@ class ResumableFiles:
                 raw.close()
             state.eof = True
             self._settle(state)
+            self._files_done += 1
             if self._progress:
-                self._progress.files_done += 1
-                self._progress.bytes_done = before + state.size
-                self._progress.update()
+                self._progress.advance(state.size - counted)
 
     def _verify_line(self, state: _FileState, raw: bytes) -> None:
         if state.acked_crc is not None and zlib.crc32(raw) != state.acked_crc:
             raise self._changed(state, "the line at that offset is not the one that was acknowledged")
-
-    def _bytes_before(self, label: str) -> int:
-        total = 0
-        for other, s in self._files.items():
-            if other == label:
-                return total
-            total += s.size
-        return total
 
     def read(self, max_records: int, timeout_s: float = 0.0) -> list[Record]:
         out: list[Record] = []
@@ -303,9 +269,9 @@ class ResumableFiles:
                     break
             else:
                 self._finished = True
-                if self._progress:
-                    self._progress.finish()
         self.records_read += len(out)
+        if self._finished and self._progress:
+            self._progress.close()
         self._maybe_write()
         return out
 
@@ -361,8 +327,8 @@ class ResumableFiles:
 
     def close(self) -> None:
         self._records.close()
-        if self._progress and not self._finished:
-            self._progress.finish()
+        if self._progress:
+            self._progress.close()
         if self._forget_when_done and self.checkpoint_path is not None and not self.pending_files():
             self.checkpoint_path.unlink(missing_ok=True)  # every file was delivered: nothing left to resume
             return
