@@ -6,6 +6,7 @@ import json
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.integration.pipeline.conftest import (
@@ -26,6 +27,23 @@ from toolkit.samples import SampleSpec, generate
 def landed(bootstrap: str, prefix: str, expect: int | None = None) -> list[Message]:
     """Every enriched and bad message (the records' one-of outcomes)."""
     return read_topic(bootstrap, f"{prefix}.enriched") + read_topic(bootstrap, f"{prefix}.bad")
+
+
+def only_the_tail_repeats(bootstrap: str, prefix: str, expected: dict[str, str],
+                          is_committed: Callable[[str], bool]) -> tuple[dict[str, list[Message]], set[str]]:
+    """Every line landed in enriched or bad; the repeated ones (returned) all come after the last commit."""
+    copies: dict[str, list[Message]] = defaultdict(list)
+    for m in landed(bootstrap, prefix):
+        copies[m.source].append(m)
+    assert set(copies) == set(expected)  # nothing missing from enriched ∪ bad
+    duplicated = {s for s, ms in copies.items() if len(ms) > 1}
+    assert duplicated, "a kill -9 after records were read but before they were committed should repeat some"
+    assert not any(is_committed(s) for s in duplicated)  # duplicates only from the uncommitted tail
+    for source, ms in copies.items():
+        assert len({m.event_id for m in ms}) == 1 and len({m.topic for m in ms}) == 1, source
+        if ms[0].topic.endswith(".enriched"):
+            assert len({m.value for m in ms}) == 1  # the same event, byte for byte
+    return copies, duplicated
 
 
 def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
@@ -62,17 +80,7 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_boot
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err[-3000:]
 
-    copies: dict[str, list[Message]] = defaultdict(list)
-    for m in landed(kafka_bootstrap, prefix):
-        copies[m.source].append(m)
-    assert set(copies) == set(expected)  # nothing missing from enriched ∪ bad
-    duplicated = {s for s, ms in copies.items() if len(ms) > 1}
-    assert duplicated, "a kill -9 after records were read but before they were committed should repeat some"
-    assert not any(is_committed(s) for s in duplicated)  # duplicates only from the uncommitted tail
-    for source, ms in copies.items():
-        assert len({m.event_id for m in ms}) == 1 and len({m.topic for m in ms}) == 1, source
-        if ms[0].topic.endswith(".enriched"):
-            assert len({m.value for m in ms}) == 1  # the same event, byte for byte
+    copies, duplicated = only_the_tail_repeats(kafka_bootstrap, prefix, expected, is_committed)
     raw_sources = {m.source for m in read_topic(kafka_bootstrap, f"{prefix}.raw")}
     assert raw_sources == set(expected)
     print(f"kill -9 accounting: {len(expected)} lines; {sum(map(is_committed, expected))} committed before the kill; "
@@ -114,15 +122,7 @@ def test_kill_9_on_a_plain_file_then_rerun_repeats_only_the_uncommitted_tail(tmp
     assert "resuming from the checkpoint" in err
     assert not checkpoints[0].exists()  # everything delivered: nothing left to resume, a later run starts afresh
 
-    copies: dict[str, list[Message]] = defaultdict(list)
-    for m in landed(kafka_bootstrap, prefix):
-        copies[m.source].append(m)
-    assert set(copies) == set(expected)  # nothing missing from enriched ∪ bad
-    duplicated = {s for s, ms in copies.items() if len(ms) > 1}
-    assert duplicated, "a kill -9 after records were read but before they were committed should repeat some"
-    assert not any(is_committed(s) for s in duplicated)  # duplicates only from the uncommitted tail
-    for source, ms in copies.items():
-        assert len({m.event_id for m in ms}) == 1 and len({m.topic for m in ms}) == 1, source
+    _, duplicated = only_the_tail_repeats(kafka_bootstrap, prefix, expected, is_committed)
     print(f"kill -9 on a plain file: {len(lines)} lines; {committed} committed before the kill; {len(duplicated)} "
           f"repeated, all from the uncommitted tail")
 

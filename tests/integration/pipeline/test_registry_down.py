@@ -22,6 +22,7 @@ from tests.integration.pipeline.conftest import (
     EXAMPLES,
     base_config,
     free_port,
+    post,
     read_topic,
     sptk,
     start,
@@ -196,11 +197,11 @@ def run_over(tmp: Path, kafka_bootstrap: str, prefix: str, registry_uri: str, li
     timings = []
     try:
         wait_for(lambda: readyz_answers(port) or pipeline.poll() is not None, 60, "the sidecar")
-        assert post(url, lines[:SCHEMAS])[0] == 200  # each schema looked up for the first time
+        assert post_lines(url, lines[:SCHEMAS])[0] == 200  # each schema looked up for the first time
         rest = lines[SCHEMAS:]
         for start_at in range(0, len(rest), 1000):
             began = time.perf_counter()
-            status, body = post(url, rest[start_at:start_at + 1000])
+            status, body = post_lines(url, rest[start_at:start_at + 1000])
             assert status == 200, body  # 503 "timed out": the batch stalled
             timings.append(time.perf_counter() - began)
     finally:
@@ -223,13 +224,8 @@ def readyz_answers(port: int) -> bool:
     return True
 
 
-def post(url: str, lines: list[bytes]) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=b"\n".join(lines) + b"\n", method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+def post_lines(url: str, lines: list[bytes]) -> tuple[int, dict]:
+    return post(url, b"\n".join(lines) + b"\n", timeout=120)
 
 
 def test_a_cold_cache_over_a_dead_registry_stalls_once_per_schema_then_runs_near_full_speed(
