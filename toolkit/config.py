@@ -37,6 +37,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
+from iglu_registry.http_server import ServerLimits
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaCriterion
 from toolkit.fields import BY_NAME, FIELD_NAMES, FieldKind
 
@@ -477,6 +478,14 @@ class SidecarConfig:
     port: int = field(default=8080, metadata={"min": 0, "max": 65535})
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: seconds a client has to send one whole request (and may stay idle between keep-alive requests)
+    request_timeout_s: float = field(default=ServerLimits.request_timeout_s, metadata={"min": 0.001})
+    #: connections served at once, one thread each; more wait in the listen backlog
+    max_connections: int = field(default=ServerLimits.max_connections, metadata={"min": 1})
+
+    @property
+    def limits(self) -> ServerLimits:
+        return ServerLimits(request_timeout_s=self.request_timeout_s, max_connections=self.max_connections)
 
 
 @dataclass(frozen=True)

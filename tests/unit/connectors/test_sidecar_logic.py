@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 
-from connectors.sidecar import Readiness, Request
+from connectors.sidecar import Readiness, Request, Sidecar
 from connectors.sources import HttpSource, Position
+from iglu_registry.http_server import ServerLimits
+from toolkit.config import parse_config
 
 
 def request(body: bytes, **headers: str) -> Request:
@@ -62,3 +65,13 @@ def test_http_source_admission_without_a_server() -> None:
     source.stop()
     assert source.finished  # draining and nothing left to hand over
     assert source.handle(request(b"x")).status == HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def test_the_sidecar_server_limits_come_from_config() -> None:
+    data = {"kafka": {"bootstrap_servers": "127.0.0.1:9092", "topic_prefix": "test.acme.snowplow"},
+            "source": {"kind": "stdin"}, "iglu": {"resolver_config": "resolver.json"},
+            "sidecar": {"request_timeout_s": 2.5, "max_connections": 7}}
+    cfg = parse_config(data, origin="test.toml", base_dir=Path("/etc/sptk"), environ={})
+    assert Sidecar.from_config(cfg).server.limits == ServerLimits(request_timeout_s=2.5, max_connections=7)
+    default = parse_config({**data, "sidecar": {}}, origin="test.toml", base_dir=Path("/etc/sptk"), environ={})
+    assert Sidecar.from_config(default).server.limits == ServerLimits()
