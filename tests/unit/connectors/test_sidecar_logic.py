@@ -49,12 +49,14 @@ def test_readiness_combines_probes_and_draining_and_caches_results() -> None:
 
 def test_http_source_admission_without_a_server() -> None:
     source = HttpSource(max_pending_records=2, ack_timeout_s=0.01)
-    response = source.handle(request(b"a\nb\nc\n"))
-    assert response.status == HTTPStatus.SERVICE_UNAVAILABLE and b'"accepted": 0' in response.body
-    assert response.headers == {"Retry-After": "1"}
+    response = source.handle(request(b"a\nb\nc\n"))  # could never fit: not worth a retry
+    assert response.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE and b'"accepted": 0' in response.body
+    assert response.headers == {}
     assert source.handle(request(b"")).status == HTTPStatus.OK
     timed_out = source.handle(request(b"a\nb"))  # nothing acks: accepted, then 503 after the timeout
     assert timed_out.status == HTTPStatus.SERVICE_UNAVAILABLE and b'"accepted": 2' in timed_out.body
+    overloaded = source.handle(request(b"c"))  # fits the limit, but the queue is full for now: retry later
+    assert overloaded.status == HTTPStatus.SERVICE_UNAVAILABLE and overloaded.headers == {"Retry-After": "1"}
     records = source.read(10, 0)
     assert [r.position for r in records] == [Position("http", 0), Position("http", 1)]
     assert records[1].source == "http:10.0.0.7 batch 1 line 2"
