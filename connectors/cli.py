@@ -54,7 +54,7 @@ def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: 
     configure_logging(cfg.sidecar.log_format, cfg.sidecar.log_level)
     try:
         app = build(cfg, serve=serve, create_topics=create_topics, allow_drift=allow_drift,
-                    replay=replay, only=only)  # type: ignore[arg-type]
+                    replay=replay, only=only, install_signals=True)  # type: ignore[arg-type]
     except (StartupError, ConfigError, KafkaConfigError, OSError) as exc:
         _fail(str(exc))
     except Exception as exc:  # route compile errors and the like: say what, not a traceback

@@ -141,7 +141,7 @@ def check(directory: Path, against: str | None, skip_checks: str, strict: bool, 
 @iglu.command()
 @click.argument("uri")
 @click.option("--resolver", "resolver_path", required=True, type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Snowplow resolver-config JSON file.")
+              path_type=Path), help="Snowplow resolver-config file (JSON or HOCON).")
 def resolve(uri: str, resolver_path: Path) -> None:
     """Print the schema for URI as the resolver finds it (exit 1 not found, 2 registry unreachable)."""
     try:
@@ -162,7 +162,7 @@ def resolve(uri: str, resolver_path: Path) -> None:
 @click.argument("uri")
 @click.option("--data", "data", required=True, help="The data as JSON, or @FILE to read it from a file.")
 @click.option("--resolver", "resolver_path", required=True, type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Snowplow resolver-config JSON file.")
+              path_type=Path), help="Snowplow resolver-config file (JSON or HOCON).")
 def validate(uri: str, data: str, resolver_path: Path) -> None:
     """Validate DATA against the schema URI; prints Snowplow-style data reports (exit 1 invalid)."""
     try:

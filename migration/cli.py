@@ -2,12 +2,16 @@
 
 Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on:
 0 parity, 1 warn, 2 fail, 3 could not decide. A usage error is also 3, never 2,
-so a typo can never read as "the data differs" or, worse, as parity.
+so a typo can never read as "the data differs" or, worse, as parity; and so is
+anything else that stops the command before a verdict (an unreadable source, Ctrl-C,
+an unexpected exception), never 1, which a gate that accepts warn would pass.
+``sptk migrate shadow`` keeps the same contract.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +32,12 @@ from migration.reconcile.result import EXIT_CODES
 UNDECIDED = EXIT_CODES["undecided"]
 
 
-class _UndecidedOnUsageError(click.Command):
-    """Usage errors exit 3 (could not decide) instead of click's 2, which means 'fail' here."""
+class _UndecidedOnFailure(click.Command):
+    """A command whose exit code is a verdict: usage errors and any failure exit 3 (could not decide).
+
+    click's own codes would lie here: 2 for a usage error means 'fail', and 1 for an exception that
+    escapes (or Ctrl-C) means 'warn', which a gate that accepts warn would wave through.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -37,6 +45,24 @@ class _UndecidedOnUsageError(click.Command):
         except click.UsageError as exc:
             exc.exit_code = UNDECIDED
             raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as exc:
+            exc.exit_code = UNDECIDED
+            raise
+        except KeyboardInterrupt:
+            click.echo(f"{ctx.command_path}: interrupted; no verdict (exit 3)", err=True)
+            sys.exit(UNDECIDED)
+        except Exception as exc:
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            click.echo(f"{ctx.command_path}: could not decide: unexpected {type(exc).__name__} at "
+                       f"{Path(frame.filename).name}:{frame.lineno}: {exc}. This is a bug in sptk; please report it "
+                       f"with this line (exit 3)", err=True)
+            sys.exit(UNDECIDED)
 
 
 def _as_of(text: str | None) -> datetime | None:
@@ -49,13 +75,16 @@ def _as_of(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _write(path: str, data: bytes) -> None:
+def _write(path: str, data: bytes, what: str) -> None:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the {what} report to {path}: {exc.strerror or exc}") from exc
 
 
-@click.command(cls=_UndecidedOnUsageError)
+@click.command(cls=_UndecidedOnFailure)
 @click.option("--legacy", "legacy_source", required=True, metavar="SRC",
               help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
                    "add bad=PATH for its bad rows.")
@@ -93,6 +122,7 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
     from migration.reconcile.workspace import SourceFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.sources import BadSource, open_workspace, parse_source
+    from toolkit.progress import stages
 
     try:
         config = ReconcileConfig(
@@ -105,14 +135,17 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
         click.echo(f"sptk reconcile: {exc}", err=True)
         sys.exit(UNDECIDED)
     try:
-        with open_workspace(legacy, new, memory_limit=memory_limit) as workspace:
-            result = run(workspace, config)
+        with stages("reconcile") as step, open_workspace(legacy, new, memory_limit, step) as workspace:
+            result = run(workspace, config, step)
+    except ConfigError as exc:
+        click.echo(f"sptk reconcile: {exc}", err=True)
+        sys.exit(UNDECIDED)
     except SourceFailed as exc:
         result = failed(str(legacy), str(new), config, f"a source could not be read: {exc}")
     if json_path:
-        _write(json_path, render_json(result))
+        _write(json_path, render_json(result), "JSON")
     if html_path:
-        _write(html_path, render_html(result).encode())
+        _write(html_path, render_html(result).encode(), "HTML")
     click.echo(render_terminal(result, json_path, html_path), nl=False)
     sys.exit(result.exit_code)
 
@@ -134,26 +167,35 @@ def _open_warehouse(url: str) -> Any:
 
 @migrate.command("legacy-load")
 @click.option("--input", "input_path", required=True, metavar="DIR|FILE",
-              help="Archived enriched TSV: a file or a directory of *.tsv / *.gz files (one file = one batch).")
+              help="Archived enriched TSV (plain or gzip): a file, or a directory read as the pipeline's dir source "
+                   "reads it (recursively, in name order, skipping names that start with '.' or '_'); one file = one "
+                   "batch.")
+@click.option("--pattern", default="*", show_default=True, metavar="GLOB",
+              help="In a directory, only file names matching this glob (e.g. 'part-*').")
 @click.option("--warehouse", required=True, metavar="URL",
               help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
 @click.option("--dedup", type=click.Choice([d.value for d in Dedup]), default=Dedup.IN_BATCH.value, show_default=True,
               help="How natural duplicates collapse, as the legacy loader was configured.")
 @click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Rows per warehouse transaction.")
-def legacy_load_command(input_path: str, warehouse: str, dedup: str, batch_size: int) -> None:
+def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: str, batch_size: int) -> None:
     """Load archived enriched TSV into a warehouse as the legacy loaders did (idempotent by file and line).
 
-    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows.
+    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows. Exits 1 when there
+    is nothing to load (no such input, or no file matches) or an input cannot be read.
     """
-    from migration.legacy import InputFailed, legacy_load
+    from migration.legacy import InputFailed, NothingToLoad, legacy_load, tsv_files
 
+    try:
+        files = tsv_files(input_path, pattern)
+    except NothingToLoad as exc:
+        raise click.ClickException(str(exc)) from exc
     with _open_warehouse(warehouse) as target:
         try:
-            report = legacy_load(input_path, target, Dedup(dedup), batch_size=batch_size)
+            report = legacy_load(files, target, Dedup(dedup), batch_size=batch_size, progress_mode="auto")
         except InputFailed as exc:
-            raise click.ClickException(f"{exc}. Files before it were loaded; re-running is safe (loads are "
-                                       f"idempotent by file and line).") from exc
+            raise click.ClickException(f"{str(exc).rstrip('.')}. Files before it were loaded; re-running is safe "
+                                       f"(loads are idempotent by file and line).") from exc
     click.echo(f"legacy-load into {target.url}: {report.summary()}")
     for problem in report.load.problems[:10]:
         click.echo(f"  not loaded: {problem}")
@@ -170,11 +212,19 @@ def legacy_load_command(input_path: str, warehouse: str, dedup: str, batch_size:
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Messages per warehouse transaction (offsets are committed after each).")
 @click.option("--until-caught-up", is_flag=True, help="Stop once every assigned partition is fully loaded.")
+@click.option("--connect-timeout", default=None, metavar="SECONDS", type=click.FloatRange(0, min_open=True),
+              help="With --until-caught-up: give up (exit 3) when no partition is assigned this long after the start "
+                   "(the broker does not answer, or the topic does not exist). Default: 30.")
 @click.option("--sidecar-port", default=None, type=click.IntRange(0, 65535),
               help="Serve /healthz, /readyz and /metrics here and drain on SIGTERM (0: any free port).")
 def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, warehouse: str, group: str,
-                       batch_size: int, until_caught_up: bool, sidecar_port: int | None) -> None:
-    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset)."""
+                       batch_size: int, until_caught_up: bool, connect_timeout: float | None,
+                       sidecar_port: int | None) -> None:
+    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset).
+
+    Exit codes: 0 loaded and committed; 1 the drain did not finish in time (a restart re-reads the rest);
+    3 with --until-caught-up, nothing could be loaded (no answer from the broker, no such topic).
+    """
     import signal
     import threading
 
@@ -185,14 +235,20 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     with _open_warehouse(warehouse) as target:
         source = KafkaSource(bootstrap, topics, group)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
-                             until_caught_up=until_caught_up)
+                             until_caught_up=until_caught_up, progress_mode="auto")
+        if connect_timeout is not None:
+            loader.connect_timeout_s = connect_timeout
         try:
             if sidecar_port is not None:
-                from connectors.sidecar.runtime import Sidecar
+                from connectors.sidecar import ListenError, Sidecar
 
                 sidecar = Sidecar(port=sidecar_port)
                 loader.metrics = sidecar.metrics
-                sidecar.start()
+                try:
+                    sidecar.start()
+                except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
+                    click.echo(f"sptk migrate kafka-load: {exc}; the port is --sidecar-port", err=True)
+                    sys.exit(2)
                 click.echo(f"kafka-load: /healthz, /readyz and /metrics on 127.0.0.1:{sidecar.port}", err=True)
                 code = sidecar.run(loader)
             else:
@@ -203,13 +259,17 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 code = 0 if loader.drain(30.0) else 1
         finally:
             source.close()
+    if loader.gave_up:
+        click.echo(f"sptk migrate kafka-load: nothing loaded: {loader.gave_up} (waited {loader.connect_timeout_s:g} s; "
+                   f"--connect-timeout changes that)", err=True)
+        sys.exit(UNDECIDED)
     click.echo(f"kafka-load from {topic} into {target.url}: {loader.report.summary()}")
     for problem in loader.report.load.problems[:10]:
         click.echo(f"  not loaded (kept as a bad row): {problem}")
     sys.exit(code)
 
 
-@migrate.command("shadow")
+@migrate.command("shadow", cls=_UndecidedOnFailure)
 @click.option("--config", "config_path", required=True, metavar="FILE",
               help="Shadow config (YAML or TOML): input, pipeline, legacy and kafka warehouses, reconcile settings.")
 def shadow_command(config_path: str) -> None:
@@ -241,9 +301,9 @@ def shadow_command(config_path: str) -> None:
     click.echo(f"kafka path load: {result.kafka.summary()}")
     rec = result.reconciliation
     if config.json_path:
-        _write(str(config.json_path), render_json(rec))
+        _write(str(config.json_path), render_json(rec), "JSON")
     if config.html_path:
-        _write(str(config.html_path), render_html(rec).encode())
+        _write(str(config.html_path), render_html(rec).encode(), "HTML")
     click.echo(render_terminal(rec, str(config.json_path) if config.json_path else None,
                                str(config.html_path) if config.html_path else None), nl=False)
     sys.exit(rec.exit_code)

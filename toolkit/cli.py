@@ -14,6 +14,7 @@ import click
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
+    "config": ("toolkit.config_cli:config", "Check a pipeline config; print its JSON Schema for editors."),
     "event": ("toolkit.event_cli:event", "Parse enriched TSV, convert it to JSON profiles and back."),
     "iglu": ("iglu_registry.cli:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
     "pipeline": ("connectors.cli:pipeline", "Run the fan-out pipeline (raw/enriched/derived/bad)."),

@@ -3,7 +3,9 @@
 Both commands stream: one line in, one line out, in input order, so a file of
 any size runs in constant memory. A line that fails becomes a Snowplow bad row
 on ``--bad`` (standard error by default) and the exit code is 1; nothing is
-dropped silently.
+dropped silently. Progress goes to standard error only where it cannot mix with
+bad rows a script reads there: with ``--bad``, a bar on a terminal or a line every
+few seconds otherwise; without it, a bar on a terminal only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -24,12 +27,15 @@ from toolkit.badrows import BadRow, generic_error
 from toolkit.event import EnrichedEvent
 from toolkit.profiles import PROFILES, ProfileError, to_json
 from toolkit.profiles.canonical import parse_canonical
+from toolkit.progress import Progress, progress
 from toolkit.samples import SampleSpec, SampleStats, generate
 from toolkit.tsv import ParseFailure, parse_line
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: failures listed one by one on standard error when bad rows go to a file; the rest are counted
 LISTED_FAILURES = 20
+#: progress is counted every this many lines: per line, its bookkeeping cost a fifth of a conversion
+PROGRESS_EVERY = 256
 
 
 class InputError(click.ClickException):
@@ -43,24 +49,41 @@ def event() -> None:
     """Parse enriched TSV lines and convert events between TSV and JSON profiles."""
 
 
-def _open(path: str, stack: ExitStack) -> BinaryIO:
+def _open(path: str, stack: ExitStack) -> tuple[BinaryIO, BinaryIO]:
+    """The lines' stream (decompressed if gzip) and the file under it, whose position is the input read."""
     raw: BinaryIO = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))  # noqa: SIM115
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     if buffered.peek(2)[:2] == GZIP_MAGIC:  # .gz files, and gzip piped into standard input
-        return stack.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb"))  # type: ignore[return-value]
-    return buffered
+        return stack.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb")), buffered  # type: ignore[return-value]
+    return buffered, buffered  # type: ignore[return-value]
 
 
-def _lines(paths: tuple[str, ...]) -> Iterator[tuple[str, int, bytes]]:
+def _lines(paths: tuple[str, ...], shown: Progress) -> Iterator[tuple[str, int, bytes]]:
+    """Each line with its input and number; ``shown`` counts input bytes (stdin: the lines' own)."""
     for path in paths or ("-",):
         name = "<stdin>" if path == "-" else path
         with ExitStack() as stack:
             try:
-                stream = _open(path, stack)
+                stream, raw = _open(path, stack)
+                at = unshown = 0
                 for number, line in enumerate(stream, 1):
                     yield name, number, line
+                    unshown += len(line)
+                    if number % PROGRESS_EVERY == 0:
+                        at, unshown = _count(shown, raw, path, at, unshown)
+                _count(shown, raw, path, at, unshown)
             except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile
                 raise InputError(f"cannot read {name}: {exc}") from None
+
+
+def _count(shown: Progress, raw: BinaryIO, path: str, at: int, unshown: int) -> tuple[int, int]:
+    """Advance ``shown`` by the input read since ``at``: the file's position, or on stdin the lines' bytes."""
+    if path == "-":
+        shown.advance(unshown)
+        return at, 0
+    here = raw.tell()
+    shown.advance(here - at)
+    return here, 0
 
 
 class _Run:
@@ -102,8 +125,11 @@ def _stream(command: str, files: tuple[str, ...], bad: str | None,
             ) -> None:
     with ExitStack() as stack:
         run = _Run(bad, stack)
+        total = None if not files or "-" in files else sum(os.path.getsize(f) for f in files)
+        shown = stack.enter_context(progress(command, total, unit="bytes", detail=lambda: f"{run.read:,} lines",
+                                             mode="auto" if bad else "terminal"))
         try:
-            for name, number, line in _lines(files):
+            for name, number, line in _lines(files, shown):
                 run.read += 1
                 result = convert(line)
                 where = f"{name}:{number}"
@@ -114,6 +140,7 @@ def _stream(command: str, files: tuple[str, ...], bad: str | None,
                     run.good(render(result))
                 except ProfileError as exc:
                     run.fail(where, str(exc), generic_error(result.line, [str(exc)]))
+            shown.close()
             run.finish(command)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
             sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit

@@ -113,14 +113,21 @@ class TopicPlan:
 
     @property
     def action(self) -> Action:
-        if not self.exists:
-            return Action.CREATE
         actions = {c.action for c in self.changes}
+        if not self.exists:
+            return Action.REFUSE if Action.REFUSE in actions else Action.CREATE
         return Action.REFUSE if Action.REFUSE in actions else Action.ALTER if Action.ALTER in actions else Action.OK
 
     @property
     def drifted(self) -> bool:
         return self.exists and self.action is not Action.OK
+
+    def refusals(self) -> list[str]:
+        """What ``apply`` will not do for this topic, one line each (the plan and apply say the same)."""
+        if not self.exists:
+            return [f"{self.spec.name}: {c.reason}" for c in self.changes if c.action is Action.REFUSE]
+        return [f"{self.spec.name}: {c.setting} is {c.actual}, declared {c.declared}: {c.reason}"
+                for c in self.changes if c.action is Action.REFUSE]
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,12 @@ class Plan:
 
     @property
     def missing(self) -> list[TopicPlan]:
-        return [t for t in self.topics if t.action is Action.CREATE]
+        """Topics that do not exist, including those ``apply`` will refuse to create."""
+        return [t for t in self.topics if not t.exists]
+
+    @property
+    def refusals(self) -> list[str]:
+        return [line for t in self.topics for line in t.refusals()]
 
     def summary(self) -> str:
         count = {a: sum(1 for t in self.topics if t.action is a) for a in Action}
@@ -159,12 +171,13 @@ class Plan:
         lines = []
         for t in self.topics:
             head = f"{t.action.value:<7} {t.spec.name:<{width}}"
-            if t.action is Action.CREATE:
+            if not t.exists:
                 settings = " ".join([f"partitions={t.spec.partitions}", f"replication={t.spec.replication}",
                                      *(f"{k}={v}" for k, v in t.spec.configs.items())])
                 lines.append(f"{head}  {settings}")
+                lines.extend(f"        {c.action.value:<7} {c.reason}" for c in t.changes)
                 continue
-            lines.append(head)
+            lines.append(head.rstrip())
             for c in t.changes:
                 if c.action is Action.OK:
                     continue
@@ -182,13 +195,24 @@ def _normalise(key: str, value: str | None) -> str | None:
     return value.strip()
 
 
-def plan_topics(specs: Iterable[TopicSpec], actual: Mapping[str, TopicState | None]) -> Plan:
-    """Compare declarations with what the broker reported. Pure: no I/O."""
+def plan_topics(specs: Iterable[TopicSpec], actual: Mapping[str, TopicState | None],
+                brokers: int | None = None) -> Plan:
+    """Compare declarations with what the broker reported. Pure: no I/O.
+
+    ``brokers`` (the cluster's size, when known) lets the plan say which missing topics
+    ``apply`` could not create: a replication factor above the broker count.
+    """
     plans = []
     for spec in specs:
         state = actual.get(spec.name)
         if state is None:
-            plans.append(TopicPlan(spec, exists=False))
+            refused: tuple[SettingChange, ...] = ()
+            if brokers is not None and spec.replication > brokers:
+                refused = (SettingChange("replication", str(spec.replication), None, Action.REFUSE,
+                                         f"replication {spec.replication} needs at least {spec.replication} brokers, "
+                                         f"the cluster has {brokers}; lower topics.defaults.replication (or the "
+                                         "stream's replication)"),)
+            plans.append(TopicPlan(spec, exists=False, changes=refused))
             continue
         changes = []
         if spec.partitions > state.partitions:
@@ -220,12 +244,15 @@ def _admin_settings(cfg: PipelineConfig) -> dict[str, Any]:
 
 
 def read_plan(cfg: PipelineConfig, timeout_s: float = 15.0) -> Plan:
+    """The plan against the broker; when topics are missing, with the broker count that decides their creation."""
     specs = declared_topics(cfg)
     if not specs:
         return Plan(())
     kafka = cfg.require_kafka()
-    actual = describe_topics(kafka.bootstrap_servers, [s.name for s in specs], _admin_settings(cfg), timeout_s)
-    return plan_topics(specs, actual)
+    settings = _admin_settings(cfg)
+    actual = describe_topics(kafka.bootstrap_servers, [s.name for s in specs], settings, timeout_s)
+    brokers = broker_count(kafka.bootstrap_servers, settings, timeout_s) if None in actual.values() else None
+    return plan_topics(specs, actual, brokers)
 
 
 @dataclass
@@ -240,26 +267,20 @@ class ApplyResult:
 
 
 def apply_plan(cfg: PipelineConfig, plan: Plan, timeout_s: float = 30.0) -> ApplyResult:
-    """Create missing topics, grow partitions, set configs; report (and skip) what is refused."""
+    """Create missing topics, grow partitions, set configs; report (and skip) what the plan marked refused."""
     kafka = cfg.require_kafka()
     settings = _admin_settings(cfg)
     result = ApplyResult()
-    brokers = broker_count(kafka.bootstrap_servers, settings) if plan.missing else 0
     for t in plan.topics:
         spec = t.spec
+        result.refused.extend(t.refusals())
         if t.action is Action.CREATE:
-            if spec.replication > brokers:
-                result.refused.append(f"{spec.name}: replication {spec.replication} needs at least "
-                                      f"{spec.replication} brokers, the cluster has {brokers}; lower "
-                                      "topics.defaults.replication (or the stream's replication)")
-                continue
             create_topic(kafka.bootstrap_servers, spec.name, spec.partitions, spec.replication, spec.configs,
                          settings, timeout_s)
             result.created.append(spec.name)
             continue
-        for c in t.changes:
-            if c.action is Action.REFUSE:
-                result.refused.append(f"{spec.name}: {c.setting} is {c.actual}, declared {c.declared}: {c.reason}")
+        if not t.exists:
+            continue
         if any(c.setting == "partitions" and c.action is Action.ALTER for c in t.changes):
             grow_partitions(kafka.bootstrap_servers, spec.name, spec.partitions, settings, timeout_s)
             result.altered.append(f"{spec.name}: partitions -> {spec.partitions}")

@@ -10,6 +10,7 @@ request, and lengths checked before a body is read.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import threading
@@ -50,6 +51,10 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class ListenError(OSError):
+    """The server cannot listen on its address (the port is taken, or not permitted); says which and what to do."""
+
+
 @dataclass(frozen=True)
 class _Route:
     handler: Handler
@@ -80,7 +85,14 @@ class HttpServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
+    def bind(self) -> None:
+        """Claim the address now (:class:`ListenError` if it cannot be had); requests are answered from :meth:`start`.
+
+        Callers bind before their slow start-up steps, so a port in use stops the start at once;
+        until :meth:`start`, connections wait in the listen queue.
+        """
+        if self._server is not None:
+            return
         routes = self._routes
 
         class _Handler(HardenedHandler):
@@ -134,15 +146,30 @@ class HttpServer:
 
             do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle  # noqa: N815
 
-        server = HardenedHTTPServer((self.host, self._requested_port), _Handler, self.limits)
+        try:
+            server = HardenedHTTPServer((self.host, self._requested_port), _Handler, self.limits)
+        except OSError as exc:
+            address = f"{self.host}:{self._requested_port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise ListenError(f"cannot listen on {address}: the port is in use by another process (stop it, or "
+                                  "choose another port)") from None
+            raise ListenError(f"cannot listen on {address}: {exc.strerror or exc}") from None
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="sptk-http", daemon=True)
+
+    def start(self) -> None:
+        """Bind (unless :meth:`bind` did) and answer requests from a daemon thread."""
+        self.bind()
+        if self._thread is not None:
+            return
+        assert self._server is not None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sptk-http", daemon=True)
         self._thread.start()
         log.info("HTTP server listening on %s", self.url)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            if self._thread is not None:  # shutdown() waits for serve_forever, which a bound-only server never ran
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
         if self._thread is not None:

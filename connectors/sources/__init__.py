@@ -24,7 +24,7 @@ def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
     src = cfg.source
     if src.kind == "file":
         assert src.file is not None
-        return FileSource(src.file.paths)
+        return FileSource(src.file.paths, progress=src.file.progress)
     if src.kind == "stdin":
         return StdinSource()
     if src.kind == "dir":

@@ -13,15 +13,15 @@ import fnmatch
 import gzip
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from connectors.sources.base import Position, Record
 from connectors.sources.files import DEFAULT_MAX_LINE_BYTES, SourceError, is_gzip, iter_lines, open_binary
+from toolkit.progress import Progress, progress
 
 CHECKPOINT_VERSION = 1
 
@@ -60,40 +60,6 @@ def discover(root: Path, pattern: str = "*") -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix().encode())
 
 
-@dataclass
-class Progress:
-    """A one-line progress display on stderr, redrawn at most twice a second."""
-
-    total_files: int
-    total_bytes: int
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    clock: Callable[[], float] = time.monotonic
-    files_done: int = 0
-    bytes_done: int = 0
-    records: int = 0
-    _last: float = -1.0
-    _drawn: bool = False
-
-    def update(self, force: bool = False) -> None:
-        now = self.clock()
-        if not force and now - self._last < 0.5:
-            return
-        self._last = now
-        share = min(1.0, self.bytes_done / self.total_bytes) if self.total_bytes else 1.0
-        bar = "#" * int(share * 20) + "." * (20 - int(share * 20))
-        self.stream.write(f"\r[sptk] [{bar}] {self.files_done}/{self.total_files} files  "
-                          f"{self.bytes_done / 2**20:,.1f}/{self.total_bytes / 2**20:,.1f} MiB ({100 * share:4.1f}%)  "
-                          f"{self.records:,} records")
-        self.stream.flush()
-        self._drawn = True
-
-    def finish(self) -> None:
-        if self._drawn:
-            self.update(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 class DirSource:
     """Recursively read ``root`` in name order (plain and gzip), resumable from ``checkpoint``.
 
@@ -118,16 +84,22 @@ class DirSource:
             rel = path.relative_to(self.root).as_posix()
             self._files[rel] = _FileState(rel, path.stat().st_size)
         self._load_checkpoint()
-        stream = progress_stream if progress_stream is not None else sys.stderr
-        show = progress == "always" or (progress == "auto" and stream.isatty())
-        self._progress = Progress(len(files), sum(s.size for s in self._files.values()), stream, clock) \
-            if show else None
         self._dirty = False
         self._last_write = clock()
         self._stopped = False
         self._finished = False
         self._records = self._iterate()
         self.records_read = 0
+        self._files_done = 0
+        self._progress = self._show_progress(progress, progress_stream, clock) if progress != "never" else None
+
+    def _show_progress(self, mode: str, stream: TextIO | None, clock: Callable[[], float]) -> Progress:
+        """``auto``: a bar on a terminal only (a pipeline's stderr is its log); ``always``: periodic lines elsewhere."""
+        return progress("dir", sum(s.size for s in self._files.values()), stream, unit="bytes",
+                        detail=self._progress_detail, mode="auto" if mode == "always" else "terminal", clock=clock)
+
+    def _progress_detail(self) -> str:
+        return f"{self._files_done}/{len(self._files)} files, {self.records_read:,} records"
 
     # -- checkpoint ----------------------------------------------------------------------
 
@@ -197,13 +169,13 @@ class DirSource:
     def _iterate(self) -> Iterator[Record]:
         for rel, state in self._files.items():
             if state.done:
+                self._files_done += 1
                 if self._progress:
-                    self._progress.files_done += 1
-                    self._progress.bytes_done += state.size
+                    self._progress.advance(state.size)
                 continue
             path = self.root / rel
             reader, raw = open_binary(path)
-            before = self._bytes_before(rel) if self._progress else 0
+            counted = 0  # input bytes of this file already shown
             try:
                 resume = state.acked
                 if resume is not None and not isinstance(reader, gzip.GzipFile):
@@ -218,9 +190,9 @@ class DirSource:
                     position = Position(rel, line.offset, line.number)
                     state.last = position
                     if self._progress:
-                        self._progress.records += 1
-                        self._progress.bytes_done = before + raw.tell()
-                        self._progress.update()
+                        here = raw.tell()
+                        self._progress.advance(here - counted)
+                        counted = here
                     yield Record(line.raw, position, f"{rel}:{line.number}", truncated=line.truncated,
                                  size=line.size)
             finally:
@@ -228,18 +200,9 @@ class DirSource:
                 raw.close()
             state.eof = True
             self._settle(state)
+            self._files_done += 1
             if self._progress:
-                self._progress.files_done += 1
-                self._progress.bytes_done = before + state.size
-                self._progress.update()
-
-    def _bytes_before(self, rel: str) -> int:
-        total = 0
-        for other, s in self._files.items():
-            if other == rel:
-                return total
-            total += s.size
-        return total
+                self._progress.advance(state.size - counted)
 
     def read(self, max_records: int, timeout_s: float = 0.0) -> list[Record]:
         out: list[Record] = []
@@ -250,9 +213,9 @@ class DirSource:
                     break
             else:
                 self._finished = True
-                if self._progress:
-                    self._progress.finish()
         self.records_read += len(out)
+        if self._finished and self._progress:
+            self._progress.close()
         self._maybe_write()
         return out
 
@@ -287,6 +250,6 @@ class DirSource:
 
     def close(self) -> None:
         self._records.close()
-        if self._progress and not self._finished:
-            self._progress.finish()
+        if self._progress:
+            self._progress.close()
         self.write_checkpoint()

@@ -17,9 +17,10 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from connectors.sources.base import Position, Record
+from toolkit.progress import progress as _progress_display
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Longer lines are cut (and flagged) so one corrupt file cannot exhaust memory.
@@ -155,15 +156,54 @@ class FileSource(_LineReader):
     A plain file list has nothing durable to commit; acknowledged positions are
     kept in ``acked`` for reports. Use :class:`~connectors.sources.archive.DirSource`
     with a checkpoint for resumable runs.
+
+    Progress is shown in input bytes (compressed ones for gzip) as the dir source shows it:
+    ``auto`` a bar on a terminal only, since a pipeline's stderr is otherwise its log;
+    ``always`` also a line every ``SPTK_PROGRESS_INTERVAL_S`` seconds; ``never`` nothing.
     """
 
-    def __init__(self, paths: Sequence[Path | str], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(self, paths: Sequence[Path | str], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 progress: str = "auto", progress_stream: TextIO | None = None) -> None:
         files = [Path(p) for p in paths]
         for p in files:
             if not p.is_file():
                 raise SourceError(f"input file {p} does not exist (or is not a regular file)")
-        super().__init__([(str(p), (lambda p=p: open_binary(p)[0])) for p in files], max_line_bytes)
+        sizes = [p.stat().st_size for p in files]
+        self._opened: list[BinaryIO] = []  # the current file's underlying stream, for its position in bytes
+        super().__init__([(str(p), (lambda p=p: self._open(p))) for p in files], max_line_bytes)
         self.description = f"files: {', '.join(map(str, files))}"
+        self.progress_mode = progress
+        self._before = [sum(sizes[:i]) for i in range(len(files))]  # input bytes of the files before each
+        self._sizes = sizes
+        self._progress = None if progress == "never" else _progress_display(
+            "file", sum(sizes), progress_stream, unit="bytes", mode="auto" if progress == "always" else "terminal",
+            detail=lambda: f"{len(self._opened) - (not self._finished)}/{len(files)} files, "
+                           f"{self.records_read:,} records")
+
+    def _open(self, path: Path) -> BinaryIO:
+        reader, raw = open_binary(path)
+        if self._opened:
+            self._opened[-1].close()  # read to its end (a gzip reader leaves the file under it open)
+        self._opened.append(raw)
+        return reader
+
+    def read(self, max_records: int, timeout_s: float = 0.0) -> list[Record]:
+        out = super().read(max_records, timeout_s)
+        shown = self._progress
+        if shown is not None and self._opened:
+            i, raw = len(self._opened) - 1, self._opened[-1]
+            here = self._before[i] + (self._sizes[i] if raw.closed or self._finished else raw.tell())
+            shown.advance(here - shown.done)
+            if self._finished:
+                shown.close()
+        return out
+
+    def close(self) -> None:
+        super().close()
+        if self._opened:
+            self._opened[-1].close()
+        if self._progress is not None:
+            self._progress.close()
 
 
 class StdinSource(_LineReader):

@@ -69,6 +69,9 @@ class KafkaSource:
     def lag(self) -> list[PartitionLag]:
         return self.consumer.lag()
 
+    def why_unassigned(self) -> str:
+        return self.consumer.why_unassigned()
+
     def stop(self) -> None:
         self._stopped = True
         self.consumer.pause()

@@ -30,7 +30,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from toolkit.delivery import DeliveryTracker, PartitionId
 from toolkit.kafka.admin import describe_topics
-from toolkit.kafka.client import PRODUCER_DEFAULTS
+from toolkit.kafka.client import PRODUCER_DEFAULTS, KafkaConfigError
 from toolkit.outcomes import Output
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,6 @@ PERMANENT_ERRORS = frozenset({
 })
 
 RecordRef = tuple[PartitionId, int]
-
-
-class KafkaConfigError(ValueError):
-    """librdkafka refused the client settings (an unknown property, a bad value)."""
-
-    @classmethod
-    def refused(cls, exc: KafkaException, settings: str, tables: str) -> KafkaConfigError:
-        """The error for a client librdkafka would not create, naming the config tables to check."""
-        return cls(f"librdkafka refused the {settings} settings: {exc.args[0]}. Check the {tables} tables of the "
-                   "pipeline config.")
 
 
 class MessageTooLarge(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -124,9 +125,19 @@ def test_allow_drift_starts_with_warnings(tmp_path: Path, kafka_bootstrap: str, 
 def test_replication_beyond_the_cluster_is_refused_with_the_reason(
         tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
     cfg_path = write_config(tmp_path, kafka_bootstrap, prefix, extra="[topics.enriched]\nreplication = 3\n")
+    reason = f"{prefix}.enriched: replication 3 needs at least 3 brokers, the cluster has 1"
+    # the plan predicts what apply will do: it knows how many brokers the cluster has
+    planned = CliRunner().invoke(main, ["topics", "plan", "--config", str(cfg_path)])
+    assert planned.exit_code == 2, planned.output
+    assert re.search(rf"^refuse  {re.escape(prefix)}\.enriched +partitions=2 replication=3 ", planned.stdout, re.M)
+    assert f"apply would refuse {reason}" in planned.stderr
+    assert planned.stdout.count("create  ") == 3
+    code, out = run("topics", "plan", "--config", str(cfg_path), "--format", "json")
+    assert code == 2
+    assert {t["topic"]: t["action"] for t in json.loads(out)["topics"]}[f"{prefix}.enriched"] == "refuse"
     code, out = run("topics", "apply", "--config", str(cfg_path))
     assert code == 2
-    assert f"refused  {prefix}.enriched: replication 3 needs at least 3 brokers, the cluster has 1" in out
+    assert f"refused  {reason}" in out
     assert len([s for s in describe_topics(kafka_bootstrap, [t.name for t in declared_topics(
         load_config(cfg_path))]).values() if s is not None]) == 3
 
@@ -136,10 +147,34 @@ def test_config_and_broker_errors_are_one_clear_line(tmp_path: Path, prefix: str
     bad.write_text('[kafka]\nbootstrap_servers = "x"\ntopic_prefix = "p"\n[source]\nkind = "stdin"\n'
                    '[iglu]\nresolver_config = "r.json"\n[topics.raw]\npartitons = 3\n')
     result = CliRunner().invoke(main, ["topics", "plan", "--config", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the config is unusable: a person must fix it, as with `pipeline run`
     assert "topics.raw.partitons: unknown key; did you mean 'partitions'?" in result.output
     down = write_config(tmp_path, "127.0.0.1:1", prefix,
                         extra='[kafka.common]\n"socket.connection.setup.timeout.ms" = 1000\n"log_level" = 0\n')
     result = CliRunner().invoke(main, ["topics", "plan", "--config", str(down)], catch_exceptions=False)
     assert result.exit_code == 1
     assert "cannot read topic metadata from 127.0.0.1:1" in result.output
+
+
+def test_a_misspelled_librdkafka_property_is_the_same_clean_line_and_exit_2_everywhere(
+        tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    import subprocess
+    import sys
+
+    cfg_path = write_config(tmp_path, kafka_bootstrap, prefix, extra='[kafka.common]\n"sasl.mechanismz" = "PLAIN"\n')
+    (tmp_path / "resolver.json").write_text((Path(__file__).resolve().parents[3] / "examples" / "iglu" /
+                                             "resolver.json").read_text())
+    sptk = str(Path(sys.executable).parent / "sptk")
+    messages = {}
+    for command in (["topics", "plan"], ["topics", "apply"], ["pipeline", "run"]):
+        result = subprocess.run([sptk, *command, "--config", str(cfg_path)], capture_output=True, text=True,
+                                timeout=120, stdin=subprocess.DEVNULL)
+        assert result.returncode == 2, result.stderr[-3000:]
+        assert "Traceback" not in result.stderr
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith(f"sptk {command[0]}: "), line
+        messages[command[1]] = line.split(": ", 1)[1]
+    assert len(set(messages.values())) == 1, messages
+    message = messages["plan"]
+    assert 'No such configuration property: "sasl.mechanismz"' in message and "[kafka.common]" in message
+    assert "KafkaError{" not in message

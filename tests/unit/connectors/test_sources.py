@@ -217,17 +217,30 @@ def test_checkpoints_that_do_not_fit_are_refused(tmp_path: Path) -> None:
         DirSource(root, checkpoint=checkpoint)
 
 
-def test_progress_is_drawn_only_when_asked_or_interactive(tmp_path: Path) -> None:
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_periodic_lines_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "a"
     root.mkdir()
     make_archive(root)
-    shown = io.StringIO()
-    read_all(DirSource(root, progress="always", progress_stream=shown), batch=100)
-    final = shown.getvalue().split("\r")[-1]
-    assert final.startswith("[sptk] [####################] 4/4 files") and "(100.0%)  6 records" in final
-    quiet = io.StringIO()  # not a terminal
+    monkeypatch.setenv("SPTK_PROGRESS_INTERVAL_S", "0")
+    terminal = _Terminal()
+    read_all(DirSource(root, progress="auto", progress_stream=terminal), batch=100)
+    final = terminal.getvalue().split("\r")[-1]
+    assert "[sptk] dir" in final and "100%" in final and "4/4 files, 6 records" in final
+    lines = io.StringIO()  # not a terminal: lines only when asked for
+    read_all(DirSource(root, progress="always", progress_stream=lines), batch=100)
+    assert lines.getvalue().splitlines()[-1].startswith("[sptk] dir: done, 0.0 of 0.0 MiB (100%)")
+    assert "4/4 files, 6 records" in lines.getvalue().splitlines()[-1]
+    quiet = io.StringIO()
     read_all(DirSource(root, progress="auto", progress_stream=quiet), batch=100)
-    assert quiet.getvalue() == ""
+    silent = _Terminal()
+    read_all(DirSource(root, progress="never", progress_stream=silent), batch=100)
+    assert quiet.getvalue() == "" and silent.getvalue() == ""
 
 
 def test_the_shared_enriched_fixtures_come_through_byte_for_byte(enriched_fixtures: Path) -> None:
@@ -238,3 +251,40 @@ def test_the_shared_enriched_fixtures_come_through_byte_for_byte(enriched_fixtur
     assert [r.raw for r in records] == expected
     assert {r.position.partition for r in records} >= {"python-1.tsv", "invalid/scala-invalid-1.tsv"}
     assert all(r.raw.count(b"\t") >= 100 for r in records if not r.position.partition.startswith("invalid/"))
+
+
+def test_file_source_progress_is_a_bar_on_a_terminal_and_periodic_lines_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = tmp_path / "events.tsv"
+    plain.write_bytes(CONTENT)
+    packed = tmp_path / "more.tsv.gz"
+    packed.write_bytes(gzip.compress(CONTENT))
+    total_mib = (plain.stat().st_size + packed.stat().st_size) / 2**20
+    monkeypatch.setenv("SPTK_PROGRESS_INTERVAL_S", "0")
+    terminal = _Terminal()
+    read_all(FileSource([plain, packed], progress="auto", progress_stream=terminal), batch=3)
+    final = terminal.getvalue().split("\r")[-1]
+    assert "[sptk] file" in final and "100%" in final and "2/2 files, 10 records" in final
+    lines = io.StringIO()  # not a terminal (the pipeline's stderr is its log): lines only when asked for
+    read_all(FileSource([plain, packed], progress="always", progress_stream=lines), batch=3)
+    shown = lines.getvalue().splitlines()
+    assert len(shown) > 2 and shown[-1].startswith(f"[sptk] file: done, {total_mib:.1f} of {total_mib:.1f} MiB (100%)")
+    assert "2/2 files, 10 records" in shown[-1]
+    quiet, silent = io.StringIO(), _Terminal()
+    read_all(FileSource([plain], progress="auto", progress_stream=quiet))
+    read_all(FileSource([plain], progress="never", progress_stream=silent))
+    assert quiet.getvalue() == "" and silent.getvalue() == ""
+
+
+def test_the_file_sources_progress_is_configured_like_the_dir_sources(tmp_path: Path) -> None:
+    from connectors.sources import open_source
+    from toolkit.config import parse_config
+
+    (tmp_path / "in.tsv").write_bytes(CONTENT)
+    cfg = parse_config({"source": {"kind": "file", "file": {"paths": ["in.tsv"], "progress": "always"}},
+                        "iglu": {"resolver_config": "r.json"}, "output": {"target": f"files:{tmp_path}"}},
+                       base_dir=tmp_path, environ={})
+    assert cfg.source.file is not None and cfg.source.file.progress == "always"
+    source = open_source(cfg)
+    assert isinstance(source, FileSource) and source.progress_mode == "always"
+    source.close()

@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from snowplow_analytics_sdk.event_transformer import transform
 
@@ -80,3 +81,18 @@ def test_unreadable_input_is_exit_2_with_the_file_named(tmp_path: Path) -> None:
     assert code == 2 and f"cannot read {fake}" in err.decode()
     code, _, err = _run("to-json", str(tmp_path / "missing.tsv"))
     assert code == 2 and "does not exist" in err.decode()
+
+
+def test_to_json_shows_progress_on_stderr_only_when_stderr_is_not_the_bad_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPTK_PROGRESS_INTERVAL_S", "0")
+    source = tmp_path / "a.tsv"
+    source.write_text("\n".join([*GOOD, BAD]) + "\n")
+    code, out, err = _run("to-json", str(source), "--bad", str(tmp_path / "bad.jsonl"))
+    assert code == 1 and len(out.splitlines()) == 3  # stdout: the JSON only
+    shown = [t for t in err.decode().splitlines() if t.startswith("[sptk] to-json")]
+    assert shown and shown[-1].startswith("[sptk] to-json: done, ") and "(100%)" in shown[-1]
+    assert "4 lines" in shown[-1]
+    # without --bad, stderr is the bad rows: nothing else goes there (off a terminal)
+    code, out, err = _run("to-json", str(source))
+    assert [json.loads(e)["data"]["payload"] for e in err.splitlines()] == [BAD]
