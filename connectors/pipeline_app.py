@@ -207,12 +207,13 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         outputs = KafkaOutputs(producer, topics)
     else:
         assert cfg.output.target.directory is not None
-        resuming = (replay is None and cfg.source.kind == "dir" and cfg.source.dir is not None
-                    and cfg.source.dir.checkpoint is not None and cfg.source.dir.checkpoint.exists())
+        checkpoint = (cfg.source.dir.checkpoint if cfg.source.kind == "dir" and cfg.source.dir is not None else
+                      cfg.source.file.checkpoint if cfg.source.kind == "file" and cfg.source.file is not None else None)
+        resuming = replay is None and checkpoint is not None and checkpoint.exists()
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
-    source, label = _source(cfg, tracker, outputs, replay, runners)
+    source, label = _source(cfg, tracker, outputs, replay, runners, only)
     transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
     if replay is None:
         def handle(record: Any) -> Any:
@@ -270,7 +271,7 @@ def _producer_settings(cfg: PipelineConfig, topic_limits: dict[str, int]) -> dic
 
 
 def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, replay: ReplayOptions | None,
-            runners: list[PipelineRunner]) -> tuple[Any, str]:
+            runners: list[PipelineRunner], only: tuple[str, ...]) -> tuple[Any, str]:
     def before_revoke(keys: list[str]) -> None:
         if runners and runners[0].transactional:
             runners[0].commit_before_revoke(keys)  # outputs and offsets of the revoked partitions, atomically
@@ -278,7 +279,7 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
             outputs.flush(5.0)  # confirm what is in flight so the revoked partitions commit as far as possible
 
     if replay is None:
-        return open_source(cfg, tracker=tracker, before_revoke=before_revoke), cfg.source.kind
+        return open_source(cfg, tracker=tracker, before_revoke=before_revoke, only=only), cfg.source.kind
     if replay.inputs:
         return FileSource(replay.inputs), "file"
     kafka = cfg.require_kafka()

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from connectors.sources import SourceError, discover
-from connectors.sources.files import iter_lines, open_binary
+from connectors.sources.lines import iter_lines, open_binary
 from connectors.warehouse.bad_rows import BadRowRecord
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
 from connectors.warehouse.rows import Provenance

@@ -6,7 +6,7 @@ fast and ``toolkit`` never imports ``connectors`` or ``migration`` at module lev
 (the package direction rule in docs/architecture.md; see docs/adr/0002).
 
 The root group is also where the shared error convention is enforced (docs/cli.md,
-docs/adr/0005): whatever a command did not handle ends as one line and exit 3, never a
+docs/adr/0006): whatever a command did not handle ends as one line and exit 3, never a
 traceback, so no group has to remember to guard itself.
 """
 

@@ -1,7 +1,7 @@
 """What every ``sptk`` command shares: exit codes, the ``--json`` option, error lines (docs/cli.md).
 
 Each group takes these from here instead of choosing its own, so a script or a CI job that has
-learnt one ``sptk`` command can run every other the same way (docs/adr/0005).
+learnt one ``sptk`` command can run every other the same way (docs/adr/0006).
 """
 
 from __future__ import annotations

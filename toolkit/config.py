@@ -69,6 +69,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from iglu_registry.http_server import ServerLimits
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaCriterion
 from toolkit.fields import BY_NAME, FIELD_NAMES, FieldKind
 
@@ -1038,6 +1039,11 @@ class FileSourceConfig(Section):
     paths: Annotated[tuple[ConfigPath, ...], Doc(type="list of paths")] = Field(
         strict=False, min_length=1, description=(
             "enriched TSV files, plain or gzip (detected by content, not name), read in the order given"))
+    checkpoint: Annotated[ConfigPath | None, Doc(default="automatic with Kafka output, none with files output")] = \
+        Field(None, description=(
+            "JSON file of acknowledged positions, kept like a directory's: a rerun skips what was delivered and "
+            "resumes the rest. Without it, Kafka output keeps an automatic one that only resumes an interrupted "
+            "run (see [Sources](#sources))"))
     progress: ProgressMode = Field("auto", description=(
         "progress on stderr in input bytes, as `source.dir.progress`: `auto` a bar only when stderr is a terminal "
         "(so `sptk pipeline run --input FILE` at a terminal shows one); `always` also a line every "
@@ -1074,9 +1080,11 @@ class HttpSourceConfig(Section):
     """`kind = "http"`: the sidecar endpoint (served on the sidecar's host and port)."""
 
     path: str = Field("/v1/enriched", description="the POST endpoint; the body is newline-separated TSV")
-    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1, description="larger bodies get `413`")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1, description=(
+        "larger bodies get `413`, and so do gzip bodies that decompress to more (all members together)"))
     max_pending_records: int = Field(50_000, ge=1, description=(
-        "records accepted and not yet acknowledged; a batch that would exceed it gets `503` (overloaded)"))
+        "records accepted and not yet acknowledged; a batch that would exceed it with what is already waiting gets "
+        "`503` (overloaded, retry); a batch larger than it gets `413` (it could never fit)"))
     ack_timeout_s: float = Field(30.0, ge=0.001, description=(
         "how long a request waits for its records to be durably produced before answering `503`"))
 
@@ -1132,8 +1140,10 @@ class IgluConfig(Section):
     unavailable_backoff_s: float = Field(0.5, ge=0.0, description=(
         "the first pause between those tries; it doubles each time"))
     unavailable_hold_s: float = Field(10.0, ge=0.0, description=(
-        "once a schema's registry stayed unreachable through the retries, events needing that schema are "
-        "quarantined at once for this long, so an outage does not stall the stream"))
+        "once a schema's registry stayed unreachable through the retries, the schema is held until the registry "
+        "answers: events needing it are quarantined at once, without asking the registry, for this long; then the "
+        "next one asks once (no pauses): an answer releases the schema, no answer holds it again without a new "
+        "warning"))
 
 
 ProfileName = Annotated[str, Field(pattern=_PROFILE_PATTERN), AfterValidator(_known_profile)]
@@ -1244,6 +1254,18 @@ class SidecarConfig(Section):
     log_format: Literal["json", "text"] = Field("json", description=(
         "structured JSON lines or human-readable text on stderr"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="the least severe level logged")
+    request_timeout_s: float = Field(ServerLimits.request_timeout_s, ge=0.001, description=(
+        "seconds a client has to send one whole request (head and body), and may stay idle between keep-alive "
+        "requests; slower clients are disconnected (`408` if their body was late). Also bounds each write of an "
+        "answer"))
+    max_connections: int = Field(ServerLimits.max_connections, ge=1, description=(
+        "connections served at once, one thread each; further connections wait in the listen backlog (1,024 deep) "
+        "until one finishes. Requests of the HTTP source hold theirs until their records are acknowledged, so keep "
+        "it above the number of concurrent senders"))
+
+    @property
+    def limits(self) -> ServerLimits:
+        return ServerLimits(request_timeout_s=self.request_timeout_s, max_connections=self.max_connections)
 
 
 class PipelineConfig(BaseSettings):

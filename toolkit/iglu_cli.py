@@ -1,7 +1,7 @@
 """`sptk iglu`: resolve, validate, lint, compat, check, serve.
 
 It lives in ``toolkit``, not in ``iglu_registry``, so that it shares the conventions of every
-other group (docs/adr/0005). Exit codes (docs/cli.md): 0 fine, 1 the schemas or data have
+other group (docs/adr/0006). Exit codes (docs/cli.md): 0 fine, 1 the schemas or data have
 problems (lint errors, a bump too small, invalid data, schema not found), 2 the command line or
 an input must change (bad arguments, unreadable files, a bad resolver config, a git ref that
 does not exist, a port that cannot be had), 3 a registry could not answer (retrying can help).
@@ -19,6 +19,7 @@ import click
 from iglu_registry.check import CheckError, check_repository
 from iglu_registry.compat import CompatReport, Effect, compare_schemas
 from iglu_registry.errors import ResolutionError
+from iglu_registry.http_server import ServerLimits
 from iglu_registry.layout import read_json
 from iglu_registry.lint import CHECK_NAMES, Severity, lint_directory, unknown_checks
 from iglu_registry.resolver import Resolver
@@ -186,12 +187,18 @@ def _stop(signum: int, frame: object) -> None:
 @click.option("--api-key", envvar="SPTK_IGLU_API_KEY", default=None,
               help="API key that publishing requires (env SPTK_IGLU_API_KEY); without it the registry is read-only.")
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
-def serve(directory: Path, port: int, host: str, api_key: str | None, access_log: bool) -> None:
+@click.option("--request-timeout", type=click.FloatRange(min=0.001), default=ServerLimits.request_timeout_s,
+              show_default=True, help="Seconds a client has to send a whole request; slower ones are disconnected.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=ServerLimits.max_connections,
+              show_default=True, help="Connections served at once (one thread each); more wait their turn.")
+def serve(directory: Path, port: int, host: str, api_key: str | None, access_log: bool, request_timeout: float,
+          max_connections: int) -> None:
     """Serve DIRECTORY (a registry root holding schemas/) as an Iglu Server and static repository."""
     from iglu_registry.server import make_server
 
+    limits = ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections)
     try:
-        server = make_server(directory, host, port, api_key, quiet=not access_log)
+        server = make_server(directory, host, port, api_key, quiet=not access_log, limits=limits)
     except OSError as exc:  # the operator chose the port: a usage error, as in `pipeline run` (docs/cli.md)
         raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror}; the port is --port") from None
     store = server.store  # type: ignore[attr-defined]

@@ -303,7 +303,7 @@ class Pipeline:
         if truncated:
             headers = [(EVENT_ID, b""), (SCHEMA, b""), (COLLECTOR_TSTAMP, b""), (SOURCE, src), (PIPELINE, self._pid),
                        (TRACE_ID, trace)]
-            return self._too_large(outputs, raw.decode("utf-8", "backslashreplace"), size, self._raw_limit,
+            return self._too_large(outputs, raw.decode("utf-8", "surrogateescape"), size, self._raw_limit,
                                    f"the record must fit topic {self._raw_topic}; the source cut it at {len(raw)} "
                                    "bytes", key=None, headers=headers, event_id="")
         started = clock() if clock else 0.0
@@ -429,5 +429,5 @@ class Pipeline:
             line = replay_line(row, include_all)
         except NotReplayable as exc:
             return Skipped(str(exc))
-        return self.process(line.encode("utf-8", "surrogateescape"), source, trace_id, emit_raw=False)
+        return self.process(line, source, trace_id, emit_raw=False)
 

@@ -20,8 +20,9 @@ honestly as the schema allows:
 So the original line is ``payload.enriched`` in field order, each value written back as text
 (``null`` as empty), with ``payload.raw.parameters`` overriding the fields it names:
 :func:`original_line` does exactly that, and a test proves it byte for byte on every sample
-and fixture. ``size_violation`` and ``generic_error`` keep the line as their string payload
-(cut to fit, for size violations).
+and fixture. ``loader_parsing_error``, ``size_violation`` and ``generic_error`` keep the line
+as their string payload (cut to fit, for size violations), escaped by
+:func:`toolkit.badrows.escape_line` so that :func:`replay_line` gets its exact bytes back.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.badrows import ARTIFACT, BADROWS_VENDOR, BadRow, bad_row, timestamp
+from toolkit.badrows import ARTIFACT, BADROWS_VENDOR, BadRow, bad_row, escape_line, timestamp, unescape_line
 from toolkit.event import EnrichedEvent
 from toolkit.fields import BY_NAME, FIELDS
 
@@ -100,11 +101,11 @@ def schema_violations(event: EnrichedEvent, messages: tuple[dict[str, Any], ...]
                    {"raw": raw, "enriched": enriched})
 
 
-def size_violation(payload: str, actual: int, limit: int, expectation: str) -> BadRow:
-    """A record (or one of its outputs) too large for its topic; ``payload`` is the line, already cut to fit."""
+def size_violation(line: bytes | str, actual: int, limit: int, expectation: str) -> BadRow:
+    """A record (or one of its outputs) too large for its topic; ``line`` is its start, already cut to fit."""
     return bad_row(SIZE_VIOLATION, {"timestamp": timestamp(), "maximumAllowedSizeBytes": min(limit, SIZE_FIELD_MAX),
                                     "actualSizeBytes": min(actual, SIZE_FIELD_MAX), "expectation": expectation[:256]},
-                   payload)
+                   escape_line(line))
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,11 +165,12 @@ def bad_row_type(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-def replay_line(row: Mapping[str, Any], include_all: bool) -> str:
-    """The line to process again for a bad row; :class:`NotReplayable` says why there is none.
+def replay_line(row: Mapping[str, Any], include_all: bool) -> bytes:
+    """The line to process again for a bad row, byte for byte; :class:`NotReplayable` says why there is none.
 
     Without ``include_all`` only quarantined rows (:func:`is_retryable`) are replayed; with it,
-    every row that still holds its whole input line.
+    every row that still holds its whole input line. The line is taken as it is, never
+    stripped: an enriched line ends in empty tab-separated fields.
     """
     kind = bad_row_type(row)
     data = row.get("data") if isinstance(row.get("data"), Mapping) else {}
@@ -181,11 +183,14 @@ def replay_line(row: Mapping[str, Any], include_all: bool) -> str:
         payload = data.get("payload")
         if not isinstance(payload, Mapping):
             raise NotReplayable("schema_violations bad row without a payload object")
-        return original_line(payload)
+        return original_line(payload).encode()
     if not include_all:
         raise NotReplayable(f"a {kind} bad row is not quarantined; use --all to run it again")
     if kind in (LOADER_PARSING_ERROR, GENERIC_ERROR) and isinstance(data.get("payload"), str):
-        return data["payload"]
+        try:
+            return unescape_line(data["payload"])
+        except ValueError as exc:
+            raise NotReplayable(f"the {kind} payload is not a line this toolkit escaped: {exc}") from None
     if kind == SIZE_VIOLATION:
         raise NotReplayable("a size_violation keeps only the start of its record; read the record again from its "
                             "source (raw topic or archive) instead")

@@ -133,7 +133,8 @@ class ParseFailure:
 
     ``kind`` follows Snowplow's analytics SDK: ``NotTSV`` (no tab at all),
     ``FieldNumberMismatch`` (not 131 fields) or ``RowDecodingError`` (131 fields,
-    some invalid: see ``errors``).
+    some invalid: see ``errors``). ``line`` is the line as given; bytes that are not
+    UTF-8 are kept as ``surrogateescape`` decoding holds them.
     """
 
     line: str
@@ -181,7 +182,9 @@ def parse_line(line: str | bytes | bytearray | memoryview) -> EnrichedEvent | Pa
     """Parse one enriched TSV line (one trailing ``\\n`` or ``\\r\\n`` is ignored). Never raises on bad data.
 
     Bytes are decoded as UTF-8; a field that is not valid UTF-8 is reported like
-    any other invalid field, and the failure's payload shows its bytes as ``\\xNN``.
+    any other invalid field, and the failure's ``line`` keeps its bytes (decoded with
+    ``surrogateescape``), which the bad row's payload shows as ``\\xNN``
+    (:func:`toolkit.badrows.escape_line`).
 
     The compiled fast path (:mod:`toolkit.native_codec`) takes the lines it is
     certain about; the rest, and every error, go to :func:`parse_line_python`.
@@ -330,7 +333,7 @@ def _parse_bytes(data: bytes) -> EnrichedEvent | ParseFailure:
 def _utf8_failure(data: bytes) -> EnrichedEvent | ParseFailure:
     if data[-1:] == b"\n":
         data = data[:-2] if data[-2:] == b"\r\n" else data[:-1]
-    line = data.decode("utf-8", "backslashreplace")
+    line = data.decode("utf-8", "surrogateescape")
     raw_fields = data.split(b"\t")
     if len(raw_fields) != FIELD_COUNT:
         return ParseFailure(line, "NotTSV" if len(raw_fields) == 1 else "FieldNumberMismatch", len(raw_fields))

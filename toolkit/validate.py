@@ -13,11 +13,16 @@ row marked retryable, which ``sptk pipeline replay-bad`` runs again once the reg
 Such an event is never reported as a permanent violation and never dropped. Schemas the
 resolver has cached keep validating throughout an outage (the resolver serves them stale).
 
-The retry is per schema, not per event: once a schema's registry stayed unreachable through
-the retries, events needing that schema are quarantined at once for ``hold_s`` seconds, so a
-registry outage costs a few seconds of stall per schema instead of the whole stream's
-throughput. Retrying helps only after the resolver's own backoff for the failing repository
-has passed, hence the default pause of half a second.
+The retry is per schema and per outage, not per event: once a schema's registry stayed
+unreachable through the retries, the schema is *held* until the registry answers for it.
+Events needing a held schema are quarantined at once, without asking the registry, for
+``hold_s`` seconds; then the next one asks once (no pauses): an answer releases the schema,
+no answer holds it again, quietly. So an outage costs one stall of a few seconds per schema
+and one warning each, and the stream then runs at full speed however many schemas it
+needs; a hold that ran out never starts the pauses again (that made a stream over more
+schemas than fit in one hold stall on every event). Retrying helps only after the
+resolver's own backoff for the failing repository has passed, hence the default pause of
+half a second.
 """
 
 from __future__ import annotations
@@ -132,7 +137,8 @@ class EventValidator:
         self.retry = retry
         self._sleep = sleep
         self._clock = clock
-        self._held: dict[SchemaKey, float] = {}
+        #: schemas whose registry did not answer through the retries: (ask again after, the last answer)
+        self._held: dict[SchemaKey, tuple[float, ResolutionError]] = {}
         self.lookups = 0
         self.quarantined_keys = 0
         #: schema URI as written -> (fast check, resolver-clock expiry): see SchemaValidator.lease
@@ -187,7 +193,7 @@ class EventValidator:
             self._leases[uri] = lease
 
     def _validate_fully(self, sdj: dict[str, SelfDescribingField]) -> ValidationResult:
-        check = self.validator.validate
+        check = self._check if self._held else self.validator.validate
         failures: list[tuple[SchemaKey, str, list[DataReport] | ResolutionError]] | None = None
         checked = 0
         for name, f in sdj.items():
@@ -228,14 +234,29 @@ class EventValidator:
             reason += f"; and {len(failures) - 3} more"
         return SchemaViolations(tuple(messages), retryable, reason, checked)
 
+    def _check(self, key: SchemaKey, data: Any) -> list[DataReport] | ResolutionError:
+        """:meth:`SchemaValidator.validate`, except for a held schema: its last answer until the hold runs out."""
+        held = self._held.get(key)
+        if held is None:
+            return self.validator.validate(key, data)
+        if self._clock() < held[0]:
+            return held[1]
+        result = self.validator.validate(key, data)
+        if not isinstance(result, ResolutionError) or not result.retryable:
+            del self._held[key]
+            log.info("schema %s resolves again; events that needed it are no longer quarantined (`sptk pipeline "
+                     "replay-bad` runs the quarantined ones)", key.uri, extra={"schema": key.uri, "stage": "validate"})
+        return result
+
     def _settle(self, key: SchemaKey, data: Any, result: list[DataReport] | ResolutionError
                 ) -> list[DataReport] | ResolutionError:
-        """Retry a registry that could not answer, with backoff, unless this schema is already on hold."""
+        """Retry a registry that could not answer, with backoff, unless this schema is already held."""
         if not isinstance(result, ResolutionError) or not result.retryable:
             return result
-        now = self._clock()
-        until = self._held.get(key)
-        if until is not None and now < until:
+        held = self._held.get(key)
+        if held is not None:  # still no answer: hold on, without pausing the stream or warning again
+            if self._clock() >= held[0]:
+                self._held[key] = (self._clock() + self.retry.hold_s, result)
             return result
         pause = self.retry.backoff_s
         for _ in range(self.retry.retries):
@@ -243,12 +264,12 @@ class EventValidator:
             pause *= 2
             result = self.validator.validate(key, data)
             if not isinstance(result, ResolutionError) or not result.retryable:
-                self._held.pop(key, None)
                 return result
-        self._held[key] = self._clock() + self.retry.hold_s
+        self._held[key] = (self._clock() + self.retry.hold_s, result)
         self.quarantined_keys += 1
         log.warning("schema %s: the registry could not answer after %d retries (%s); events that need it are "
-                    "quarantined to the bad stream as retryable for the next %gs, and `sptk pipeline replay-bad` "
-                    "runs them again once the registry is back", key.uri, self.retry.retries, result.message,
-                    self.retry.hold_s, extra={"schema": key.uri, "stage": "validate"})
+                    "quarantined to the bad stream as retryable until it answers (asked again every %gs, without "
+                    "pausing the stream), and `sptk pipeline replay-bad` runs them again once the registry is back",
+                    key.uri, self.retry.retries, result.message, self.retry.hold_s,
+                    extra={"schema": key.uri, "stage": "validate"})
         return result

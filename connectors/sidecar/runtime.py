@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from connectors.sidecar.health import Probe, Readiness
 from connectors.sidecar.metrics import CONTENT_TYPE, PipelineMetrics
 from connectors.sidecar.server import HttpServer, Request, Response
+from iglu_registry.http_server import ServerLimits
 from toolkit.config import PipelineConfig
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class Sidecar:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, *, metrics: PipelineMetrics | None = None,
                  probes: Mapping[str, Probe] | None = None, drain_timeout_s: float = 30.0,
-                 readiness_cache_s: float = 2.0, serve: bool = True) -> None:
-        self.server = HttpServer(host, port)
+                 readiness_cache_s: float = 2.0, serve: bool = True, limits: ServerLimits | None = None) -> None:
+        self.server = HttpServer(host, port, limits)
         self.serving = serve
         self._running = False
         self.metrics = metrics or PipelineMetrics()
@@ -72,7 +73,7 @@ class Sidecar:
     def from_config(cls, cfg: PipelineConfig, *, metrics: PipelineMetrics | None = None,
                     probes: Mapping[str, Probe] | None = None) -> Sidecar:
         return cls(cfg.sidecar.host, cfg.sidecar.port, metrics=metrics, probes=probes,
-                   drain_timeout_s=cfg.delivery.drain_timeout_s)
+                   drain_timeout_s=cfg.delivery.drain_timeout_s, limits=cfg.sidecar.limits)
 
     def _metrics(self, request: Request) -> Response:
         return Response(HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE)

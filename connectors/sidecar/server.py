@@ -1,9 +1,11 @@
 """A small threaded HTTP server with a route table, for probes, metrics and the HTTP source.
 
 The sidecar needs four endpoints and one port, not a web framework: the standard
-library's ``ThreadingHTTPServer`` serves each request in its own thread, which
-matters because the HTTP source holds a request open until its records are
-durably produced while probes must still answer.
+library's threading server serves each request in its own thread, which matters
+because the HTTP source holds a request open until its records are durably
+produced while probes must still answer. It runs on the same hardened base as
+``sptk iglu serve`` (``iglu_registry.http_server``): bounded threads, a deadline per
+request, and lengths checked before a body is read.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from iglu_registry.http_server import BODY_METHODS, HardenedHandler, HardenedHTTPServer, Refusal, ServerLimits
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,12 @@ class _Route:
 class HttpServer:
     """Routes ``(method, path)`` to handlers; serves in a daemon thread; ``port=0`` picks a free port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, limits: ServerLimits | None = None) -> None:
         self.host = host
         self._requested_port = port
+        self.limits = limits or ServerLimits()
         self._routes: dict[tuple[str, str], _Route] = {}
-        self._server: ThreadingHTTPServer | None = None
+        self._server: HardenedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def route(self, method: str, path: str, handler: Handler, max_body_bytes: int = 0) -> None:
@@ -91,12 +95,8 @@ class HttpServer:
             return
         routes = self._routes
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class _Handler(HardenedHandler):
             server_version = "sptk-sidecar"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                log.debug("%s %s", self.address_string(), format % args)
 
             def _send(self, response: Response) -> None:
                 self.send_response(response.status)
@@ -104,43 +104,36 @@ class HttpServer:
                 self.send_header("Content-Length", str(len(response.body)))
                 for k, v in response.headers.items():
                     self.send_header(k, v)
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(response.body)
+
+            def _refused(self, refusal: Refusal) -> Response:
+                payload: dict[str, object] = {"error": refusal.message}
+                if self.command in BODY_METHODS:
+                    payload["accepted"] = 0  # what the HTTP source's callers read
+                return Response.json(refusal.status, payload)
 
             def _handle(self) -> None:
                 url = urlsplit(self.path)
                 route = routes.get((self.command, url.path))
                 if route is None:
+                    self.close_connection = True  # a body, if any, is not read
                     allowed = sorted(m for m, p in routes if p == url.path)
                     if allowed:
-                        self.close_connection = True
                         self._send(Response.json(HTTPStatus.METHOD_NOT_ALLOWED,
                                                  {"error": f"{self.command} is not supported on {url.path}; use "
                                                   f"{', '.join(allowed)}"}, {"Allow": ", ".join(allowed)}))
                     else:
-                        self.close_connection = True
                         self._send(Response.json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {url.path}"}))
                     return
-                body = b""
-                if self.command in ("POST", "PUT"):
-                    length_text = self.headers.get("Content-Length")
-                    if length_text is None:
-                        self.close_connection = True
-                        self._send(Response.json(HTTPStatus.LENGTH_REQUIRED,
-                                                 {"accepted": 0, "error": "a Content-Length header is required"}))
-                        return
-                    try:
-                        length = int(length_text)
-                    except ValueError:
-                        length = -1
-                    if length < 0 or length > route.max_body_bytes:
-                        self.close_connection = True  # the body is not read, so the connection cannot be reused
-                        self._send(Response.json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
-                            "accepted": 0, "error": f"body of {length_text} bytes is over the limit of "
-                                                    f"{route.max_body_bytes} bytes; send smaller batches"}))
-                        return
-                    body = self.rfile.read(length)
+                length = self.body_length(route.max_body_bytes)
+                body = self.read_body(length) if isinstance(length, int) else length
+                if isinstance(body, Refusal):
+                    self._send(self._refused(body))
+                    return
                 request = Request(self.command, url.path, parse_qs(url.query),
                                   {k.lower(): v for k, v in self.headers.items()}, body, self.client_address[0])
                 try:
@@ -154,14 +147,13 @@ class HttpServer:
             do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle  # noqa: N815
 
         try:
-            server = ThreadingHTTPServer((self.host, self._requested_port), _Handler)
+            server = HardenedHTTPServer((self.host, self._requested_port), _Handler, self.limits)
         except OSError as exc:
             address = f"{self.host}:{self._requested_port}"
             if exc.errno == errno.EADDRINUSE:
                 raise ListenError(f"cannot listen on {address}: the port is in use by another process (stop it, or "
                                   "choose another port)") from None
             raise ListenError(f"cannot listen on {address}: {exc.strerror or exc}") from None
-        server.daemon_threads = True
         self._server = server
 
     def start(self) -> None:

@@ -88,7 +88,7 @@ def test_every_package_has_the_cli_group_the_composition_root_names() -> None:
 
 def test_the_iglu_library_holds_no_command_line() -> None:
     """``iglu_registry`` imports nothing of ours, so its commands could not share the CLI conventions
-    (docs/adr/0005): the ``sptk iglu`` group lives with the other groups, above the library."""
+    (docs/adr/0006): the ``sptk iglu`` group lives with the other groups, above the library."""
     clicky = []
     for path in sorted((ROOT / "iglu_registry").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))

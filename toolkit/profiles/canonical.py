@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
+from toolkit.badrows import escape_line
 from toolkit.event import EnrichedEvent
 from toolkit.fields import (
     BY_NAME,
@@ -178,11 +179,11 @@ def parse_canonical(data: str | bytes | Mapping[str, Any]) -> EnrichedEvent | Pa
     """
     if isinstance(data, Mapping):  # through JSON, so tuples, subclasses and the like compare as JSON would
         data = orjson.dumps(data, default=repr)
-    payload = data if isinstance(data, str) else bytes(data).decode("utf-8", "backslashreplace")
+    payload = data if isinstance(data, str) else bytes(data).decode("utf-8", "surrogateescape")  # bytes kept
     try:
         obj: Any = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        return _failure(payload, [FieldError("line", payload[:1024], f"not valid JSON: {exc}")])
+        return _failure(payload, [FieldError("line", escape_line(payload)[:1024], f"not valid JSON: {exc}")])
     if not isinstance(obj, Mapping):
         return _failure(payload, [FieldError("line", payload[:1024],
                                              "a canonical event must be a JSON object keyed by atomic.events "

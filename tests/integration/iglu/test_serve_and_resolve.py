@@ -177,3 +177,16 @@ def test_serve_refuses_a_port_in_use(central_server: str, iglu_central: Path) ->
                          capture_output=True, text=True, timeout=30, env={**os.environ})
     assert out.returncode == 2 and f"sptk iglu serve: cannot listen on 127.0.0.1:{port}" in out.stderr
     assert shutil.which("git")  # check's integration needs git too; fail loudly if CI lacks it
+
+
+def test_serve_takes_its_limits_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    proc, url = start(tmp_path, "--request-timeout", "0.5", "--max-connections", "2")
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(b"GET /api/meta/health HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+            assert s.recv(1024) == b""  # disconnected at the deadline, not held for ever
+        assert requests.get(f"{url}/api/meta/health", timeout=5).text == "OK"
+    finally:
+        stop(proc)

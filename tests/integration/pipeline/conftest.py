@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -118,6 +120,16 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
                             env={**os.environ, **(env or {})})
 
 
+def post(url: str, body: bytes, timeout: float = 60) -> tuple[int, dict]:
+    """POST ``body``; the status and the JSON answer, also for an error status."""
+    request = urllib.request.Request(url, data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,9 +145,10 @@ def metric(port: int, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
-def start_mid_stream(config: Path, port: int, records: int, *args: str) -> subprocess.Popen[str]:
+def start_mid_stream(config: Path, port: int, records: int, *args: str,
+                     env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``sptk pipeline run --config config``, returned once it has read ``records`` (seen on /metrics) or ended."""
-    run = start("pipeline", "run", "--config", str(config), *args)
+    run = start("pipeline", "run", "--config", str(config), *args, env=env)
     wait_for(lambda: metric(port, "sptk_records_in_total") >= records or run.poll() is not None, 120,
              f"the run to read {records} records")
     return run

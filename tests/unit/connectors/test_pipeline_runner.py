@@ -255,6 +255,29 @@ def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["in"] == 1
 
 
+def test_a_resumed_file_run_appends_to_its_files(tmp_path: Path) -> None:
+    from connectors.pipeline_app import build
+    from toolkit.config import parse_config
+
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text(line() + "\n" + line() + "\n")
+    second.write_text(line() + "\n")
+
+    def run(*paths: Path) -> None:
+        data = {"source": {"kind": "file", "file": {"paths": [str(p) for p in paths],
+                                                    "checkpoint": str(tmp_path / "cp.json")}},
+                "iglu": {"resolver_config": str(Path(__file__).resolve().parents[3] / "examples/iglu/resolver.json")},
+                "output": {"target": f"files:{tmp_path / 'out'}"}}
+        app = build(parse_config(data, base_dir=tmp_path, environ={}), serve=False)
+        app.runner.run(threading.Event())
+        assert app.runner.drain(5.0)
+
+    run(first)
+    run(first, second)  # a.tsv is done in the checkpoint: only b.tsv is read, and the outputs are kept
+    assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["in"] == 1
+
+
 def test_the_loop_quiets_the_gc_while_it_runs_and_puts_it_back() -> None:
     import gc
 

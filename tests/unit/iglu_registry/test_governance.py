@@ -169,3 +169,16 @@ def test_publishing_rules(store: SchemaStore, tmp_path: Path) -> None:
     assert mismatch.status == 400 and "self block says" in mismatch.body["message"]
     assert route(store, "POST", "/api/schemas", {"apikey": "k"}, b"{not json").status == 400
     assert route(SchemaStore(tmp_path), "POST", "/api/schemas", {"apikey": "k"}, good).status == 403
+
+
+def test_snowplows_envelopes_skip_only_the_column_checks() -> None:
+    """contexts/unstruct_event wrap entities and are never loaded as columns; any other array root is an error."""
+    envelope = {**schema("1-0-0"), "self": {"vendor": "com.snowplowanalytics.snowplow", "name": "contexts",
+                                            "format": "jsonschema", "version": "1-0-0"},
+                "type": "array", "items": {"type": "object", "description": "entity",
+                                           "properties": {"schema": {"type": "string", "description": "uri"}}}}
+    envelope.pop("properties", None)
+    checks = {i.check for i in lint_schema(envelope)}
+    assert "rootObject" not in checks and "stringLength" not in checks, checks
+    lookalike = {**envelope, "self": {**envelope["self"], "vendor": "com.acme"}}
+    assert {"rootObject", "stringLength"} <= {i.check for i in lint_schema(lookalike)}

@@ -185,7 +185,8 @@ def test_invalid_utf8_is_reported_per_field_and_shown_as_escapes_in_the_payload(
     assert [e.field for e in result.errors] == ["user_id"]
     assert result.errors[0].message == ("user_id is not valid UTF-8: byte 0xe9 at byte offset 3 of the field "
                                         "(unexpected end of data)")
-    assert "caf\\xe9" in result.line and "\n" not in result.line
+    assert result.line.encode("utf-8", "surrogateescape") == raw  # the bytes kept, the newline dropped
+    assert "caf\\xe9" in result.bad_row().payload
 
 
 def test_invalid_utf8_and_other_problems_are_all_reported() -> None:
