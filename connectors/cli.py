@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli_conventions import CommandFailed, Exit
-from toolkit.config import ConfigError, PipelineConfig, load_config
+from toolkit.cli.conventions import CommandFailed, Exit
+from toolkit.config.models import ConfigError, PipelineConfig, load_config
 
 
 def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,

@@ -23,7 +23,7 @@ from connectors.sidecar.health import Probe
 from connectors.sinks.files import FilesOutputs
 from connectors.sources import FileSource, HttpSource, open_source
 from connectors.sources.kafka import KafkaSource
-from toolkit.config import (
+from toolkit.config.models import (
     FileSourceConfig,
     KafkaSourceConfig,
     OutputTarget,
@@ -32,13 +32,13 @@ from toolkit.config import (
     config_hash,
     toolkit_version,
 )
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
-from toolkit.outcomes import BAD, ENRICHED, RAW
-from toolkit.pipeline import Pipeline, stream_topics
-from toolkit.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.fanout import Pipeline, stream_topics
+from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
           replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
           only: tuple[str, ...] = (), install_signals: bool = False) -> App:
-    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.ConfigError` if not.
+    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.models.ConfigError` if not.
 
     ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
     one stream from a replay without repeating the others. The sidecar comes first: with
@@ -293,7 +293,7 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
 def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_prefix: str = "sptk",
                  profile: str | None = None, environ: Any = None) -> PipelineConfig:
     """The config of ``sptk pipeline run --input PATH --resolver FILE --output files:DIR|kafka:BOOTSTRAP``."""
-    from toolkit.config import parse_config
+    from toolkit.config.models import parse_config
 
     data: dict[str, Any] = {
         "source": {"kind": "stdin"} if inputs == ("-",) else {"kind": "file", "file": {"paths": list(inputs)}},

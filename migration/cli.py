@@ -4,7 +4,7 @@ Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on: 0 p
 2 fail, 3 could not decide. Its 2 is a finding, so a usage error exits 3, not the 2 of every
 other command, and so does anything else that stops it before a verdict (an unreadable source,
 Ctrl-C, an unexpected exception); ``sptk migrate shadow`` keeps the same contract
-(:class:`~toolkit.cli_conventions.VerdictCommand`, docs/cli.md). The loaders follow the shared
+(:class:`~toolkit.cli.conventions.VerdictCommand`, docs/cli.md). The loaders follow the shared
 codes: 2 a person must change the command or its input, 3 a service did not answer.
 """
 
@@ -25,7 +25,7 @@ from migration.reconcile.config import (
     parse_duration,
     parse_tolerances,
 )
-from toolkit.cli_conventions import (
+from toolkit.cli.conventions import (
     BOOTSTRAP_ENV,
     STDOUT,
     CommandFailed,
@@ -243,7 +243,7 @@ def shadow_command(config_path: str) -> None:
     from migration.legacy import InputFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
-    from toolkit.config import ConfigError as PipelineConfigError
+    from toolkit.config.models import ConfigError as PipelineConfigError
 
     try:
         config = load_shadow_config(config_path)

@@ -25,10 +25,10 @@ from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
 from connectors.warehouse.rows import Provenance
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.kafka import PartitionLag
-from toolkit.profiles.canonical import to_dict
 from toolkit.progress import Mode, progress
-from toolkit.tsv import ParseFailure, parse_line
 
 log = logging.getLogger(__name__)
 

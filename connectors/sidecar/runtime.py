@@ -23,7 +23,7 @@ from connectors.sidecar.health import Probe, Readiness
 from connectors.sidecar.metrics import CONTENT_TYPE, PipelineMetrics
 from connectors.sidecar.server import HttpServer, Request, Response
 from iglu_registry.http_server import ServerLimits
-from toolkit.config import PipelineConfig
+from toolkit.config.models import PipelineConfig
 
 if TYPE_CHECKING:
     from connectors.sources.http import HttpSource

@@ -21,8 +21,8 @@ from connectors.sources.files import FileSource, StdinSource
 from connectors.sources.http import HttpSource
 from connectors.sources.lines import SourceError
 from connectors.sources.resumable import CheckpointMismatch
-from toolkit.config import PipelineConfig
-from toolkit.delivery import DeliveryTracker
+from toolkit.config.models import PipelineConfig
+from toolkit.pipeline.delivery import DeliveryTracker
 
 log = logging.getLogger(__name__)
 

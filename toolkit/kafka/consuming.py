@@ -17,9 +17,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaConfigError
 from toolkit.kafka.client_logs import librdkafka_logger
+from toolkit.pipeline.delivery import DeliveryTracker
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ handles each once:
   after ``enqueue_timeout_s`` turns a dead broker into a clear error instead of
   an endless wait.
 * Only a delivery report says a message is durable, so source positions are
-  acknowledged from the report (through :class:`~toolkit.delivery.DeliveryTracker`),
+  acknowledged from the report (through :class:`~toolkit.pipeline.delivery.DeliveryTracker`),
   never from ``produce()`` returning.
 * A record bigger than the topic's ``max.message.bytes`` is rejected by the
   broker on every retry; checking the size *before* producing lets the pipeline
@@ -28,10 +28,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
-from toolkit.delivery import DeliveryTracker, PartitionId
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.client import PRODUCER_DEFAULTS, KafkaConfigError
-from toolkit.outcomes import Output
+from toolkit.pipeline.delivery import DeliveryTracker, PartitionId
+from toolkit.pipeline.outcomes import Output
 
 log = logging.getLogger(__name__)
 

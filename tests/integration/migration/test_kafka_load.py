@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from tests.unit.migration.scenario import bad_row, eid, events, run, write_jsonl
-from toolkit.cli import main
+from toolkit.cli.root import main
 from toolkit.kafka import create_topics, idempotent_producer
 
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from tests.integration.pipeline_infra.conftest import read_all
+from toolkit.contract.samples import SampleSpec, generate
 from toolkit.kafka import create_topics, idempotent_producer
-from toolkit.samples import SampleSpec, generate
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "iglu"
@@ -55,7 +55,7 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout_s:
 
 
 def fill_input_topic(bootstrap: str, topic: str, *, partitions: int, events: int, seed: int, keys: int) -> list[str]:
-    """Create ``topic`` and produce ``toolkit.samples`` lines to it, keyed round-robin over ``keys`` keys.
+    """Create ``topic`` and produce ``toolkit.contract.samples`` lines to it, keyed round-robin over ``keys`` keys.
 
     The pipeline tests with a Kafka source all start from such a topic; the lines are returned
     so a test can check the outputs against exactly what went in.

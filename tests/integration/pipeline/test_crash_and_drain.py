@@ -21,7 +21,7 @@ from tests.integration.pipeline.conftest import (
     write_config,
 )
 from tests.integration.pipeline_infra.conftest import unique
-from toolkit.samples import SampleSpec, generate
+from toolkit.contract.samples import SampleSpec, generate
 
 
 def landed(bootstrap: str, prefix: str, expect: int | None = None) -> list[Message]:

@@ -25,8 +25,8 @@ from tests.integration.pipeline.conftest import (
     write_config,
 )
 from tests.integration.pipeline_infra.conftest import unique
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
 from toolkit.kafka import create_topics
-from toolkit.samples import SampleSpec, SampleStats, generate
 
 
 def test_http_batches_are_answered_after_delivery_and_metrics_carry_real_numbers(

@@ -259,8 +259,8 @@ def test_a_cold_cache_over_a_dead_registry_stalls_once_per_schema_then_runs_near
         ("RegistryUnavailable", "true")}
     assert read_topic(kafka_bootstrap, f"{dead_prefix}.enriched", timeout_s=5) == []
     # one warning per schema for the whole outage, not one per record or per expired hold
-    warned = [x["schema"] for x in dead_logs if x["level"] == "WARNING" and x["logger"] == "toolkit.validate"]
+    warned = [x["schema"] for x in dead_logs if x["level"] == "WARNING" and x["logger"] == "toolkit.pipeline.validate"]
     assert sorted(warned) == sorted(f"iglu:com.test/s{i}/jsonschema/1-0-0" for i in range(SCHEMAS))
-    assert not [x for x in live_logs if x["level"] == "WARNING" and x["logger"] == "toolkit.validate"]
+    assert not [x for x in live_logs if x["level"] == "WARNING" and x["logger"] == "toolkit.pipeline.validate"]
     # once every schema has stalled once, quarantining runs at a speed comparable to validating
     assert dead_rate >= live_rate / 5

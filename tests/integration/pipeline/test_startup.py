@@ -28,8 +28,8 @@ from tests.integration.pipeline.conftest import (
     wait_for,
     write_config,
 )
+from toolkit.contract.samples import SampleSpec, generate
 from toolkit.kafka.admin import describe_topics
-from toolkit.samples import SampleSpec, generate
 
 RESOLVER = str(EXAMPLES / "resolver.json")
 

@@ -16,8 +16,8 @@ from connectors.sidecar import HttpServer
 from connectors.sources import HttpSource, Position
 from tests.integration.pipeline_infra.conftest import read_all
 from tests.integration.pipeline_infra.relay import Relay
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 def post(port: int, body: bytes, headers: dict[str, str] | None = None,

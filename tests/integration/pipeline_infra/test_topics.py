@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from toolkit.cli import main
-from toolkit.config import load_config
+from toolkit.cli.root import main
+from toolkit.config.models import load_config
 from toolkit.kafka.admin import describe_topics, grow_partitions, set_topic_configs
-from toolkit.topics import Action, TopicDrift, check_drift, declared_topics, read_plan
+from toolkit.kafka.topics import Action, TopicDrift, check_drift, declared_topics, read_plan
 
 
 def write_config(tmp_path: Path, bootstrap: str, prefix: str, extra: str = "", derived_partitions: int = 3) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from toolkit.cli_conventions import Exit
-from toolkit.config import load_config
+from toolkit.cli.conventions import Exit
+from toolkit.config.models import load_config
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 

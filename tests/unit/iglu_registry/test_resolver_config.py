@@ -180,7 +180,7 @@ def test_a_json_file_keeps_its_json_error(tmp_path: Path) -> None:
 def test_every_reader_of_a_resolver_file_takes_hocon(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from toolkit.cli import main
+    from toolkit.cli.root import main
 
     examples = Path(__file__).resolve().parents[3] / "examples" / "iglu"
     file = tmp_path / "resolver.hocon"

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from tests.unit.migration.scenario import run
-from toolkit.cli import main
-from toolkit.fields import BY_NAME
-from toolkit.profiles.canonical import to_dict
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import ParseFailure, parse_line
+from toolkit.cli.root import main
+from toolkit.contract.fields import BY_NAME
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import ParseFailure, parse_line
 
 TITLE = BY_NAME["page_title"].position
 EVENT_ID = BY_NAME["event_id"].position

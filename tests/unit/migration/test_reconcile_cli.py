@@ -21,7 +21,7 @@ from tests.unit.migration.scenario import (
     run,
     write_jsonl,
 )
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 
 def test_identical_inputs_are_parity_and_the_json_report_is_byte_identical(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.badrows import escape_line, unescape_line
-from toolkit.outcomes import Invalid
-from toolkit.pipeline import Pipeline
-from toolkit.pipeline_badrows import replay_line
+from toolkit.contract.badrows import escape_line, unescape_line
+from toolkit.pipeline.bad_rows import replay_line
+from toolkit.pipeline.fanout import Pipeline
+from toolkit.pipeline.outcomes import Invalid
 
 from .pipeline_events import PRODUCT, config, line, sdj
 

@@ -14,8 +14,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from toolkit.cli import main
-from toolkit.cli_conventions import DEBUG_ENV, Exit, VerdictCommand
+from toolkit.cli.conventions import DEBUG_ENV, Exit, VerdictCommand
+from toolkit.cli.root import main
 
 ROOT = Path(__file__).resolve().parents[3]
 TRACEBACK = "Traceback (most recent call last)"
@@ -93,12 +93,12 @@ def test_config_check_takes_the_config_as_its_argument_and_follows_the_same_rule
 
 
 def test_an_unexpected_error_is_one_line_naming_the_command_and_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    import toolkit.config_cli
+    import toolkit.cli.config
 
     def broken() -> dict[str, object]:
         raise RuntimeError("an internal check failed")
 
-    monkeypatch.setattr(toolkit.config_cli, "config_json_schema", broken)
+    monkeypatch.setattr(toolkit.cli.config, "config_json_schema", broken)
     result = sptk("config", "schema", env={DEBUG_ENV: ""})
     assert result.exit_code == Exit.UNDECIDED, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -115,20 +115,20 @@ def test_an_unexpected_error_is_one_line_naming_the_command_and_exit_3(monkeypat
 
 
 def test_an_interruption_is_exit_3_not_click_s_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    import toolkit.config_cli
+    import toolkit.cli.config
 
     def interrupted() -> dict[str, object]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(toolkit.config_cli, "config_json_schema", interrupted)
+    monkeypatch.setattr(toolkit.cli.config, "config_json_schema", interrupted)
     result = sptk("config", "schema")
     assert result.exit_code == Exit.UNDECIDED, result.output
     assert result.stderr.splitlines()[-1].startswith("sptk config schema: interrupted")
 
 
 def test_every_environment_variable_is_sptk_and_documented_once() -> None:
-    from toolkit.config import ENV_PREFIX
-    from toolkit.native_codec import ENV_SWITCH
+    from toolkit.config.models import ENV_PREFIX
+    from toolkit.contract.native_codec import ENV_SWITCH
     from toolkit.progress import INTERVAL_ENV
 
     doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
@@ -156,8 +156,8 @@ def test_the_documented_exit_codes_are_the_shared_ones_and_reconcile_maps_onto_t
 
 
 def test_kafka_load_takes_its_bootstrap_from_the_variable_a_pipeline_config_reads() -> None:
-    from toolkit.cli_conventions import BOOTSTRAP_ENV
-    from toolkit.config import load_config
+    from toolkit.cli.conventions import BOOTSTRAP_ENV
+    from toolkit.config.models import load_config
 
     [bootstrap] = [p for w, c in LEAVES if w == ("migrate", "kafka-load") for p in c.params if p.name == "bootstrap"]
     assert bootstrap.envvar == BOOTSTRAP_ENV
@@ -169,11 +169,11 @@ def test_every_group_takes_its_conventions_from_the_one_module() -> None:
     import ast
     import importlib
 
-    from toolkit.cli import GROUPS
+    from toolkit.cli.root import GROUPS
 
     for name, (target, _) in GROUPS.items():
         module = importlib.import_module(target.split(":")[0])
         assert module.__file__ is not None
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        assert "toolkit.cli_conventions" in imported, f"sptk {name} ({module.__name__}) does not use the conventions"
+        assert "toolkit.cli.conventions" in imported, f"sptk {name} ({module.__name__}) does not use the conventions"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from toolkit.config import (
+from toolkit.config.models import (
     DEFAULT_PARTITION_KEY,
     AllOf,
     AnyIndex,

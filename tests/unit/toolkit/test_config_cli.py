@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 ROOT = Path(__file__).resolve().parents[3]
 

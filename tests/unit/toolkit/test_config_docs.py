@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.config_docs import BEGIN, END, render_reference, update_document
+from toolkit.config.reference import BEGIN, END, render_reference, update_document
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "pipeline.md"
 
@@ -12,7 +12,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "pipeline.md"
 def test_the_reference_in_docs_is_the_one_the_models_generate() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert text.count(BEGIN) == 1 and text.count(END) == 1
-    assert update_document(text) == text, "docs/pipeline.md is stale: run `python -m toolkit.config_docs`"
+    assert update_document(text) == text, "docs/pipeline.md is stale: run `python -m toolkit.config.reference`"
 
 
 def test_the_reference_names_every_key_with_its_type_default_and_meaning() -> None:

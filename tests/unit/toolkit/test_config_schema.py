@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
@@ -37,7 +37,7 @@ def _example_configs() -> list[tuple[str, dict[str, Any], bool]]:
     A block whose top-level keys are all pipeline sections is a configuration; one without the
     required sections is an excerpt (the runbooks show only the ``[source]`` they change).
     """
-    from toolkit.config import PipelineConfig
+    from toolkit.config.models import PipelineConfig
 
     sections = set(PipelineConfig.model_fields)
     found: list[tuple[str, Any]] = []

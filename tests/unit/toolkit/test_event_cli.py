@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from snowplow_analytics_sdk.event_transformer import transform
 
 from tests.unit.toolkit.event_lines import line
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 GOOD = [line(app_id=f"app-{i}", txn_id=str(i)) for i in range(3)]
 BAD = line(txn_id="three")

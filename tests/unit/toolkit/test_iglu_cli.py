@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.unit.iglu_registry.test_governance import repo, schema, write  # noqa: F401  (repo: a fixture)
-from toolkit.iglu_cli import iglu
+from toolkit.cli.iglu import iglu
 
 
 def test_lint_cli_exits_1_on_errors_and_0_when_skipped(tmp_path: Path) -> None:

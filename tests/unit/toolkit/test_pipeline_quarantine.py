@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from toolkit.kafka.headers import MessageHeaders
-from toolkit.outcomes import Invalid, Routed
-from toolkit.pipeline import Pipeline
-from toolkit.pipeline_badrows import is_retryable
-from toolkit.validate import RetryPolicy
+from toolkit.pipeline.bad_rows import is_retryable
+from toolkit.pipeline.fanout import Pipeline
+from toolkit.pipeline.outcomes import Invalid, Routed
+from toolkit.pipeline.validate import RetryPolicy
 
 from .pipeline_events import (
     CHECKOUT,
@@ -119,7 +119,7 @@ def test_an_outage_stalls_once_per_schema_then_quarantines_without_pausing_until
     repo.down = True
     entities = [sdj(PRODUCT, {"sku": "A", "price": 1}), consent(), sdj(DEVICE, {"class": "mobile", "confidence": 1}),
                 sdj(CHECKOUT, {"step": 2})]
-    caplog.set_level(logging.INFO, logger="toolkit.validate")
+    caplog.set_level(logging.INFO, logger="toolkit.pipeline.validate")
     outcomes = []
     for i in range(40):
         clock.now += 0.25  # time passes between events: every hold runs out several times

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.config import parse_config
+from toolkit.config.models import parse_config
 from toolkit.kafka.admin import TopicState
-from toolkit.topics import Action, TopicSpec, declared_topics, plan_topics
+from toolkit.kafka.topics import Action, TopicSpec, declared_topics, plan_topics
 
 
 def cfg(**extra: object):  # type: ignore[no-untyped-def]

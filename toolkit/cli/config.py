@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli_conventions import CommandFailed
-from toolkit.config import ConfigError, config_json_schema, load_config, pipeline_id
+from toolkit.cli.conventions import CommandFailed
+from toolkit.config.models import ConfigError, config_json_schema, load_config, pipeline_id
 
 
 @click.group()

@@ -1,9 +1,9 @@
 """docs/pipeline.md's key reference, rendered from the config models so the two cannot disagree.
 
-``python -m toolkit.config_docs`` rewrites the part of docs/pipeline.md between
+``python -m toolkit.config.reference`` rewrites the part of docs/pipeline.md between
 :data:`BEGIN` and :data:`END`; ``--check`` only says whether it is stale. The type,
-default and meaning of every key come from :mod:`toolkit.config` (annotations,
-constraints, ``Field(description=...)``, section docstrings and :class:`~toolkit.config.Doc`
+default and meaning of every key come from :mod:`toolkit.config.models` (annotations,
+constraints, ``Field(description=...)``, section docstrings and :class:`~toolkit.config.models.Doc`
 where words read better than a value), the same text ``sptk config schema`` gives editors.
 """
 
@@ -19,9 +19,9 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from toolkit.config import ClientSettings, Doc, PipelineConfig, Secret, as_written, bare_type
+from toolkit.config.models import ClientSettings, Doc, PipelineConfig, Secret, as_written, bare_type
 
-BEGIN = "<!-- BEGIN config reference: generated from toolkit/config.py by `python -m toolkit.config_docs` -->"
+BEGIN = "<!-- BEGIN config reference: generated from toolkit/config/models.py by `python -m toolkit.config.reference` -->"
 END = "<!-- END config reference -->"
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
 
@@ -153,7 +153,7 @@ def main(argv: list[str]) -> int:
     text = DOCUMENT.read_text(encoding="utf-8")
     updated = update_document(text)
     if "--check" in argv:
-        print(f"{DOCUMENT}: {'up to date' if updated == text else 'stale: run python -m toolkit.config_docs'}")
+        print(f"{DOCUMENT}: {'up to date' if updated == text else 'stale: run python -m toolkit.config.reference'}")
         return 0 if updated == text else 1
     DOCUMENT.write_text(updated, encoding="utf-8")
     print(f"{DOCUMENT}: key reference {'unchanged' if updated == text else 'rewritten'}")

@@ -21,7 +21,7 @@ show only that reference.
 Filters of derived streams are parsed into data (:class:`Compare`, :class:`SchemaMatch`,
 :class:`AllOf`, :class:`AnyOf`, :class:`Not`); evaluating them is the router's job.
 The key reference in docs/pipeline.md is generated from these models
-(``python -m toolkit.config_docs``) and ``sptk config schema`` prints their JSON Schema.
+(``python -m toolkit.config.reference``) and ``sptk config schema`` prints their JSON Schema.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from pydantic_settings import (
 
 from iglu_registry.http_server import ServerLimits
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaCriterion
-from toolkit.fields import BY_NAME, FIELD_NAMES, FieldKind
+from toolkit.contract.fields import BY_NAME, FIELD_NAMES, FieldKind
 
 ENV_PREFIX = "SPTK_"
 ENV_SEPARATOR = "__"
@@ -930,7 +930,7 @@ _PROFILE_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
 
 def _known_profile(name: str | None) -> str | None:
-    from toolkit.profiles import PROFILES
+    from toolkit.contract.profiles import PROFILES
 
     if name is not None and name not in PROFILES:
         profiles = list(PROFILES)
@@ -1156,7 +1156,7 @@ class OutputConfig(Section):
         "`files:DIR` writes one file per stream under DIR instead of producing (dry runs, replays, tests; see"
         " [Outputs](#outputs-messages-keys-headers-files))"))
     enriched_profile: ProfileName = Field("canonical", description=(
-        "JSON profile of `<prefix>.enriched`: one of the profiles in `toolkit.profiles` (`canonical`, "
+        "JSON profile of `<prefix>.enriched`: one of the profiles in `toolkit.contract.profiles` (`canonical`, "
         "`python-sdk`, `scala-sdk`, `go-sdk`, `go-sdk-geo`), checked when the config loads"))
     partition_key: PartitionKey = Field(default_factory=_default_partition_key, description=(
         "message key of raw, enriched and bad messages: the first non-empty field wins, so one user's events "

@@ -26,12 +26,12 @@ from itertools import compress
 from operator import gt, itemgetter
 from typing import Any
 
-from toolkit import native_codec
-from toolkit.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, loader_parsing_error
-from toolkit.event import EnrichedEvent
-from toolkit.field_values import CERTAIN_PATTERNS, CONVERTERS
-from toolkit.fields import FIELD_COUNT, FIELDS, GEO_LATITUDE, GEO_LONGITUDE, Field, FieldKind
-from toolkit.sdj import SdjError, SelfDescribingField, decode_contexts, decode_unstruct
+from toolkit.contract import native_codec
+from toolkit.contract.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, loader_parsing_error
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.field_values import CERTAIN_PATTERNS, CONVERTERS
+from toolkit.contract.fields import FIELD_COUNT, FIELDS, GEO_LATITUDE, GEO_LONGITUDE, Field, FieldKind
+from toolkit.contract.sdj import SdjError, SelfDescribingField, decode_contexts, decode_unstruct
 
 #: longest field value a bad row repeats in its error list (the payload always keeps the whole line)
 ERROR_VALUE_LIMIT = 1024
@@ -184,9 +184,9 @@ def parse_line(line: str | bytes | bytearray | memoryview) -> EnrichedEvent | Pa
     Bytes are decoded as UTF-8; a field that is not valid UTF-8 is reported like
     any other invalid field, and the failure's ``line`` keeps its bytes (decoded with
     ``surrogateescape``), which the bad row's payload shows as ``\\xNN``
-    (:func:`toolkit.badrows.escape_line`).
+    (:func:`toolkit.contract.badrows.escape_line`).
 
-    The compiled fast path (:mod:`toolkit.native_codec`) takes the lines it is
+    The compiled fast path (:mod:`toolkit.contract.native_codec`) takes the lines it is
     certain about; the rest, and every error, go to :func:`parse_line_python`.
     """
     if _native_parse is not None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli_conventions import CommandFailed, Exit, emit, json_option
-from toolkit.config import ConfigError, PipelineConfig, load_config
+from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
+from toolkit.config.models import ConfigError, PipelineConfig, load_config
 
 _config_option = click.option("--config", "config_path", required=True,
                               type=click.Path(dir_okay=False, path_type=Path),
@@ -53,7 +53,7 @@ def plan(config_path: Path, json_to: str | None) -> None:
     factor larger than the cluster).
     """
     from toolkit.kafka import KafkaConfigError
-    from toolkit.topics import read_plan
+    from toolkit.kafka.topics import read_plan
 
     cfg = _load(config_path)
     try:
@@ -79,7 +79,7 @@ def plan(config_path: Path, json_to: str | None) -> None:
 def apply(config_path: Path, json_to: str | None) -> None:
     """Create missing topics, grow partitions and set configs. Never shrinks or re-replicates (exit 1 then)."""
     from toolkit.kafka import KafkaConfigError
-    from toolkit.topics import apply_plan, read_plan
+    from toolkit.kafka.topics import apply_plan, read_plan
 
     cfg = _load(config_path)
     try:

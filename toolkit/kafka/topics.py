@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from toolkit.config import DerivedStream, PipelineConfig, TopicSettings
+from toolkit.config.models import DerivedStream, PipelineConfig, TopicSettings
 from toolkit.kafka.admin import (
     TopicState,
     broker_count,

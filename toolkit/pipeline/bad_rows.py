@@ -22,7 +22,7 @@ So the original line is ``payload.enriched`` in field order, each value written 
 :func:`original_line` does exactly that, and a test proves it byte for byte on every sample
 and fixture. ``loader_parsing_error``, ``size_violation`` and ``generic_error`` keep the line
 as their string payload (cut to fit, for size violations), escaped by
-:func:`toolkit.badrows.escape_line` so that :func:`replay_line` gets its exact bytes back.
+:func:`toolkit.contract.badrows.escape_line` so that :func:`replay_line` gets its exact bytes back.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.badrows import ARTIFACT, BADROWS_VENDOR, BadRow, bad_row, escape_line, timestamp, unescape_line
-from toolkit.event import EnrichedEvent
-from toolkit.fields import BY_NAME, FIELDS
+from toolkit.contract.badrows import ARTIFACT, BADROWS_VENDOR, BadRow, bad_row, escape_line, timestamp, unescape_line
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import BY_NAME, FIELDS
 
 SCHEMA_VIOLATIONS = "schema_violations"
 SIZE_VIOLATION = "size_violation"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from toolkit.event import EnrichedEvent
-from toolkit.profiles import canonical, go_sdk, python_sdk, scala_sdk
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.profiles import canonical, go_sdk, python_sdk, scala_sdk
 
 
 class ProfileError(ValueError):

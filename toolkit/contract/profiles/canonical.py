@@ -27,9 +27,9 @@ from typing import Any
 import orjson
 
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
-from toolkit.badrows import escape_line
-from toolkit.event import EnrichedEvent
-from toolkit.fields import (
+from toolkit.contract.badrows import escape_line
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import (
     BY_NAME,
     CONTEXTS,
     DERIVED_CONTEXTS,
@@ -40,15 +40,15 @@ from toolkit.fields import (
     UNSTRUCT_EVENT,
     FieldKind,
 )
-from toolkit.native_codec import NativeEvent
-from toolkit.sdj import (
+from toolkit.contract.native_codec import NativeEvent
+from toolkit.contract.sdj import (
     CONTEXTS_PREFIX,
     UNSTRUCT_FIELD,
     UNSTRUCT_PREFIX,
     compact_text,
     shredded_column,
 )
-from toolkit.tsv import FieldError, ParseFailure, layout_of, parse_line
+from toolkit.contract.tsv import FieldError, ParseFailure, layout_of, parse_line
 
 NAME = "canonical"
 GEO_LOCATION = "geo_location"

@@ -16,15 +16,15 @@ import importlib
 
 import click
 
-from toolkit.cli_conventions import unexpected
+from toolkit.cli.conventions import unexpected
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
-    "config": ("toolkit.config_cli:config", "Check a pipeline config; print its JSON Schema for editors."),
-    "event": ("toolkit.event_cli:event", "Parse enriched TSV, convert it to JSON profiles and back."),
-    "iglu": ("toolkit.iglu_cli:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
+    "config": ("toolkit.cli.config:config", "Check a pipeline config; print its JSON Schema for editors."),
+    "event": ("toolkit.cli.event:event", "Parse enriched TSV, convert it to JSON profiles and back."),
+    "iglu": ("toolkit.cli.iglu:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
     "pipeline": ("connectors.cli:pipeline", "Run the fan-out pipeline (raw/enriched/derived/bad)."),
-    "topics": ("toolkit.topics_cli:topics", "Plan and apply the declared Kafka topics."),
+    "topics": ("toolkit.cli.topics:topics", "Plan and apply the declared Kafka topics."),
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
 }

@@ -1,7 +1,7 @@
 """The fan-out pipeline as a pure function of one record: decode, validate, policy, route.
 
 :meth:`Pipeline.process` takes the bytes of one input line and where it was read, and gives
-back an :class:`~toolkit.outcomes.Outcome` holding every message to write (stream, topic,
+back an :class:`~toolkit.pipeline.outcomes.Outcome` holding every message to write (stream, topic,
 key, value, headers). It does no I/O (the validator's resolver may fetch a schema once, and
 sleeps only while a registry cannot answer), so it is tested without sockets and the runner
 (:mod:`connectors.runner`) only moves messages.
@@ -10,7 +10,7 @@ sleeps only while a registry cannot answer), so it is tested without sockets and
 
     line ─► raw (the bytes unchanged, always when it fits the topic)
       │
-      ▼ decode (toolkit.tsv)                        failure ─► bad: loader_parsing_error
+      ▼ decode (toolkit.contract.tsv)                        failure ─► bad: loader_parsing_error
       ▼ validate every self-describing JSON (Iglu)  failure ─► bad: schema_violations
       │                                             registry down ─► bad: schema_violations, retryable
       ▼ policy (consent, pseudonymise, strip IP) and route
@@ -36,10 +36,14 @@ from typing import Any
 import orjson
 
 from iglu_registry.validation import SchemaValidator
-from toolkit.badrows import BadRow, generic_error
-from toolkit.config import DerivedStream, PipelineConfig, PrivacyConfig
-from toolkit.config import pipeline_id as config_pipeline_id
-from toolkit.event import EnrichedEvent
+from toolkit.config.models import DerivedStream, PipelineConfig, PrivacyConfig
+from toolkit.config.models import pipeline_id as config_pipeline_id
+from toolkit.contract.badrows import BadRow, generic_error
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.native_codec import NativeEvent
+from toolkit.contract.profiles import ProfileError, profile, python_sdk, to_json
+from toolkit.contract.profiles import canonical as canonical_profile
+from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.kafka.headers import (
     COLLECTOR_TSTAMP,
     EVENT_ID,
@@ -50,19 +54,17 @@ from toolkit.kafka.headers import (
     MessageHeaders,
 )
 from toolkit.kafka.producing import BATCH_OVERHEAD, HEADER_OVERHEAD, RECORD_OVERHEAD, message_size
-from toolkit.native_codec import NativeEvent
-from toolkit.outcomes import BAD, ENRICHED, RAW, Filtered, Headers, Invalid, Outcome, Output, Routed, Skipped
-from toolkit.pipeline_badrows import (
+from toolkit.kafka.topics import bad_topic, derived_topic, enriched_topic, raw_topic
+from toolkit.pipeline.bad_rows import (
     SIZE_VIOLATION,
     NotReplayable,
     replay_line,
     schema_violations,
     size_violation,
 )
-from toolkit.policy import StreamPolicy
-from toolkit.profiles import ProfileError, profile, python_sdk, to_json
-from toolkit.profiles import canonical as canonical_profile
-from toolkit.routing import (
+from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW, Filtered, Headers, Invalid, Outcome, Output, Routed, Skipped
+from toolkit.pipeline.policy import StreamPolicy
+from toolkit.pipeline.routing import (
     KeyFunction,
     Predicate,
     Projection,
@@ -72,9 +74,7 @@ from toolkit.routing import (
     compile_key,
     event_schema_uri,
 )
-from toolkit.topics import bad_topic, derived_topic, enriched_topic, raw_topic
-from toolkit.tsv import ParseFailure, parse_line
-from toolkit.validate import EventValidator, RetryPolicy, SchemaViolations, build_resolver
+from toolkit.pipeline.validate import EventValidator, RetryPolicy, SchemaViolations, build_resolver
 
 #: librdkafka compresses by default (lz4); an estimate for a compressed batch keeps a margin
 DEFAULT_COMPRESSION = "lz4"

@@ -1,6 +1,6 @@
-"""Derived-stream routing over an :class:`~toolkit.event.EnrichedEvent`: filters, field paths, projections, keys.
+"""Derived-stream routing over an :class:`~toolkit.contract.event.EnrichedEvent`: filters, field paths, projections, keys.
 
-The config gives filters, projections and partition keys as data (:mod:`toolkit.config`);
+The config gives filters, projections and partition keys as data (:mod:`toolkit.config.models`);
 this module compiles each of them once, at pipeline start, into plain closures, so the
 per-event cost is a few attribute reads rather than a walk over the config tree. Every
 mistake that can be found without an event (a string compared with an integer field, a
@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from iglu_registry.schema_key import SchemaCriterion
-from toolkit.config import (
+from toolkit.config.models import (
     AllOf,
     AnyIndex,
     AnyOf,
@@ -46,10 +46,10 @@ from toolkit.config import (
     SchemaMatch,
     Step,
 )
-from toolkit.event import EnrichedEvent
-from toolkit.field_values import PATTERNS, typed_value
-from toolkit.fields import BY_NAME, FieldKind
-from toolkit.native_codec import NativeEvent
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.field_values import PATTERNS, typed_value
+from toolkit.contract.fields import BY_NAME, FieldKind
+from toolkit.contract.native_codec import NativeEvent
 
 Predicate = Callable[[EnrichedEvent], bool]
 Values = Callable[[EnrichedEvent], list[Any]]

@@ -1,6 +1,6 @@
 """The compiled fast path of the event codec (``sptk_native``, built from ``native/``), behind the usual API.
 
-:func:`toolkit.tsv.parse_line` tries :func:`parse` first. The extension checks
+:func:`toolkit.contract.tsv.parse_line` tries :func:`parse` first. The extension checks
 the whole line in one call and writes its canonical JSON while it is at it; for
 any line it is not certain about (every invalid line, JSON nested deeper than
 128 levels, an Iglu URI ending in a newline) it *declines* and the Python
@@ -8,7 +8,7 @@ parser, the reference, decides and explains. So results never depend on whether
 the extension is installed, only speed does (``docs/adr/0003-native-codec.md``).
 
 What the extension accepted becomes a :class:`NativeEvent`: an
-:class:`~toolkit.event.EnrichedEvent` that builds its Python parts (field
+:class:`~toolkit.contract.event.EnrichedEvent` that builds its Python parts (field
 strings, decoded JSON, layout) only when first asked, with the same functions
 the Python parser uses, and hands canonical JSON over as ready bytes.
 
@@ -22,9 +22,9 @@ import os
 from typing import Any
 
 from iglu_registry.schema_key import SchemaKey
-from toolkit.event import EnrichedEvent, Timestamp
-from toolkit.fields import FIELDS
-from toolkit.sdj import DERIVED_CONTEXTS_FIELD, SelfDescribingField, decode_contexts, decode_unstruct
+from toolkit.contract.event import EnrichedEvent, Timestamp
+from toolkit.contract.fields import FIELDS
+from toolkit.contract.sdj import DERIVED_CONTEXTS_FIELD, SelfDescribingField, decode_contexts, decode_unstruct
 
 ENV_SWITCH = "SPTK_NATIVE"
 
@@ -41,7 +41,7 @@ def _load() -> tuple[Any, str]:
     expected = tuple((f.name, f.kind.value, f.max_length, f.required) for f in FIELDS)
     if tuple(getattr(sptk_native, "FIELDS", ())) != expected:
         return None, ("native fast path off: the installed sptk_native was built from another field table than "
-                      "toolkit/fields.py; run scripts/setup to rebuild it")
+                      "toolkit/contract/fields.py; run scripts/setup to rebuild it")
     return sptk_native, f"native fast path on (sptk_native {sptk_native.__version__})"
 
 
@@ -63,7 +63,7 @@ def _sdj(event: NativeEvent) -> dict[str, SelfDescribingField]:
 
 
 def _layout(event: NativeEvent) -> Any:
-    from toolkit.tsv import layout_of  # toolkit.tsv imports this module
+    from toolkit.contract.tsv import layout_of  # toolkit.contract.tsv imports this module
 
     return layout_of(event.fields)
 
@@ -138,7 +138,7 @@ class NativeEvent(EnrichedEvent):
 
     @property
     def canonical_json(self) -> bytes:
-        """What :func:`toolkit.profiles.canonical.to_json` gives for this event, already written."""
+        """What :func:`toolkit.contract.profiles.canonical.to_json` gives for this event, already written."""
         return self.native.canonical_json
 
 

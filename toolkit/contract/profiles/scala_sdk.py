@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
-from toolkit.event import EnrichedEvent
-from toolkit.fields import FIELDS, GEO_LATITUDE, GEO_LONGITUDE, FieldKind
-from toolkit.profiles.formats import java_double, java_instant
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import FIELDS, GEO_LATITUDE, GEO_LONGITUDE, FieldKind
+from toolkit.contract.profiles.formats import java_double, java_instant
 
 NAME = "scala-sdk"
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from toolkit.fields import BY_NAME, FIELD_COUNT
+from toolkit.contract.fields import BY_NAME, FIELD_COUNT
 
 EXAMPLE_VENDOR = "com.acme"
 CONTEXTS_WRAPPER = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"

@@ -24,9 +24,9 @@ from typing import Any
 
 import orjson
 
-from toolkit.event import EnrichedEvent
-from toolkit.fields import FIELDS, GEO_LATITUDE, GEO_LONGITUDE, FieldKind
-from toolkit.profiles.formats import go_float, go_rfc3339_nano
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import FIELDS, GEO_LATITUDE, GEO_LONGITUDE, FieldKind
+from toolkit.contract.profiles.formats import go_float, go_rfc3339_nano
 
 NAME = "go-sdk"
 NAME_WITH_GEO = "go-sdk-geo"

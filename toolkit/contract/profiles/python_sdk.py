@@ -23,8 +23,8 @@ import json
 import re
 from typing import Any
 
-from toolkit.event import EnrichedEvent
-from toolkit.fields import FIELDS, GEO_LATITUDE, GEO_LONGITUDE, FieldKind
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import FIELDS, GEO_LATITUDE, GEO_LONGITUDE, FieldKind
 
 NAME = "python-sdk"
 _CAMEL = re.compile("([^A-Z_])([A-Z])")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from toolkit.event import Timestamp
+from toolkit.contract.event import Timestamp
 
 
 def _shortest_digits(value: float) -> tuple[str, int]:

@@ -26,7 +26,7 @@ from iglu_registry.resolver import Resolver
 from iglu_registry.resolver_config import ResolverConfigError
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
 from iglu_registry.validation import SchemaValidator, validation_error_json
-from toolkit.cli_conventions import CommandFailed, Exit, emit, json_option
+from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
 
 
 def _skip_set(skip: str) -> frozenset[str]:

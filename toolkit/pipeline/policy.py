@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.config import AnyIndex, FieldPath, Key, PathKind, PrivacyConfig, Step
-from toolkit.event import EnrichedEvent
-from toolkit.fields import BY_NAME
-from toolkit.routing import RouteError, UriMatcher, key_text, shredded_key
+from toolkit.config.models import AnyIndex, FieldPath, Key, PathKind, PrivacyConfig, Step
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import BY_NAME
+from toolkit.pipeline.routing import RouteError, UriMatcher, key_text, shredded_key
 
 IP_FIELD = "user_ipaddress"
 GEO_LOCATION = "geo_location"

@@ -1,7 +1,7 @@
 """What a valid value of each field kind looks like, and how its text becomes a typed value.
 
 The parser checks whole lines against the patterns here (one regular expression
-per line shape, see :mod:`toolkit.tsv`); the event types a field from its text
+per line shape, see :mod:`toolkit.contract.tsv`); the event types a field from its text
 on demand with :func:`typed_value`. Both read the same definitions, so "valid"
 and "typed" cannot drift apart.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from toolkit.fields import Field, FieldKind
+from toolkit.contract.fields import Field, FieldKind
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 

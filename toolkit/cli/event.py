@@ -24,14 +24,14 @@ from typing import BinaryIO
 
 import click
 
-from toolkit.badrows import BadRow, generic_error
-from toolkit.cli_conventions import CommandFailed, write_file
-from toolkit.event import EnrichedEvent
-from toolkit.profiles import PROFILES, ProfileError, to_json
-from toolkit.profiles.canonical import parse_canonical
+from toolkit.cli.conventions import CommandFailed, write_file
+from toolkit.contract.badrows import BadRow, generic_error
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.profiles import PROFILES, ProfileError, to_json
+from toolkit.contract.profiles.canonical import parse_canonical
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.progress import Progress, progress
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import ParseFailure, parse_line
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: failures listed one by one on standard error when bad rows go to a file; the rest are counted

@@ -4,8 +4,8 @@ An :class:`EnrichedEvent` keeps the line it was parsed from, the 131 field texts
 and the decoded JSON fields, so it can be written back byte for byte and still be
 read as data: ``event.get("geo_latitude")`` is a ``float``, ``event.collector_tstamp`` a
 :class:`Timestamp`, ``event.contexts`` a decoded
-:class:`~toolkit.sdj.SelfDescribingField`. Events come from
-:func:`toolkit.tsv.parse_line`, which has already checked every field, so nothing
+:class:`~toolkit.contract.sdj.SelfDescribingField`. Events come from
+:func:`toolkit.contract.tsv.parse_line`, which has already checked every field, so nothing
 here can fail on bad data.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from iglu_registry.schema_key import SchemaKey
-from toolkit.field_values import Timestamp, is_shortest, typed_value
-from toolkit.fields import BY_NAME, FIELDS, FieldKind, field
-from toolkit.sdj import Entity, SelfDescribingField, SelfDescribingJson
+from toolkit.contract.field_values import Timestamp, is_shortest, typed_value
+from toolkit.contract.fields import BY_NAME, FIELDS, FieldKind, field
+from toolkit.contract.sdj import Entity, SelfDescribingField, SelfDescribingJson
 
 __all__ = ["EnrichedEvent", "Timestamp"]
 
@@ -36,7 +36,7 @@ def _set(name: str) -> Any:
 
 
 class EnrichedEvent:
-    """One valid enriched event. Immutable; build events with :func:`toolkit.tsv.parse_line`.
+    """One valid enriched event. Immutable; build events with :func:`toolkit.contract.tsv.parse_line`.
 
     Parsing has checked every field, so typing one cannot fail; it happens on
     demand, which keeps the pipeline's hot path to what it actually reads.
@@ -44,7 +44,7 @@ class EnrichedEvent:
     * ``event.get(name)`` / ``event.<name>``: the typed value of a field, by warehouse
       or SDK name (``None`` when the field is empty). Strings and UUIDs are ``str``,
       ints ``int``, doubles ``float``, booleans ``bool``, timestamps
-      :class:`Timestamp`, the three JSON fields :class:`~toolkit.sdj.SelfDescribingField`.
+      :class:`Timestamp`, the three JSON fields :class:`~toolkit.contract.sdj.SelfDescribingField`.
     * ``event.text(name)``: the field exactly as the TSV spells it.
     * ``event.line``: the whole line; ``event.fields``: the 131 texts; ``event.values``: the 131 typed values.
     """
