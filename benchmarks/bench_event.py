@@ -2,7 +2,8 @@
 
 For each input set the same lines go through
 
-* native: ``toolkit.contract.tsv.parse_line`` then ``toolkit.contract.profiles.canonical.to_json``, the public functions every
+* native: ``toolkit.contract.tsv.parse_line`` then ``toolkit.contract.profiles.canonical.to_json``, the public
+  functions every
   caller uses, which take the compiled fast path (``sptk_native``) when it is installed and fall back to the
   Python parser for the lines it declines;
 * pure Python: ``toolkit.contract.tsv.parse_line_python`` then ``canonical.to_json`` (the reference codec: the full

@@ -21,9 +21,10 @@ from pydantic.fields import FieldInfo
 
 from toolkit.config.models import ClientSettings, Doc, PipelineConfig, Secret, as_written, bare_type
 
-BEGIN = "<!-- BEGIN config reference: generated from toolkit/config/models.py by `python -m toolkit.config.reference` -->"
+BEGIN = ("<!-- BEGIN config reference: generated from toolkit/config/models.py by "
+         "`python -m toolkit.config.reference` -->")
 END = "<!-- END config reference -->"
-DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "pipeline.md"
 
 _HEADINGS = {"derived": "[[derived]]", "privacy": "[privacy.<stream>]"}
 _SCALARS = {bool: "bool", int: "int", float: "number", str: "string", Path: "path"}

@@ -148,7 +148,8 @@ def unescape_line(payload: str) -> bytes:
 
 def loader_parsing_error(line: bytes | str, failure: Mapping[str, Any],
                          processor: Processor = TOOLKIT_PROCESSOR) -> BadRow:
-    """A line that is not an enriched event; ``failure`` as built by :meth:`toolkit.contract.tsv.ParseFailure.failure`."""
+    """A line that is not an enriched event; ``failure`` as built by :meth:`~toolkit.contract.tsv.ParseFailure.failure`.
+    """
     return bad_row("loader_parsing_error", failure, escape_line(line), processor=processor)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from iglu_registry.schema_key import SchemaKey
 from toolkit.contract.event import EnrichedEvent, Timestamp
 from toolkit.contract.fields import FIELDS
+from toolkit.contract.layout import layout_of
 from toolkit.contract.sdj import DERIVED_CONTEXTS_FIELD, SelfDescribingField, decode_contexts, decode_unstruct
 
 ENV_SWITCH = "SPTK_NATIVE"
@@ -63,8 +64,6 @@ def _sdj(event: NativeEvent) -> dict[str, SelfDescribingField]:
 
 
 def _layout(event: NativeEvent) -> Any:
-    from toolkit.contract.tsv import layout_of  # toolkit.contract.tsv imports this module
-
     return layout_of(event.fields)
 
 

@@ -20,99 +20,27 @@ The contract (what a valid line is) is documented in ``docs/event-contract.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import compress
-from operator import gt, itemgetter
+from operator import gt
 from typing import Any
 
 from toolkit.contract import native_codec
 from toolkit.contract.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, loader_parsing_error
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.field_values import CERTAIN_PATTERNS, CONVERTERS
-from toolkit.contract.fields import FIELD_COUNT, FIELDS, GEO_LATITUDE, GEO_LONGITUDE, Field, FieldKind
-from toolkit.contract.sdj import SdjError, SelfDescribingField, decode_contexts, decode_unstruct
+from toolkit.contract.fields import FIELD_COUNT, FIELDS, Field, FieldKind
+from toolkit.contract.layout import DECODERS, LAYOUT_CACHE_LIMIT, LAYOUTS, POSITIONS, Layout, layout_of
+from toolkit.contract.sdj import SdjError, SelfDescribingField
 
 #: longest field value a bad row repeats in its error list (the payload always keeps the whole line)
 ERROR_VALUE_LIMIT = 1024
-#: how many distinct line shapes the parser remembers (a stream has tens; random input must not grow memory)
-LAYOUT_CACHE_LIMIT = 4096
-
-_POSITIONS = range(FIELD_COUNT)
-_REQUIRED = frozenset(f.position for f in FIELDS if f.required)
-_DECODERS: dict[FieldKind, Callable[[str, str], SelfDescribingField]] = {
-    FieldKind.CONTEXTS: decode_contexts, FieldKind.DERIVED_CONTEXTS: decode_contexts,
-    FieldKind.UNSTRUCT: decode_unstruct,
-}
-#: C-level callables typing a valid number text
-_NUMBER_TYPE: dict[FieldKind, Callable[[str], Any]] = {FieldKind.INT: int, FieldKind.DOUBLE: float}
-
-
-def _getter(positions: list[int]) -> Callable[[Any], tuple[Any, ...]]:
-    """``itemgetter`` that always returns a tuple (``itemgetter(i)`` returns the bare item)."""
-    if len(positions) > 1:
-        return itemgetter(*positions)
-    if positions:
-        only = positions[0]
-        return lambda fields: (fields[only],)
-    return lambda fields: ()
-
-
-class Layout:
-    """Everything that depends only on which fields of a line are non-empty, computed once per shape.
-
-    The parser uses the checks; JSON writers use the getters and names, so they
-    too touch only the fields that hold something.
-    """
-
-    __slots__ = ("present", "required_ok", "limited", "limits", "typed", "typed_pattern", "typed_kinds",
-                 "self_describing", "strings", "string_names", "numbers", "number_names", "number_types", "tstamps",
-                 "tstamp_names", "bools", "bool_names", "geo")
-
-    def __init__(self, present: tuple[int, ...]) -> None:
-        fields = [FIELDS[p] for p in present]
-        self.present = present
-        self.required_ok = _REQUIRED.issubset(present)
-        limited = [f for f in fields if f.max_length]
-        self.limited = _getter([f.position for f in limited])
-        self.limits = tuple(f.max_length for f in limited)
-        typed = [f for f in fields if f.kind in CERTAIN_PATTERNS]
-        self.typed = _getter([f.position for f in typed])
-        self.typed_kinds = tuple(f.kind for f in typed)
-        self.typed_pattern: re.Pattern[str] | None = None  # see _typed_pattern
-        self.self_describing = tuple((f.position, f.name, _DECODERS[f.kind]) for f in fields
-                                     if f.kind.is_self_describing)
-
-        def kinds(*chosen: FieldKind) -> tuple[list[Field], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
-            picked = [f for f in fields if f.kind in chosen]
-            return picked, _getter([f.position for f in picked]), tuple(f.name for f in picked)
-
-        _, self.strings, self.string_names = kinds(FieldKind.STRING, FieldKind.UUID)
-        numbers, self.numbers, self.number_names = kinds(FieldKind.INT, FieldKind.DOUBLE)
-        self.number_types = tuple(_NUMBER_TYPE[f.kind] for f in numbers)
-        _, self.tstamps, self.tstamp_names = kinds(FieldKind.TSTAMP)
-        _, self.bools, self.bool_names = kinds(FieldKind.BOOL)
-        self.geo = GEO_LATITUDE in present and GEO_LONGITUDE in present
-
-
-_LAYOUTS: dict[tuple[int, ...], Layout] = {}
 #: one compiled pattern per sequence of typed kinds (many shapes share one), and how often each was asked for
 _PATTERNS: dict[tuple[FieldKind, ...], re.Pattern[str]] = {}
 _ASKED: dict[tuple[FieldKind, ...], int] = {}
 #: compile a sequence's pattern when it is asked for this many times: compiling costs milliseconds, checking
 #: a line field by field well under one, so a shape seen once or twice is cheaper without a pattern
 COMPILE_AFTER = 3
-
-
-def layout_of(fields: tuple[str, ...] | list[str]) -> Layout:
-    """The (cached) layout of a line's 131 fields."""
-    key = tuple(compress(_POSITIONS, fields))
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        if len(_LAYOUTS) >= LAYOUT_CACHE_LIMIT:
-            _LAYOUTS.clear()
-        layout = _LAYOUTS[key] = Layout(key)
-    return layout
 
 
 # --- results ---------------------------------------------------------------------------------------------------
@@ -212,7 +140,7 @@ def _parse_text(text: str) -> EnrichedEvent | ParseFailure:
     fields = text.split("\t")
     if len(fields) != FIELD_COUNT:
         return ParseFailure(text, "NotTSV" if len(fields) == 1 else "FieldNumberMismatch", len(fields))
-    layout = _LAYOUTS.get(tuple(compress(_POSITIONS, fields))) or layout_of(fields)
+    layout = LAYOUTS.get(tuple(compress(POSITIONS, fields))) or layout_of(fields)
     if (not layout.required_ok or "\x00" in text or not (text.isascii() or _is_unicode(text))
             or any(map(gt, map(len, layout.limited(fields)), layout.limits))):
         return _parse_slowly(text, fields)
@@ -303,7 +231,7 @@ def _check_field(f: Field, value: str) -> tuple[SelfDescribingField | None, list
                       "(iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0 and the atomic.events column)"]
     try:
         if f.kind.is_self_describing:
-            return _DECODERS[f.kind](name, value), []
+            return DECODERS[f.kind](name, value), []
         CONVERTERS[f.kind](value)
     except SdjError as exc:
         return None, list(exc.messages)  # already full sentences starting with the field or a path inside it

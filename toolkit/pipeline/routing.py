@@ -1,4 +1,4 @@
-"""Derived-stream routing over an :class:`~toolkit.contract.event.EnrichedEvent`: filters, field paths, projections, keys.
+"""Derived-stream routing over an :class:`~toolkit.contract.event.EnrichedEvent`: filters, paths, projections, keys.
 
 The config gives filters, projections and partition keys as data (:mod:`toolkit.config.models`);
 this module compiles each of them once, at pipeline start, into plain closures, so the

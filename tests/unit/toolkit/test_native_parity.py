@@ -1,7 +1,8 @@
 """The native fast path (``sptk_native``) never changes a result: it declines, or it gives the Python parser's event
 and exactly the bytes of ``canonical.to_json`` on it; and it never accepts a line the Python parser rejects.
 
-Inputs: every Snowplow fixture line (``invalid/`` too), thousands of ``toolkit.contract.samples`` lines (with their parse
+Inputs: every Snowplow fixture line (``invalid/`` too), thousands of ``toolkit.contract.samples`` lines (with their
+parse
 and schema failures), generated lines in every spelling the contract allows, and hand-made edge cases for each
 field kind, for the JSON spellings canonical JSON must keep in ``_tsv``, and for whole lines. Without the
 extension the module skips, except with ``CI=true``, where it fails: CI must prove parity.
