@@ -1,8 +1,8 @@
 """The pipeline's I/O loop: source -> process -> outputs, and back to the source once delivery is confirmed.
 
 :class:`PipelineRunner` reads records, hands each to a pure ``handle`` function
-(:meth:`toolkit.pipeline.Pipeline.process`, or ``replay`` for ``replay-bad``), registers the
-record's outputs with the :class:`~toolkit.delivery.DeliveryTracker`, gives them to the outputs
+(:meth:`toolkit.pipeline.fanout.Pipeline.process`, or ``replay`` for ``replay-bad``), registers the
+record's outputs with the :class:`~toolkit.pipeline.delivery.DeliveryTracker`, gives them to the outputs
 (Kafka or files) and acknowledges to the source only what the tracker says is confirmed: a
 record's position is acknowledged once every output of it, and of every record before it in
 its source partition, has a delivery report. Reading pauses at ``delivery.max_in_flight``
@@ -31,9 +31,9 @@ from typing import Any, Protocol
 
 from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sources.base import Position, Record
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryFailed, DeliveryProducer, DeliveryReport, TransactionAborted
-from toolkit.outcomes import Outcome, Output
+from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.outcomes import Outcome, Output
 
 log = logging.getLogger(__name__)
 

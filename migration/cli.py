@@ -1,15 +1,17 @@
 """`sptk reconcile` and `sptk migrate`: the commands the migration package contributes.
 
-Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on:
-0 parity, 1 warn, 2 fail, 3 could not decide. A usage error is also 3, never 2,
-so a typo can never read as "the data differs" or, worse, as parity.
+Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on: 0 parity, 1 warn,
+2 fail, 3 could not decide. Its 2 is a finding, so a usage error exits 3, not the 2 of every
+other command, and so does anything else that stops it before a verdict (an unreadable source,
+Ctrl-C, an unexpected exception); ``sptk migrate shadow`` keeps the same contract
+(:class:`~toolkit.cli.conventions.VerdictCommand`, docs/cli.md). The loaders follow the shared
+codes: 2 a person must change the command or its input, 3 a service did not answer.
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -23,20 +25,16 @@ from migration.reconcile.config import (
     parse_duration,
     parse_tolerances,
 )
-from migration.reconcile.result import EXIT_CODES
-
-UNDECIDED = EXIT_CODES["undecided"]
-
-
-class _UndecidedOnUsageError(click.Command):
-    """Usage errors exit 3 (could not decide) instead of click's 2, which means 'fail' here."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            exc.exit_code = UNDECIDED
-            raise
+from toolkit.cli.conventions import (
+    BOOTSTRAP_ENV,
+    STDOUT,
+    CommandFailed,
+    Exit,
+    VerdictCommand,
+    emit,
+    json_option,
+    write_file,
+)
 
 
 def _as_of(text: str | None) -> datetime | None:
@@ -49,13 +47,7 @@ def _as_of(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _write(path: str, data: bytes) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-
-
-@click.command(cls=_UndecidedOnUsageError)
+@click.command(cls=VerdictCommand)
 @click.option("--legacy", "legacy_source", required=True, metavar="SRC",
               help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
                    "add bad=PATH for its bad rows.")
@@ -64,7 +56,7 @@ def _write(path: str, data: bytes) -> None:
 @click.option("--lookback", default="2h", show_default=True,
               help="Events this close to --as-of that one side lacks are pending, not missing.")
 @click.option("--as-of", default=None, help="The 'now' lookback counts back from (default: latest collector_tstamp).")
-@click.option("--json", "json_path", default=None, metavar="FILE", help="Write the JSON report here.")
+@json_option("the report")
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Write the HTML report here.")
 @click.option("--fail-on", multiple=True, type=click.Choice(FAIL_ON_CHOICES),
               help="Treat these warn-level findings as failures (repeatable; 'warn' = all of them).")
@@ -81,7 +73,7 @@ def _write(path: str, data: bytes) -> None:
               help="Event ids listed per bucket.")
 @click.option("--memory-limit", default="1GB", show_default=True, help="Memory the embedded DuckDB engine may use.")
 def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, as_of: str | None,
-              json_path: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
+              json_to: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
               tolerances: tuple[str, ...], type_tolerance: float, ignore_columns: tuple[str, ...], sample_size: int,
               memory_limit: str) -> None:
     """Compare the legacy and the Kafka path and give a cutover verdict.
@@ -93,6 +85,7 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
     from migration.reconcile.workspace import SourceFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.sources import BadSource, open_workspace, parse_source
+    from toolkit.progress import stages
 
     try:
         config = ReconcileConfig(
@@ -102,18 +95,18 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
             ignore_columns=frozenset(ignore_columns), as_of=_as_of(as_of))
         legacy, new = parse_source(legacy_source), parse_source(new_source)
     except (ConfigError, BadSource) as exc:
-        click.echo(f"sptk reconcile: {exc}", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     try:
-        with open_workspace(legacy, new, memory_limit=memory_limit) as workspace:
-            result = run(workspace, config)
+        with stages("reconcile") as step, open_workspace(legacy, new, memory_limit, step) as workspace:
+            result = run(workspace, config, step)
+    except ConfigError as exc:
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     except SourceFailed as exc:
         result = failed(str(legacy), str(new), config, f"a source could not be read: {exc}")
-    if json_path:
-        _write(json_path, render_json(result))
     if html_path:
-        _write(html_path, render_html(result).encode())
-    click.echo(render_terminal(result, json_path, html_path), nl=False)
+        write_file(html_path, render_html(result).encode(), "HTML")
+    emit(json_to, render_json(result),
+         render_terminal(result, None if json_to == STDOUT else json_to, html_path))
     sys.exit(result.exit_code)
 
 
@@ -128,40 +121,51 @@ def _open_warehouse(url: str) -> Any:
 
     try:
         return Warehouse.open(url)
-    except (BadWarehouseURL, WarehouseUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except BadWarehouseURL as exc:
+        raise CommandFailed(str(exc)) from None
+    except WarehouseUnavailable as exc:
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
 
 
 @migrate.command("legacy-load")
 @click.option("--input", "input_path", required=True, metavar="DIR|FILE",
-              help="Archived enriched TSV: a file or a directory of *.tsv / *.gz files (one file = one batch).")
+              help="Archived enriched TSV (plain or gzip): a file, or a directory read as the pipeline's dir source "
+                   "reads it (recursively, in name order, skipping names that start with '.' or '_'); one file = one "
+                   "batch.")
+@click.option("--pattern", default="*", show_default=True, metavar="GLOB",
+              help="In a directory, only file names matching this glob (e.g. 'part-*').")
 @click.option("--warehouse", required=True, metavar="URL",
               help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
 @click.option("--dedup", type=click.Choice([d.value for d in Dedup]), default=Dedup.IN_BATCH.value, show_default=True,
               help="How natural duplicates collapse, as the legacy loader was configured.")
 @click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Rows per warehouse transaction.")
-def legacy_load_command(input_path: str, warehouse: str, dedup: str, batch_size: int) -> None:
+def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: str, batch_size: int) -> None:
     """Load archived enriched TSV into a warehouse as the legacy loaders did (idempotent by file and line).
 
-    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows.
+    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows. Exits 2 when there
+    is nothing to load (no such input, or no file matches) or an input cannot be read.
     """
-    from migration.legacy import InputFailed, legacy_load
+    from migration.legacy import InputFailed, NothingToLoad, legacy_load, tsv_files
 
+    try:
+        files = tsv_files(input_path, pattern)
+    except NothingToLoad as exc:
+        raise CommandFailed(str(exc)) from None
     with _open_warehouse(warehouse) as target:
         try:
-            report = legacy_load(input_path, target, Dedup(dedup), batch_size=batch_size)
+            report = legacy_load(files, target, Dedup(dedup), batch_size=batch_size, progress_mode="auto")
         except InputFailed as exc:
-            raise click.ClickException(f"{exc}. Files before it were loaded; re-running is safe (loads are "
-                                       f"idempotent by file and line).") from exc
+            raise CommandFailed(f"{str(exc).rstrip('.')}. Files before it were loaded; re-running is safe "
+                                f"(loads are idempotent by file and line).") from None
     click.echo(f"legacy-load into {target.url}: {report.summary()}")
     for problem in report.load.problems[:10]:
         click.echo(f"  not loaded: {problem}")
 
 
 @migrate.command("kafka-load")
-@click.option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", required=True, metavar="HOST:PORT",
-              help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS).")
+@click.option("--bootstrap", envvar=BOOTSTRAP_ENV, required=True, metavar="HOST:PORT",
+              help=f"Kafka bootstrap servers (default: ${BOOTSTRAP_ENV}, as for a pipeline config).")
 @click.option("--topic", required=True, help="The enriched topic (canonical JSON or enriched TSV messages).")
 @click.option("--bad-topic", default=None, help="The bad topic (Snowplow bad rows), loaded into <schema>.bad_rows.")
 @click.option("--warehouse", required=True, metavar="URL",
@@ -170,11 +174,19 @@ def legacy_load_command(input_path: str, warehouse: str, dedup: str, batch_size:
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Messages per warehouse transaction (offsets are committed after each).")
 @click.option("--until-caught-up", is_flag=True, help="Stop once every assigned partition is fully loaded.")
+@click.option("--connect-timeout", default=None, metavar="SECONDS", type=click.FloatRange(0, min_open=True),
+              help="With --until-caught-up: give up (exit 3) when no partition is assigned this long after the start "
+                   "(the broker does not answer, or the topic does not exist). Default: 30.")
 @click.option("--sidecar-port", default=None, type=click.IntRange(0, 65535),
               help="Serve /healthz, /readyz and /metrics here and drain on SIGTERM (0: any free port).")
 def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, warehouse: str, group: str,
-                       batch_size: int, until_caught_up: bool, sidecar_port: int | None) -> None:
-    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset)."""
+                       batch_size: int, until_caught_up: bool, connect_timeout: float | None,
+                       sidecar_port: int | None) -> None:
+    """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset).
+
+    Exit codes: 0 loaded and committed; 1 the drain did not finish in time (a restart re-reads the rest);
+    3 with --until-caught-up, nothing could be loaded (no answer from the broker, no such topic).
+    """
     import signal
     import threading
 
@@ -185,14 +197,19 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     with _open_warehouse(warehouse) as target:
         source = KafkaSource(bootstrap, topics, group)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
-                             until_caught_up=until_caught_up)
+                             until_caught_up=until_caught_up, progress_mode="auto")
+        if connect_timeout is not None:
+            loader.connect_timeout_s = connect_timeout
         try:
             if sidecar_port is not None:
-                from connectors.sidecar.runtime import Sidecar
+                from connectors.sidecar import ListenError, Sidecar
 
                 sidecar = Sidecar(port=sidecar_port)
                 loader.metrics = sidecar.metrics
-                sidecar.start()
+                try:
+                    sidecar.start()
+                except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
+                    raise CommandFailed(f"{exc}; the port is --sidecar-port") from None
                 click.echo(f"kafka-load: /healthz, /readyz and /metrics on 127.0.0.1:{sidecar.port}", err=True)
                 code = sidecar.run(loader)
             else:
@@ -203,13 +220,16 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 code = 0 if loader.drain(30.0) else 1
         finally:
             source.close()
+    if loader.gave_up:
+        raise CommandFailed(f"nothing loaded: {loader.gave_up} (waited {loader.connect_timeout_s:g} s; "
+                            f"--connect-timeout changes that)", Exit.UNDECIDED)
     click.echo(f"kafka-load from {topic} into {target.url}: {loader.report.summary()}")
     for problem in loader.report.load.problems[:10]:
         click.echo(f"  not loaded (kept as a bad row): {problem}")
     sys.exit(code)
 
 
-@migrate.command("shadow")
+@migrate.command("shadow", cls=VerdictCommand)
 @click.option("--config", "config_path", required=True, metavar="FILE",
               help="Shadow config (YAML or TOML): input, pipeline, legacy and kafka warehouses, reconcile settings.")
 def shadow_command(config_path: str) -> None:
@@ -223,15 +243,14 @@ def shadow_command(config_path: str) -> None:
     from migration.legacy import InputFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
-    from toolkit.config import ConfigError as PipelineConfigError
+    from toolkit.config.models import ConfigError as PipelineConfigError
 
     try:
         config = load_shadow_config(config_path)
         result = run_shadow(config)
     except (ShadowConfigError, InputFailed, StartupError, PipelineConfigError, BadWarehouseURL,
             WarehouseUnavailable) as exc:
-        click.echo(f"sptk migrate shadow: {exc}", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     click.echo(f"legacy path: {result.legacy.summary()}")
     summary = result.pipeline_summary
     bad = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("bad_by_type", {}).items()))
@@ -241,9 +260,9 @@ def shadow_command(config_path: str) -> None:
     click.echo(f"kafka path load: {result.kafka.summary()}")
     rec = result.reconciliation
     if config.json_path:
-        _write(str(config.json_path), render_json(rec))
+        write_file(config.json_path, render_json(rec), "JSON")
     if config.html_path:
-        _write(str(config.html_path), render_html(rec).encode())
+        write_file(config.html_path, render_html(rec).encode(), "HTML")
     click.echo(render_terminal(rec, str(config.json_path) if config.json_path else None,
                                str(config.html_path) if config.html_path else None), nl=False)
     sys.exit(rec.exit_code)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,11 +25,15 @@ from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
 from connectors.warehouse.rows import Provenance
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.kafka import PartitionLag
-from toolkit.profiles.canonical import to_dict
-from toolkit.tsv import ParseFailure, parse_line
+from toolkit.progress import Mode, progress
 
 log = logging.getLogger(__name__)
+
+#: how long a run that must catch up waits for its first partition assignment
+DEFAULT_CONNECT_TIMEOUT_S = 30.0
 
 
 class BatchSource(Protocol):
@@ -44,6 +48,8 @@ class BatchSource(Protocol):
     def commit(self) -> dict[str, int]: ...
 
     def lag(self) -> list[PartitionLag]: ...
+
+    def why_unassigned(self) -> str: ...
 
     def stop(self) -> None: ...
 
@@ -70,11 +76,19 @@ def _topic(position: Position) -> str:
 
 
 class KafkaLoader:
-    """Consume, load, acknowledge; ``run`` until stopped (or caught up), ``drain`` for the sidecar."""
+    """Consume, load, acknowledge; ``run`` until stopped (or caught up), ``drain`` for the sidecar.
+
+    With ``until_caught_up`` the run is a batch job, so it must end: when no partition was ever
+    assigned after ``connect_timeout_s`` (the broker does not answer, the topic is missing), it
+    gives up and says why in :attr:`gave_up` rather than wait for ever. A long-running loader
+    keeps waiting, as a service does for its broker.
+    """
 
     def __init__(self, source: BatchSource, warehouse: Warehouse, *, bad_topics: Sequence[str] = (),
                  dedup: Dedup = Dedup.CROSS_BATCH, batch_size: int = 5000, poll_timeout_s: float = 1.0,
-                 until_caught_up: bool = False, metrics: PipelineMetrics | None = None) -> None:
+                 until_caught_up: bool = False, metrics: PipelineMetrics | None = None,
+                 connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S, progress_mode: Mode = "off",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.source = source
         self.warehouse = warehouse
         self.bad_topics = frozenset(bad_topics)
@@ -82,23 +96,39 @@ class KafkaLoader:
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.until_caught_up = until_caught_up
+        self.connect_timeout_s = connect_timeout_s
+        self.progress_mode: Mode = progress_mode
         self.report = KafkaLoadReport()
         self.metrics = metrics
+        #: why a run that had to catch up gave up before any partition was assigned (None: it did not)
+        self.gave_up: str | None = None
+        self._clock = clock
         self._lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            records = self.source.read(self.batch_size, self.poll_timeout_s)
-            if records:
-                with self._lock:
-                    self.load(records)
-            elif self.until_caught_up and self.caught_up():
-                log.info("caught up with %s: %s", self.source.description, self.report.summary())
-                return
-
-    def caught_up(self) -> bool:
-        lags = self.source.lag()
-        return bool(lags) and all(p.lag == 0 for p in lags)
+        started = self._clock()
+        assigned = False
+        with progress("kafka-load", unit="messages", mode=self.progress_mode,
+                      detail=lambda: f"{self.report.load.inserted:,} rows inserted, "
+                                     f"{self.report.bad_rows_written:,} bad rows; {self.source.description}") as shown:
+            while not stop.is_set():
+                records = self.source.read(self.batch_size, self.poll_timeout_s)
+                if records:
+                    with self._lock:
+                        self.load(records)
+                    shown.advance(len(records))
+                    continue
+                shown.advance(0)  # a heartbeat: the periodic line still comes while the topic is quiet
+                if not self.until_caught_up:
+                    continue
+                lags = self.source.lag()
+                assigned = assigned or bool(lags)
+                if lags and all(p.lag == 0 for p in lags):
+                    log.info("caught up with %s: %s", self.source.description, self.report.summary())
+                    return
+                if not assigned and self._clock() - started >= self.connect_timeout_s:
+                    self.gave_up = self.source.why_unassigned()
+                    return
 
     def load(self, records: list[Record]) -> None:
         """Load one batch, then acknowledge the last position of every partition in it."""

@@ -8,7 +8,7 @@ reconciliation run, so a late path can never read as lost data.
 
 The shadow config is YAML or TOML::
 
-    input: archive/2024-05-01/          # enriched TSV, a file or a directory (.gz too)
+    input: archive/2024-05-01/          # enriched TSV (gzip too), a file or a directory (as legacy-load reads it)
     pipeline: pipeline.yaml             # the Kafka path's pipeline config; its [source] is replaced by the input
     legacy:
       warehouse: duckdb:shadow.duckdb?schema=legacy
@@ -28,7 +28,6 @@ The shadow config is YAML or TOML::
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -49,9 +48,10 @@ from migration.reconcile.engine import reconcile as run_reconcile
 from migration.reconcile.result import Reconciliation
 from migration.reconcile.workspace import SourceFailed
 from migration.sources import open_workspace, parse_source
-from toolkit.config import FileSourceConfig, SourceConfig, load_config
-from toolkit.outcomes import BAD, ENRICHED
-from toolkit.pipeline import stream_topics
+from toolkit.config.models import FileSourceConfig, SourceConfig, load_config
+from toolkit.pipeline.fanout import stream_topics
+from toolkit.pipeline.outcomes import BAD, ENRICHED
+from toolkit.progress import stages
 
 
 class ShadowConfigError(ValueError):
@@ -136,12 +136,13 @@ class ShadowResult:
 
 def run_shadow(config: ShadowConfig) -> ShadowResult:
     """Legacy path, Kafka path, then reconcile once both are caught up (see the module docstring)."""
+    files = tuple(tsv_files(config.input))
     with Warehouse.open(config.legacy_warehouse) as warehouse:
-        legacy = legacy_load(config.input, warehouse, config.legacy_dedup)
+        legacy = legacy_load(files, warehouse, config.legacy_dedup, progress_mode="auto")
 
     pipeline_cfg = load_config(config.pipeline)
-    files = tuple(tsv_files(config.input))
-    pipeline_cfg = dataclasses.replace(pipeline_cfg, source=SourceConfig("file", file=FileSourceConfig(files)))
+    pipeline_cfg = pipeline_cfg.model_copy(
+        update={"source": SourceConfig(kind="file", file=FileSourceConfig(paths=files))})
     app = build(pipeline_cfg, serve=False, create_topics=True)
     pipeline_exit = app.run(install_signals=False)
 
@@ -150,7 +151,7 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
     with Warehouse.open(config.kafka_warehouse) as warehouse:
         source = KafkaSource(bootstrap, [topics[ENRICHED], topics[BAD]], config.group,
                              pipeline_cfg.require_kafka().consumer_settings())
-        loader = KafkaLoader(source, warehouse, bad_topics=[topics[BAD]], until_caught_up=True)
+        loader = KafkaLoader(source, warehouse, bad_topics=[topics[BAD]], until_caught_up=True, progress_mode="auto")
         try:
             loader.run(threading.Event())
             loader.drain(30.0)
@@ -165,10 +166,13 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
         result = failed(str(legacy_source), str(new_source), config.reconcile,
                         f"the Kafka path's pipeline did not drain cleanly (exit {pipeline_exit}): "
                         f"it may not have caught up")
+    elif loader.gave_up:
+        result = failed(str(legacy_source), str(new_source), config.reconcile,
+                        f"the Kafka path's topics could not be loaded: {loader.gave_up}")
     else:
         try:
-            with open_workspace(legacy_source, new_source) as workspace:
-                result = run_reconcile(workspace, config.reconcile)
+            with stages("reconcile") as step, open_workspace(legacy_source, new_source, on_step=step) as workspace:
+                result = run_reconcile(workspace, config.reconcile, step)
         except SourceFailed as exc:
             result = failed(str(legacy_source), str(new_source), config.reconcile, f"a source could not be read: {exc}")
     return ShadowResult(legacy, pipeline_exit, app.summary, loader.report, result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,12 @@ import orjson
 
 from connectors.warehouse.backends import DuckDBBackend, PostgresBackend, WarehouseUnavailable
 from connectors.warehouse.bad_rows import NotABadRow, parse_bad_row
-from connectors.warehouse.columns import Dialect, qualified, quote
+from connectors.warehouse.columns import Dialect, literal, qualified, quote
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
 from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact
-from migration.legacy import InputFailed, legacy_load
+from migration.legacy import InputFailed, legacy_load, tsv_files
+from migration.reconcile.config import ConfigError
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
 KINDS = ("duckdb", "postgres", "tsv", "jsonl")
@@ -150,8 +151,14 @@ class _DuckWorkspaceBuilder:
 
         self.tmp = tempfile.TemporaryDirectory(prefix="sptk-reconcile-")
         con = duckdb.connect(":memory:")
-        con.execute(f"SET temp_directory = '{self.tmp.name}'")
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = {literal(self.tmp.name)}")
+        try:
+            con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        except duckdb.Error as exc:
+            con.close()
+            self.tmp.cleanup()
+            raise ConfigError(f"--memory-limit {memory_limit!r} is not a memory size like 1GB or 512MB "
+                              f"({str(exc).strip()})") from exc
         con.execute("SET preserve_insertion_order = false")
         self.backend = DuckDBBackend(":memory:", connection=con)
         self.attached: dict[str, str] = {}
@@ -162,7 +169,10 @@ class _DuckWorkspaceBuilder:
             if not Path(real).exists():
                 raise SourceFailed(f"DuckDB file {path} does not exist")
             alias = f"src{len(self.attached)}"
-            self.backend.execute(f"ATTACH {_lit(real)} AS {alias} (READ_ONLY)")
+            try:
+                self.backend.attach(path, alias)
+            except WarehouseUnavailable as exc:
+                raise SourceFailed(str(exc)) from exc
             self.attached[real] = alias
         return self.attached[real]
 
@@ -199,7 +209,7 @@ class _DuckWorkspaceBuilder:
                 # An archive line that does not parse is what the legacy loader sent to bad rows: it becomes
                 # this side's bad output, so its event reads as rejected, not missing.
                 try:
-                    legacy = legacy_load(spec.target, warehouse, Dedup.NONE)
+                    legacy = legacy_load(tsv_files(spec.target), warehouse, Dedup.NONE)
                 except InputFailed as exc:
                     raise SourceFailed(str(exc)) from exc
                 if legacy.bad_rows_written:
@@ -241,9 +251,9 @@ class _DuckWorkspaceBuilder:
                 ) as copy:
                     for chunk in copy:
                         out.write(chunk)
-                spec_text = "{" + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in types.items()) + "}"
+                spec_text = "{" + ", ".join(f"{literal(n)}: {literal(t)}" for n, t in types.items()) + "}"
                 self.backend.execute(
-                    f"CREATE TABLE {qualified(stage_schema, table)} AS SELECT * FROM read_csv({_lit(str(path))}, "
+                    f"CREATE TABLE {qualified(stage_schema, table)} AS SELECT * FROM read_csv({literal(str(path))}, "
                     f"header = true, columns = {spec_text})"
                 )
                 path.unlink()
@@ -263,12 +273,10 @@ def _duck_type(pg_type: str) -> str:
             "smallint": "SMALLINT", "real": "FLOAT", "numeric": "DOUBLE", "uuid": "VARCHAR"}.get(pg_type, "VARCHAR")
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _postgres_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
     """Both sides in one PostgreSQL database: compare right there, nothing is copied."""
+    import psycopg
+
     try:
         backend = PostgresBackend(legacy.target)
     except WarehouseUnavailable as exc:
@@ -292,6 +300,10 @@ def _postgres_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
             elif backend.table_exists(spec.schema, "bad_rows"):
                 bad_relation = qualified(spec.schema, "bad_rows")
             sides.append(Side(name, str(spec), qualified(spec.schema, "events"), columns, bad_relation))
+    except psycopg.Error as exc:
+        backend.close()
+        raise SourceFailed(f"PostgreSQL at {_redact(legacy.target)} failed while the sides were opened: "
+                           f"{_first_line(exc)}") from exc
     except BaseException:
         backend.close()
         raise
@@ -300,13 +312,40 @@ def _postgres_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
     return workspace
 
 
-def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB") -> Workspace:
-    """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read."""
+def _first_line(exc: BaseException) -> str:
+    """A database error in one line: PostgreSQL appends the statement and a caret, which say nothing to a user."""
+    return (str(exc).strip() or type(exc).__name__).splitlines()[0]
+
+
+def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
+    """One side staged or attached; a database error while doing so is that side's failure, with its name."""
+    import duckdb
+    import psycopg
+
+    try:
+        return builder.side(name, spec)
+    except (duckdb.Error, psycopg.Error, OSError) as exc:
+        raise SourceFailed(f"the {name} side {spec} could not be read: {_first_line(exc)}") from exc
+
+
+def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB",
+                   on_step: Callable[[str], None] | None = None) -> Workspace:
+    """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read.
+
+    ``on_step`` is told as each side starts being read (staging a file or copying a table takes a while).
+    """
     if legacy.kind == new.kind == "postgres" and legacy.target == new.target:
+        if on_step:
+            on_step(f"opening both sides in PostgreSQL ({_redact(legacy.target)})")
         return _postgres_workspace(legacy, new)
     builder = _DuckWorkspaceBuilder(memory_limit)
     try:
-        workspace = Workspace(builder.backend, builder.side("legacy", legacy), builder.side("new", new))
+        sides = []
+        for name, spec in (("legacy", legacy), ("new", new)):
+            if on_step:
+                on_step(f"reading the {name} side ({spec})")
+            sides.append(_side(builder, name, spec))
+        workspace = Workspace(builder.backend, sides[0], sides[1])
     except BaseException:
         builder.close()
         raise

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from connectors.warehouse.columns import Column, Dialect, quote
+from connectors.warehouse.columns import Column, Dialect, literal, quote
 from connectors.warehouse.url import WarehouseURL
 
 STAGE_TABLE = "_sptk_stage"
@@ -91,6 +91,22 @@ class DuckDBBackend(Backend):
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.con.execute(sql, params or [])
+
+    def attach(self, path: str, alias: str) -> None:
+        """Attach another DuckDB file read-only as ``alias``; a file that cannot be read raises WarehouseUnavailable.
+
+        Why the advice: the usual cause is not a broken file but a writer (a running ``kafka-load`` or
+        ``legacy-load``) holding DuckDB's lock, and the way out is to wait or read a copy.
+        """
+        import duckdb
+
+        try:
+            self.con.execute(f"ATTACH {literal(path)} AS {quote(alias)} (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise WarehouseUnavailable(
+                f"DuckDB file {path} cannot be read: {str(exc).strip().rstrip('!.')}. If another process is writing "
+                f"it (a running sptk migrate kafka-load or legacy-load), wait for it to finish or reconcile a copy; "
+                f"otherwise check that the path names a DuckDB database") from exc
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, params or []).fetchall()

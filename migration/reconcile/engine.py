@@ -9,6 +9,7 @@ grouped passes. Python only ever holds aggregates and small samples.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,11 +73,19 @@ def settings_of(config: ReconcileConfig) -> dict[str, object]:
     }
 
 
-def reconcile(workspace: Workspace, config: ReconcileConfig) -> Reconciliation:
-    """Compare the two sides of ``workspace``; never raises for a source failure (the verdict is undecided)."""
+def _no_steps(step: str) -> None:
+    pass
+
+
+def reconcile(workspace: Workspace, config: ReconcileConfig,
+              on_step: Callable[[str], None] = _no_steps) -> Reconciliation:
+    """Compare the two sides of ``workspace``; never raises for a source failure (the verdict is undecided).
+
+    ``on_step`` is told the name of each stage as it starts, for a progress display.
+    """
     rec = Reconciliation(workspace.legacy.description, workspace.new.description, settings_of(config))
     try:
-        _Run(workspace, config, rec).run()
+        _Run(workspace, config, rec, on_step).run()
     except _database_errors() as exc:
         rec.error = f"a source failed mid-run, so no verdict can be trusted: {str(exc).strip()}"
     rec.verdict, rec.reasons = decide(rec, config)
@@ -91,7 +100,9 @@ def failed(legacy: str, new: str, config: ReconcileConfig, error: str) -> Reconc
 
 
 class _Run:
-    def __init__(self, workspace: Workspace, config: ReconcileConfig, rec: Reconciliation) -> None:
+    def __init__(self, workspace: Workspace, config: ReconcileConfig, rec: Reconciliation,
+                 on_step: Callable[[str], None] = _no_steps) -> None:
+        self.step = on_step
         self.ws = workspace
         self.config = config
         self.rec = rec
@@ -109,7 +120,10 @@ class _Run:
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.sql = sql = replace(sql, active=self._columns_with_values())
-        passes = [self._side_pass(side.relation, side is ws.legacy) for side in (ws.legacy, ws.new)]
+        passes = []
+        for side in (ws.legacy, ws.new):
+            self.step(f"counting and checksumming the {side.name} side per window")
+            passes.append(self._side_pass(side.relation, side is ws.legacy))
         windows = [p[0] for p in passes]
         latest = [p[2] for p in passes]
         as_of = self.config.as_of or max((t for t in latest if t is not None), default=None)
@@ -123,6 +137,7 @@ class _Run:
         rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
         cut = _sql_tstamp(cutoff)
         rec.legacy, rec.new = (SideTotals(t[0], t[1], t[2], t[3], iso(last)) for (_, _, last, t) in passes)
+        self.step("key metrics")
         rec.metrics = self._metrics([
             {name: self.q(query)[0][0] for name, query in sql.metric_queries(side.relation, cut,
                                                                             other.bad_relation).items()}
@@ -133,8 +148,10 @@ class _Run:
         by_window: dict[int, dict[str, int]] = defaultdict(dict)
         by_type: dict[tuple[Any, ...], dict[str, int]] = defaultdict(dict)
         if differing:
+            self.step(f"key-level diff of the {len(differing)} windows that differ")
             self._diff(differing, cut)
             self._collect(by_window, by_type)
+        self.step("bad rows, windows and event types")
         rec.bad_rows = {side.name: dict(self.q(sql.bad_counts(side.bad_relation))) if side.bad_relation else {}
                         for side in (ws.legacy, ws.new)}
         rec.windows = self._window_results(windows, by_window, cutoff)

@@ -10,17 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from connectors.warehouse.columns import Dialect, quote
+from connectors.warehouse.columns import Dialect, literal, quote
 from migration.reconcile.config import EVENT_TYPE_COLUMNS, Rules
 from migration.reconcile.plan import Category, ColumnPlan, PlannedColumn
 
 WINDOWS = "_sptk_windows"
 DIFF = "_sptk_diff"
 FINDINGS = "_sptk_findings"
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ the code can be tested without a broker.
 """
 
 from toolkit.kafka.client import (
+    KafkaConfigError,
     KafkaUnavailable,
     admin_client,
     consumer,
     create_topics,
     idempotent_producer,
     wait_until_ready,
+    warm_up_producer_ids,
 )
 from toolkit.kafka.consuming import ConsumedMessage, KafkaConsumeError, PartitionLag, TrackedConsumer, partition_key
 from toolkit.kafka.headers import MessageHeaders, new_trace_id
@@ -19,7 +21,6 @@ from toolkit.kafka.producing import (
     DeliveryFailed,
     DeliveryProducer,
     DeliveryReport,
-    KafkaConfigError,
     MessageTooLarge,
     ProducerQueueFull,
     TopicMissing,
@@ -50,4 +51,5 @@ __all__ = [
     "new_trace_id",
     "partition_key",
     "wait_until_ready",
+    "warm_up_producer_ids",
 ]

@@ -17,9 +17,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
-from toolkit.delivery import DeliveryTracker
-from toolkit.kafka.client import CONSUMER_DEFAULTS
-from toolkit.kafka.producing import KafkaConfigError
+from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaConfigError
+from toolkit.kafka.client_logs import librdkafka_logger
+from toolkit.pipeline.delivery import DeliveryTracker
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,14 @@ class TrackedConsumer:
         on_assigned: Callable[[list[str]], None] | None = None,
         on_revoked: Callable[[list[str]], None] | None = None,
     ) -> None:
-        conf = dict(CONSUMER_DEFAULTS)
+        conf: dict[str, Any] = {**CONSUMER_DEFAULTS, "logger": librdkafka_logger()}
         conf.update(settings or {})
         conf.update({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": auto_offset_reset})
         try:
             self._consumer = Consumer(conf)
         except KafkaException as exc:
             raise KafkaConfigError.refused(exc, "consumer", "[kafka.common] and [kafka.consumer]") from exc
+        self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = list(topics)
         self.tracker = tracker
@@ -182,6 +183,23 @@ class TrackedConsumer:
 
     def assignment(self) -> list[str]:
         return sorted(self._assigned)
+
+    def why_unassigned(self, timeout_s: float = 3.0) -> str:
+        """Why no partition is assigned, for a person: the broker does not answer, a topic is missing, or the group.
+
+        Asks the cluster for its metadata, so it can take up to ``timeout_s`` when the broker is unreachable.
+        """
+        try:
+            metadata = self._consumer.list_topics(timeout=timeout_s)
+        except KafkaException as exc:
+            reason = exc.args[0].str() if isinstance(exc.args[0], KafkaError) else str(exc.args[0])
+            return (f"Kafka at {self.bootstrap} did not answer ({reason}); check that the broker is running and that "
+                    "the bootstrap servers are right")
+        missing = [t for t in self.topics if t not in metadata.topics or metadata.topics[t].error is not None]
+        if missing:
+            return f"topic {', '.join(missing)} does not exist on Kafka at {self.bootstrap}"
+        return (f"Kafka at {self.bootstrap} assigned no partition of {', '.join(self.topics)} to group "
+                f"{self.group_id!r}; other members of the group may hold them all")
 
     # -- offsets -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ handles each once:
   after ``enqueue_timeout_s`` turns a dead broker into a clear error instead of
   an endless wait.
 * Only a delivery report says a message is durable, so source positions are
-  acknowledged from the report (through :class:`~toolkit.delivery.DeliveryTracker`),
+  acknowledged from the report (through :class:`~toolkit.pipeline.delivery.DeliveryTracker`),
   never from ``produce()`` returning.
 * A record bigger than the topic's ``max.message.bytes`` is rejected by the
   broker on every retry; checking the size *before* producing lets the pipeline
@@ -28,10 +28,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
-from toolkit.delivery import DeliveryTracker, PartitionId
 from toolkit.kafka.admin import describe_topics
-from toolkit.kafka.client import PRODUCER_DEFAULTS
-from toolkit.outcomes import Output
+from toolkit.kafka.client import PRODUCER_DEFAULTS, KafkaConfigError
+from toolkit.pipeline.delivery import DeliveryTracker, PartitionId
+from toolkit.pipeline.outcomes import Output
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +52,6 @@ PERMANENT_ERRORS = frozenset({
 })
 
 RecordRef = tuple[PartitionId, int]
-
-
-class KafkaConfigError(ValueError):
-    """librdkafka refused the client settings (an unknown property, a bad value)."""
-
-    @classmethod
-    def refused(cls, exc: KafkaException, settings: str, tables: str) -> KafkaConfigError:
-        """The error for a client librdkafka would not create, naming the config tables to check."""
-        return cls(f"librdkafka refused the {settings} settings: {exc.args[0]}. Check the {tables} tables of the "
-                   "pipeline config.")
 
 
 class MessageTooLarge(ValueError):

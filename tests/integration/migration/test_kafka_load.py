@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from tests.unit.migration.scenario import bad_row, eid, events, run, write_jsonl
-from toolkit.cli import main
+from toolkit.cli.root import main
 from toolkit.kafka import create_topics, idempotent_producer
 
 
@@ -117,3 +117,62 @@ def test_kafka_load_as_a_sidecar_drains_on_sigterm_and_resumes_from_its_commits(
             process.kill()
         with psycopg.connect(postgres_url, autocommit=True) as con:
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _closed_port() -> int:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_kafka_load_gives_up_on_an_unreachable_broker_with_one_clear_error(tmp_path: Path) -> None:
+    """A closed port: a bounded wait, one error naming the bootstrap servers, exit 3, no flood of librdkafka lines."""
+    import subprocess
+    import sys
+
+    bootstrap = f"127.0.0.1:{_closed_port()}"
+    command = [str(Path(sys.executable).parent / "sptk"), "migrate", "kafka-load", "--bootstrap", bootstrap,
+               "--topic", "test.enriched.nowhere", "--warehouse", f"duckdb:{tmp_path / 'wh.duckdb'}",
+               "--until-caught-up", "--connect-timeout", "3"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("sptk migrate kafka-load:")]
+    assert len(errors) == 1 and f"Kafka at {bootstrap} did not answer" in errors[0]
+    assert "waited 3 s" in errors[0] and "--connect-timeout" in errors[0]
+    refused = [line for line in lines if "Connection refused" in line]
+    assert 1 <= len(refused) <= 2, lines  # librdkafka retries ~20 times a second; one line per 10 s gets through
+    assert len(lines) < 10, lines
+    assert "0 messages" not in done.stdout and "Traceback" not in done.stderr
+
+
+def test_kafka_load_gives_up_on_a_topic_that_does_not_exist(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topic = f"test.enriched.missing.{uuid.uuid4().hex[:8]}"
+    # the bootstrap comes from the variable a pipeline config reads; the test suite's own is not sptk's
+    env = {"SPTK_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--topic", topic, "--warehouse",
+                                       f"duckdb:{tmp_path / 'wh.duckdb'}", "--until-caught-up",
+                                       "--connect-timeout", "2"], env=env)
+    assert result.exit_code == 3, result.output
+    assert f"topic {topic} does not exist on Kafka at {kafka_bootstrap}" in result.stderr
+
+
+def test_kafka_load_shows_periodic_progress_on_stderr_and_keeps_stdout_for_the_summary(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"test.enriched.{suffix}"
+    create_topics(kafka_bootstrap, [topic], partitions=2)
+    _produce(kafka_bootstrap, topic, [orjson.dumps(r) for r in events(90)])
+    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--bootstrap", kafka_bootstrap, "--topic", topic,
+                                       "--warehouse", f"duckdb:{tmp_path / 'wh.duckdb'}", "--group", f"g-{suffix}",
+                                       "--batch-size", "20", "--until-caught-up"],
+                                env={"SPTK_PROGRESS_INTERVAL_S": "0"})
+    assert result.exit_code == 0, result.output
+    shown = [line for line in result.stderr.splitlines() if line.startswith("[sptk] kafka-load: ")]
+    assert len(shown) > 2 and "messages/s" in shown[0]
+    assert shown[-1].startswith("[sptk] kafka-load: done, 90 messages") and "90 rows inserted" in shown[-1]
+    assert result.stdout.startswith(f"kafka-load from {topic}") and "[sptk]" not in result.stdout

@@ -150,3 +150,60 @@ def test_a_bad_row_file_explains_a_postgres_side(tmp_path: Path, postgres_url: s
                               f"{postgres_url}?schema={pg_schemas[1]}&bad={bad}", "bad")
     assert code == 1
     assert report["rejected"] == {"count": 1, "sample": [eid(7)], "by_type": {"enrichment_failures": 1}}
+
+
+def test_a_postgres_side_that_cannot_be_reached_is_undecided_never_warn(postgres_url: str) -> None:
+    """Both sides on one server (compared in place), a closed port and a server that hangs up: always exit 3."""
+    import socket
+    import threading
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    same = run("--legacy", f"postgresql://x@127.0.0.1:{port}/db?schema=a",
+               "--new", f"postgresql://x@127.0.0.1:{port}/db?schema=b")
+    assert same.exit_code == 3 and f"cannot connect to PostgreSQL at 127.0.0.1:{port}" in same.output
+
+    rude = socket.socket()
+    rude.bind(("127.0.0.1", 0))
+    rude.listen(8)
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = rude.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        port = rude.getsockname()[1]
+        hung_up = run("--legacy", f"postgresql://x@127.0.0.1:{port}/db", "--new", f"{postgres_url}?schema=a")
+    finally:
+        rude.close()
+    assert hung_up.exit_code == 3 and "cannot connect to PostgreSQL" in hung_up.output
+
+
+def test_a_postgres_side_locked_by_another_session_is_undecided(tmp_path: Path, postgres_url: str,
+                                                                 pg_schemas: tuple[str, str]) -> None:
+    """A lock another session holds (a migration, a long load) fails the copy: undecided with the reason, no trace."""
+    from click.testing import CliRunner
+
+    from toolkit.cli.root import main
+
+    legacy, _ = _sides()
+    _load(f"{postgres_url}?schema={pg_schemas[0]}", legacy)
+    duck = f"duckdb:{tmp_path / 'new.duckdb'}"
+    _load(duck, legacy)
+    with psycopg.connect(postgres_url) as locker:
+        locker.execute(f'LOCK TABLE "{pg_schemas[0]}".events IN ACCESS EXCLUSIVE MODE')
+        result = CliRunner().invoke(main, [
+            "reconcile", "--legacy", f"{postgres_url}?schema={pg_schemas[0]}&options=--lock_timeout%3D300",
+            "--new", duck])
+        locker.rollback()
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 3, result.output
+    assert "the legacy side" in result.output and "canceling statement due to lock timeout\n" in result.output
+    assert "LINE 1" not in result.output  # one line, not the SQL echo

@@ -1,7 +1,7 @@
 """`sptk migrate shadow`: one generated archive through the legacy path and the real Kafka pipeline, reconciled.
 
 The archive holds lines that do not parse, lines whose entities break their schema,
-late events and natural duplicates (toolkit.samples). The legacy path loads what
+late events and natural duplicates (toolkit.contract.samples). The legacy path loads what
 parses (it never validated schemas); the Kafka path's pipeline sends the schema
 violations to the bad topic. So the verdict is ``warn``: those events are *rejected*
 on the Kafka side, and nothing is missing, extra or modified.
@@ -17,8 +17,8 @@ import yaml
 from click.testing import CliRunner
 
 from tests.integration.pipeline.conftest import base_config, write_config
-from toolkit.cli import main
-from toolkit.samples import SampleSpec, SampleStats, generate
+from toolkit.cli.root import main
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
 
 
 def test_a_shadow_run_loads_both_paths_and_explains_every_difference(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_a_shadow_run_loads_both_paths_and_explains_every_difference(kafka_boots
         "reconcile": {"window": "1h", "lookback": "0s", "json": "report.json", "html": "report.html"},
     }))
     result = CliRunner().invoke(main, ["migrate", "shadow", "--config", str(tmp_path / "shadow.yaml")],
-                                catch_exceptions=False)
+                                catch_exceptions=False, env={"SPTK_PROGRESS_INTERVAL_S": "0"})
     report = orjson.loads((tmp_path / "report.json").read_bytes())
     schema_failures = sum(stats.schema_failures.values())
     assert schema_failures > 0 and sum(stats.parse_failures.values()) > 0 and stats.duplicates > 0
@@ -51,3 +51,8 @@ def test_a_shadow_run_loads_both_paths_and_explains_every_difference(kafka_boots
     assert report["totals"]["legacy"]["event_ids"] == stats.expected_good + schema_failures - stats.duplicates
     assert "legacy path: 2 files" in result.output and (tmp_path / "report.html").exists()
     assert "kafka path: pipeline exit 0, in 302," in result.output
+    # each long stage shows progress on stderr (not a terminal: periodic lines); stdout keeps the results
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[sptk] ")]
+    for stage in ("legacy-load", "kafka-load", "reconcile"):
+        assert any(line.startswith(f"[sptk] {stage}: done, ") for line in progress), (stage, progress)
+    assert "[sptk]" not in result.stdout

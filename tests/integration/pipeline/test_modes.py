@@ -16,6 +16,7 @@ from tests.integration.pipeline.conftest import (
     fill_input_topic,
     free_port,
     metric,
+    post,
     read_topic,
     sptk,
     start,
@@ -24,17 +25,8 @@ from tests.integration.pipeline.conftest import (
     write_config,
 )
 from tests.integration.pipeline_infra.conftest import unique
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
 from toolkit.kafka import create_topics
-from toolkit.samples import SampleSpec, SampleStats, generate
-
-
-def post(url: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_http_batches_are_answered_after_delivery_and_metrics_carry_real_numbers(

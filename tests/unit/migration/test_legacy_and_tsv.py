@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from tests.unit.migration.scenario import run
-from toolkit.cli import main
-from toolkit.fields import BY_NAME
-from toolkit.profiles.canonical import to_dict
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import ParseFailure, parse_line
+from toolkit.cli.root import main
+from toolkit.contract.fields import BY_NAME
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import ParseFailure, parse_line
 
 TITLE = BY_NAME["page_title"].position
 EVENT_ID = BY_NAME["event_id"].position
@@ -72,7 +72,8 @@ def test_a_cut_off_archive_is_reported_and_a_rerun_is_safe(tmp_path: Path) -> No
     broken.write_bytes(payload[: len(payload) // 2])
     result = CliRunner().invoke(main, ["migrate", "legacy-load", "--input", str(broken), "--warehouse",
                                        f"duckdb:{tmp_path / 'wh.duckdb'}"])
-    assert result.exit_code == 1 and "could not be read to the end" in result.output
+    assert result.exit_code == 2 and "part.tsv.gz: read failed after line" in result.output
+    assert "truncated or corrupt" in result.output and "normally. Files before it" in result.output
     assert "re-running is safe" in result.output
 
 
@@ -102,3 +103,55 @@ def test_tsv_against_canonical_json_reconciles_and_unparsable_lines_are_rejected
     assert rejected.exit_code == 1, rejected.output
     assert document["rejected"] == {"count": 1, "sample": [fields[EVENT_ID]],
                                     "by_type": {"loader_parsing_error": 1}}
+
+
+def test_legacy_load_selects_files_as_the_dir_source_does(tmp_path: Path) -> None:
+    """Snowplow's archive names its files part-00000 (gzip without a suffix, too), next to _SUCCESS markers."""
+    from connectors.sources import discover
+
+    lines, _ = sample(30, parse_failure_ratio=0.0, schema_failure_ratio=0.0, duplicate_ratio=0.0)
+    run_dir = tmp_path / "archive" / "run=2024-05-01-00-00-00"
+    run_dir.mkdir(parents=True)
+    (run_dir / "part-00000").write_text("\n".join(lines[:10]) + "\n")
+    (run_dir / "part-00001").write_bytes(gzip.compress(("\n".join(lines[10:]) + "\n").encode()))
+    (run_dir / "_SUCCESS").write_text("")
+    (run_dir / ".part-00000.crc").write_text("crc")
+    archive = tmp_path / "archive"
+    assert [p.name for p in discover(archive)] == ["part-00000", "part-00001"]
+    url = f"duckdb:{tmp_path / 'wh.duckdb'}"
+    loaded = migrate("legacy-load", "--input", str(archive), "--warehouse", url)
+    assert "2 files, 30 lines" in loaded and "inserted 30," in loaded and "unparsable lines 0" in loaded
+    only_first = migrate("legacy-load", "--input", str(archive), "--warehouse", f"{url}?schema=first",
+                         "--pattern", "part-00000")
+    assert "1 files, 10 lines" in only_first and "inserted 10," in only_first
+
+
+def test_legacy_load_with_nothing_to_load_fails_and_says_why(tmp_path: Path) -> None:
+    url = f"duckdb:{tmp_path / 'wh.duckdb'}"
+    empty = tmp_path / "empty"
+    (empty / "run=1").mkdir(parents=True)
+    (empty / "run=1" / "_SUCCESS").write_text("")
+    for args, expected in (([str(empty)], f"no files to load under {empty}"),
+                           ([str(empty), "--pattern", "*.tsv"], "matching '*.tsv'"),
+                           ([str(tmp_path / "nonexistent")], f"{tmp_path / 'nonexistent'} does not exist")):
+        result = CliRunner().invoke(main, ["migrate", "legacy-load", "--warehouse", url, "--input", *args])
+        assert result.exit_code == 2, result.output  # a person must change --input (docs/cli.md)
+        assert result.stderr.startswith("sptk migrate legacy-load: ")
+        assert expected in result.output and "Files before it were loaded" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_legacy_load_shows_periodic_progress_on_stderr_and_keeps_stdout_for_the_summary(tmp_path: Path) -> None:
+    lines, _ = sample(40, parse_failure_ratio=0.0)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for n in range(3):
+        (archive / f"part-0000{n}").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["migrate", "legacy-load", "--input", str(archive), "--warehouse",
+                                       f"duckdb:{tmp_path / 'wh.duckdb'}"], env={"SPTK_PROGRESS_INTERVAL_S": "0"})
+    assert result.exit_code == 0, result.output
+    shown = result.stderr.splitlines()
+    assert len(shown) > 3 and all(line.startswith("[sptk] legacy-load: ") for line in shown)
+    assert "MiB/s" in shown[0] and shown[-1].startswith("[sptk] legacy-load: done, ")
+    assert "(100%)" in shown[-1] and "3/3 files, 120 lines loaded" in shown[-1]
+    assert result.stdout.startswith("legacy-load into ") and "[sptk]" not in result.stdout

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
+import pytest
+from click.testing import CliRunner, Result
 
 from tests.unit.migration.scenario import (
     bad_row,
@@ -17,6 +21,7 @@ from tests.unit.migration.scenario import (
     run,
     write_jsonl,
 )
+from toolkit.cli.root import main
 
 
 def test_identical_inputs_are_parity_and_the_json_report_is_byte_identical(tmp_path: Path) -> None:
@@ -197,3 +202,104 @@ def test_the_html_report_charts_both_sides_and_highlights_differences(tmp_path: 
     assert page.count("<svg") == 1 and "window differs" in page and eid(70) in page
     assert "2024-05-01T11:00:00Z: differences {&#x27;only_legacy&#x27;: 1}" in page
     assert "<script" not in page
+
+
+def _invoke(*args: str) -> Result:
+    """``sptk reconcile`` as a user runs it: an exception that escapes is what the exit code shows."""
+    return CliRunner().invoke(main, ["reconcile", *args])
+
+
+def _no_traceback(result: Result) -> bool:
+    return result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_empty_or_corrupt_duckdb_source_is_undecided_with_one_clear_line(tmp_path: Path) -> None:
+    rows = write_jsonl(tmp_path / "new.jsonl", events(3))
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"DUCK" + bytes(range(256)) * 64)
+    for broken in (empty, corrupt):
+        result = _invoke("--legacy", f"duckdb:{broken}", "--new", f"jsonl:{rows}")
+        assert result.exit_code == 3, result.output
+        assert _no_traceback(result), result.exception
+        assert f"DuckDB file {broken} cannot be read" in result.output
+        assert "not a valid DuckDB database" in result.output and "reconcile a copy" in result.output
+
+
+def test_a_duckdb_source_another_process_is_writing_is_undecided(tmp_path: Path) -> None:
+    """A running kafka-load holds its warehouse file open for writing; reconcile must not read that as warn."""
+    held = tmp_path / "kafka.duckdb"
+    rows = write_jsonl(tmp_path / "legacy.jsonl", events(3))
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+                               "con.execute('CREATE TABLE t (a INT)'); print('ready', flush=True); sys.stdin.read()",
+         str(held)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        result = _invoke("--legacy", f"jsonl:{rows}", "--new", f"duckdb:{held}")
+    finally:
+        writer.communicate("", timeout=30)
+    assert result.exit_code == 3, result.output
+    assert _no_traceback(result), result.exception
+    assert f"DuckDB file {held} cannot be read" in result.output and "lock" in result.output
+    assert "another process is writing it" in result.output
+
+
+def test_any_unexpected_failure_is_undecided_never_warn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = write_jsonl(tmp_path / "a.jsonl", events(3))
+    sides = ("--legacy", f"jsonl:{rows}", "--new", f"jsonl:{rows}")
+    bad_limit = _invoke(*sides, "--memory-limit", "lots")
+    assert bad_limit.exit_code == 3 and _no_traceback(bad_limit) and "--memory-limit 'lots'" in bad_limit.output
+    unwritable = _invoke(*sides, "--json", str(tmp_path))  # a directory, not a file
+    assert unwritable.exit_code == 3 and _no_traceback(unwritable)
+    assert f"cannot write the JSON report to {tmp_path}" in unwritable.output
+
+    import migration.reconcile.engine as engine
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("an internal check failed")
+
+    monkeypatch.setattr(engine, "reconcile", broken)
+    crashed = _invoke(*sides)
+    assert crashed.exit_code == 3 and _no_traceback(crashed)
+    assert "sptk reconcile: unexpected RuntimeError" in crashed.output and "exit 3" in crashed.output
+    assert "an internal check failed" in crashed.output
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "reconcile", interrupted)
+    stopped = _invoke(*sides)
+    assert stopped.exit_code == 3 and "interrupted" in stopped.output
+
+
+def test_reconcile_shows_its_stages_on_stderr_and_keeps_stdout_for_the_verdict(tmp_path: Path) -> None:
+    legacy = events(60)
+    new = [r for r in clone(legacy) if r["event_id"] != eid(3)]
+    sides = [f"jsonl:{write_jsonl(tmp_path / f'{name}.jsonl', rows)}" for name, rows in (("l", legacy), ("n", new))]
+    result = CliRunner().invoke(main, ["reconcile", "--legacy", sides[0], "--new", sides[1], "--lookback", "0s",
+                                       "--json", str(tmp_path / "r.json")], env={"SPTK_PROGRESS_INTERVAL_S": "0"})
+    assert result.exit_code == 2, result.output
+    stages = [line.split("; ", 1)[1] for line in result.stderr.splitlines()]
+    assert result.stderr.startswith("[sptk] reconcile: 1 steps, ")
+    assert stages[:3] == [f"reading the legacy side ({sides[0]})", f"reading the new side ({sides[1]})",
+                          "counting and checksumming the legacy side per window"]
+    assert "key-level diff of the 1 windows that differ" in stages
+    assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 7 steps")
+    assert result.stdout.startswith("verdict: FAIL (exit 2)") and "[sptk]" not in result.stdout
+
+
+def test_json_alone_puts_the_report_on_stdout_and_the_verdict_on_stderr(tmp_path: Path) -> None:
+    legacy = events(30)
+    new = [r for r in clone(legacy) if r["event_id"] != eid(3)]
+    to_file, report = reconcile_files(tmp_path, legacy, new)
+    sides = ("--legacy", f"jsonl:{tmp_path / 'legacy.jsonl'}", "--new", f"jsonl:{tmp_path / 'new.jsonl'}",
+             "--lookback", "0s")
+    for spelling in (["--json"], ["--json", "-"]):
+        result = run(*sides, *spelling)
+        assert result.exit_code == 2, result.output
+        assert result.stdout_bytes == (tmp_path / "report.json").read_bytes()  # the same bytes as the file
+        assert result.stderr.startswith("verdict: FAIL (exit 2)") and "json report" not in result.stderr
+    assert to_file.stdout.startswith("verdict: FAIL (exit 2)") and f"json report: {tmp_path / 'report.json'}" in \
+        to_file.stdout and report["verdict"] == "fail"

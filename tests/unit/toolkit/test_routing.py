@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from iglu_registry.schema_key import SchemaCriterion
-from toolkit.config import AllOf, AnyOf, Compare, CompareOp, Not, SchemaMatch, parse_config, parse_field_path
-from toolkit.profiles.canonical import to_dict
-from toolkit.routing import (
+from toolkit.config.models import AllOf, AnyOf, Compare, CompareOp, Not, SchemaMatch, parse_config, parse_field_path
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.pipeline.routing import (
     Projection,
     RouteError,
     UriMatcher,
@@ -224,7 +224,7 @@ def test_projection_leaves_out_what_is_absent_empty_or_of_another_shape() -> Non
 def test_projection_finds_fields_under_the_sdks_own_names(profile: str) -> None:
     import orjson
 
-    from toolkit.profiles import PROFILES
+    from toolkit.contract.profiles import PROFILES
 
     e = event(refr_dvce_tstamp="2026-11-01 09:00:00.000", user_id=None,
               contexts=[sdj("iglu:com.acme-corp/product/jsonschema/1-0-0", {"sku": "A"})])

@@ -1,0 +1,3 @@
+"""The pipeline configuration: pydantic models (``models``) and the key reference generated from them
+(``reference``).
+"""
