@@ -249,3 +249,21 @@ def test_dropping_a_partition_keeps_the_others_failed_records() -> None:
     t.failed("b", 1)
     assert t.drop("a") == 1
     assert t.needs_retry() == [RetryNeeded("b", 1, 1, 1)]
+
+
+def test_partition_ids_of_different_types_can_share_a_tracker() -> None:
+    t = DeliveryTracker()
+    for partition in (0, "file:/data/a.tsv"):
+        t.track(partition, 5, 1)
+        t.failed(partition, 5)
+    listed = [r.partition for r in t.needs_retry()]  # partitions are ordered by repr, never compared
+    assert sorted(listed, key=repr) == listed and set(listed) == {0, "file:/data/a.tsv"}
+
+
+def test_a_dropped_partitions_failures_do_not_come_back_when_it_is_tracked_again() -> None:
+    t = DeliveryTracker()
+    t.track("a", 1, 1)
+    t.failed("a", 1)
+    t.drop("a")
+    t.track("a", 1, 1)
+    assert t.needs_retry() == []
