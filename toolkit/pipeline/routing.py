@@ -422,8 +422,6 @@ def _add(sel: _Selection | None, steps: Sequence[Step]) -> _Selection | None:
         return _ALL  # already keeping the whole value
     if not steps:
         return _ALL
-    if sel is None:
-        sel = _Selection()
     step, rest = steps[0], steps[1:]
     if type(step) is Key:
         current = sel.keys.get(step.name, False)

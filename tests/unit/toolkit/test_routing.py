@@ -281,3 +281,71 @@ def test_a_malformed_uri_never_matches() -> None:
     matcher = UriMatcher(SchemaCriterion.parse("iglu:com.acme/button_click/jsonschema/1-*-*"))
     assert matcher("iglu:com.acme/button_click/jsonschema/1-0-0")
     assert not matcher("not a uri") and not matcher("not a uri")
+
+
+def test_projection_merges_index_and_any_selections_inside_nested_lists() -> None:
+    c = CLICK_COLUMN
+    data = {"q": [[{"x": 1, "y": 2, "z": 3}], [{"x": 4, "y": 5, "z": 6}]],
+            "r": [[{"x": 1, "y": 2}, {"x": 3, "y": 4}], [{"x": 5, "y": 6}, {"x": 7, "y": 8, "z": 9}]],
+            "p2": [[{"x": 1, "y": 2}], [{"x": 3, "y": 4}, {"x": 5, "y": 6}]],
+            "p3": [[{"x": 1, "y": 2}], [{"x": 3, "y": 4}, {"x": 5, "y": 6}]],
+            "s": [{"x": 1, "y": 2}, {"x": 3, "y": 4}],
+            "items": [{"a": {"b": 1}, "f": {"g": 1, "h": 2}}, {"a": {"b": 2}, "f": {"g": 3, "h": 4}}]}
+    e = event(unstruct_event=sdj(CLICK, data))
+    out = project(f"{c}.q[][0].x", f"{c}.q[1][0].y", f"{c}.r[][0].x", f"{c}.r[1][1].y", f"{c}.p2[][0]",
+                  f"{c}.p2[1][].x", f"{c}.p3[][].x", f"{c}.p3[1][0].y", f"{c}.s[]", f"{c}.s[0].x",
+                  f"{c}.items[].a.b", f"{c}.items[1].f.g", source=e)
+    assert out == {c: {
+        "q": [[{"x": 1}], [{"x": 4, "y": 5}]],
+        "r": [[{"x": 1}], [{"x": 5}, {"y": 8}]],
+        "p2": [[{"x": 1, "y": 2}], [{"x": 3, "y": 4}, {"x": 5}]],
+        "p3": [[{"x": 1}], [{"x": 3, "y": 4}, {"x": 5}]],
+        "s": [{"x": 1, "y": 2}, {"x": 3, "y": 4}],
+        "items": [{"a": {"b": 1}}, {"a": {"b": 2}, "f": {"g": 3}}]}}
+
+
+def test_roots_with_nothing_give_no_values() -> None:
+    empty = event(geo_country=None, br_viewwidth=None)
+    for path in ("geo_country", "br_viewwidth", "contexts_com_acme_product_1", CLICK_COLUMN,
+                 "unstruct_event_com_acme_checkout_step_1"):
+        assert path_values(parse_field_path(path))(empty) == [], path
+    assert path_values(parse_field_path("unstruct_event_com_acme_checkout_step_1"))(SHOP) == []
+    assert not flt({"field": "geo_country", "op": "lt", "value": "Z"})(empty)  # empty text never compares
+
+
+def test_in_and_regex_over_json_values_and_empty_fields() -> None:
+    assert flt({"field": "contexts_com_acme_product_1[].sku", "op": "in", "value": ["HAT-3", "X"]})(SHOP)
+    assert not flt({"field": "contexts_com_acme_product_1[].sku", "op": "in", "value": ["X", "Y"]})(SHOP)
+    assert flt({"field": "contexts_com_acme_product_1[].price", "op": "in", "value": [15, 16]})(SHOP)
+    no_user = event(user_id=None)
+    assert flt({"field": "user_id", "op": "eq", "value": ""})(no_user)  # text fields compare as their TSV text
+    assert flt({"field": "user_id", "op": "in", "value": ["", "x"]})(no_user)
+    assert not flt({"field": "user_id", "op": "regex", "value": ".*"})(no_user)  # an empty field never matches
+    assert not flt({"field": "contexts_com_acme_product_1[].price", "op": "regex", "value": "8"})(SHOP)  # numbers
+    country = parse_field_path("geo_country")
+    assert compile_filter(Compare(country, CompareOp.REGEX, "^D"))(SHOP)  # built by hand: no precompiled pattern
+
+
+def test_filter_mistakes_name_where_they_are() -> None:
+    with pytest.raises(RouteError, match=r"^derived\[s\]\.filter: geo_country is text"):
+        flt({"field": "geo_country", "op": "in", "value": ["DE", 5]})
+    with pytest.raises(RouteError, match=r"^derived\[s\]\.filter\.any\[1\]: geo_country is text"):
+        flt({"any": [{"field": "app_id", "op": "exists"}, {"field": "geo_country", "op": "eq", "value": 5}]})
+    with pytest.raises(RouteError, match=r"^derived\[s\]\.filter\.not: geo_country is text"):
+        flt({"not": {"field": "geo_country", "op": "eq", "value": 5}})
+    with pytest.raises(RouteError, match=r"^derived\[s\]\.filter: br_cookies is a boolean; gt/lt compare numbers "
+                                         r"and text$"):
+        compile_filter(Compare(parse_field_path("br_cookies"), CompareOp.GT, True), "derived[s].filter")
+    with pytest.raises(RouteError, match=r"^derived\[s\]\.filter: br_viewwidth is a number"):
+        flt({"field": "br_viewwidth", "op": "eq", "value": True})
+    with pytest.raises(RouteError, match=r"^derived\[s\]\.filter: collector_tstamp is a timestamp; write the value "
+                                         r"as text such as \"2024-05-01T10:00:00.000Z\"$"):
+        flt({"field": "collector_tstamp", "op": "gt", "value": 5})
+    with pytest.raises(RouteError, match=r"^f: unknown condition 'nonsense'$"):
+        compile_filter("nonsense", "f")  # type: ignore[arg-type]
+
+
+def test_atomic_keys_use_the_tsv_text_and_fall_back_to_the_event_id() -> None:
+    e = event(domain_sessionidx="+7", geo_country=None)
+    assert compile_key([parse_field_path("domain_sessionidx")])(e) == b"+7"
+    assert compile_key([parse_field_path("geo_country")])(e) == e.event_id.encode()
