@@ -288,7 +288,7 @@ class _Differ:
         pato, patn = old.get("patternProperties") or {}, new.get("patternProperties") or {}
         changes: list[Change] = []
         for name in sorted(set(po) | set(pn)):
-            sub = f"{path}.{name}" if path != "$" else f"$.{name}"
+            sub = f"{path}.{name}"
             always = present and name in ro
             if name in po and name in pn:
                 changes += self.compare(po[name], pn[name], sub, always)
@@ -323,7 +323,7 @@ class _Differ:
                     else:
                         changes.append(Change(sub, "properties", Effect.NONE, f"new property '{name}'"))
         for name in sorted(rn - ro):
-            sub = f"{path}.{name}" if path != "$" else f"$.{name}"
+            sub = f"{path}.{name}"
             if name in po or any(_matches(pattern, name) for pattern in pato):
                 changes.append(self._change(sub, "required", Effect.SOME, present,
                                             f"property '{name}' became required: data without it is rejected"))
@@ -332,7 +332,7 @@ class _Differ:
                                             f"new required property '{name}': data written for the old version "
                                             "does not carry it"))
         for name in sorted(ro - rn):
-            changes.append(Change(f"{path}.{name}" if path != "$" else f"$.{name}", "required", Effect.NONE,
+            changes.append(Change(f"{path}.{name}", "required", Effect.NONE,
                                   f"property '{name}' is no longer required"))
         if _canon(ao) != _canon(an):
             if an is True or an == {}:
