@@ -147,3 +147,56 @@ def test_one_side_missing_or_empty() -> None:
     nothing.legacy = nothing.new = SideTotals(0, 0, 0, 0, None)
     assert decide(nothing, ReconcileConfig()) == (
         "undecided", ["neither side holds any event: there is nothing to compare (check the sources)"])
+
+
+#: functions and spellings only one of the two warehouses understands
+DUCKDB_ONLY = ("epoch_us(", "list_contains(", "len(", "json_merge_patch(", "list_transform(", "hash(t.event_id",
+               "VARCHAR", "list_filter(")
+POSTGRES_ONLY = ("jsonb", "::bigint", "cardinality(", "= ANY(", "array_remove(", "ARRAY[]::text[]",
+                 "hashtextextended(", "extract(epoch FROM", "TEXT")
+
+
+def every_statement(sql: Sql) -> str:
+    json_columns = [c.name for c in sql.compared if c.is_json]
+    parts = [sql.checksum_pass("l", True), sql.checksum_pass("n", False), sql.duplicate_rows("l", True),
+             sql.duplicate_rows("n", False), sql.projection("l", True), sql.projection("n", False),
+             *sql.metric_queries("l", "2024-01-01 00:00:00", "bn").values(), sql.in_windows([1, 2]),
+             sql.diff("a", "b", ""), sql.findings("bl", "bn", "2024-01-01 00:00:00"), sql.bad_counts("bl")]
+    for name in json_columns:
+        parts += [sql.json_pairs(name, "a", "b"), *sql.drop_from_changed(name, "ids")]
+    parts += [sql.value(c, False, "t", False) for c in sql.plan.compared]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("rules", [Rules(), Rules(schema_version=False, nulls_omitted=False, timestamp_precision="us"),
+                                   Rules(schema_version=True, nulls_omitted=False),
+                                   Rules(schema_version=False, nulls_omitted=True)])
+def test_each_dialect_speaks_only_its_own_sql(rules: Rules) -> None:
+    columns = ["event_id", "collector_tstamp", "app_id", "platform", "event_vendor", "event_name", "event_version",
+               "event_format", "tr_total", "dvce_created_tstamp", "contexts_com_acme_a_1",
+               "unstruct_event_com_acme_b_1", "derived_tstamp", "event_fingerprint"]
+    plan = plan_columns(columns, [c for c in columns if c not in ("event_version", "event_fingerprint")] +
+                        ["contexts_com_acme_c_1"])
+    duck = every_statement(Sql(Dialect.DUCKDB, rules, 60_000_000, plan))
+    pg = every_statement(Sql(Dialect.POSTGRES, rules, 60_000_000, plan))
+    assert [w for w in POSTGRES_ONLY if w in duck] == []
+    assert [w for w in DUCKDB_ONLY if w in pg] == []
+    assert [w for w in ("epoch_us(", "list_contains(", "len(", "hash(t.event_id", "VARCHAR", "list_filter(")
+            if w not in duck] == []
+    assert [w for w in ("jsonb", "::bigint", "cardinality(", "= ANY(", "array_remove(", "hashtextextended(",
+                        "extract(epoch FROM") if w not in pg] == []
+    if rules.schema_version or rules.nulls_omitted:
+        assert "list_transform(" in duck and "jsonb_array_elements(" in pg
+
+
+def test_columns_one_side_lacks_are_read_as_nulls_of_that_side_only() -> None:
+    columns = ["event_id", "collector_tstamp", "event_version", "event_fingerprint"]
+    plan = plan_columns(columns, ["event_id", "collector_tstamp"])
+    sql = Sql(Dialect.DUCKDB, Rules(), 60_000_000, plan)
+    assert 't."event_version"' in sql.checksum_pass("l", True)
+    assert 't."event_version"' not in sql.checksum_pass("n", False)
+    assert 't."event_version"' in sql.projection("l", True) and 't."event_version"' not in sql.projection("n", False)
+    assert 't."event_fingerprint"' in sql.duplicate_rows("l", True)
+    assert 't."event_fingerprint"' not in sql.duplicate_rows("n", False)
+    assert sql.fingerprint("t", True) == 't."event_fingerprint"'
+    assert sql.fingerprint("t", False) == "CAST(NULL AS VARCHAR)"
