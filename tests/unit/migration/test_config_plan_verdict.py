@@ -134,6 +134,7 @@ def test_every_reason_says_what_differs_and_by_how_much() -> None:
     dup.legacy, dup.new = SideTotals(10, 10, 1, 0, None), SideTotals(10, 10, 0, 0, None)
     assert decide(dup, ReconcileConfig()) == ("warn", ["duplicates differ: natural 1 vs 0, synthetic event ids 0 vs 0"])
     assert decide(dup, ReconcileConfig(fail_on=frozenset({"duplicates"})))[0] == "fail"
+    assert decide(dup, ReconcileConfig(fail_on=frozenset({"warn"})))[0] == "fail"  # every warning fails
 
 
 def test_one_side_missing_or_empty() -> None:
