@@ -97,12 +97,11 @@ class CompatReport:
 
 
 def _suggest(old: SchemaKey, bump: Bump) -> str:
+    """The first version a bump of at least ``bump`` gives; never ADDITION, which no change needs more of."""
     v = old.version
     if bump is Bump.MODEL:
         return f"{v.model + 1}-0-0"
-    if bump is Bump.REVISION:
-        return f"{v.model}-{v.revision + 1}-0"
-    return f"{v.model}-{v.revision}-{v.addition + 1}"
+    return f"{v.model}-{v.revision + 1}-0"
 
 
 def compare_schemas(old: dict, new: dict) -> CompatReport:
@@ -345,12 +344,12 @@ class _Differ:
                 changes.append(Change(path, "additionalProperties", Effect.NONE,
                                       "undeclared properties now allowed (with a schema)"))
             else:
-                changes += [_cap(c) for c in self.compare(ao if isinstance(ao, dict) else {}, an,
-                                                          f"{path}.additionalProperties", False)]
+                changes += self.compare(ao if isinstance(ao, dict) else {}, an,
+                                                          f"{path}.additionalProperties", False)
         for pattern in sorted(set(pato) | set(patn)):
             sub = f"{path}.patternProperties[{pattern}]"
             if pattern in pato and pattern in patn:
-                changes += [_cap(c) for c in self.compare(pato[pattern], patn[pattern], sub, False)]
+                changes += self.compare(pato[pattern], patn[pattern], sub, False)
             elif pattern in patn:
                 changes.append(self._change(sub, "patternProperties", Effect.SOME, present,
                                             f"patternProperties '{pattern}' added: matching properties are "
@@ -384,7 +383,7 @@ class _Differ:
                 changes.append(Change(path, "dependencies", Effect.NONE,
                                       f"'{name}' no longer demands {_short(sorted(set(vo) - set(vn)))}"))
             elif isinstance(vo, dict) and isinstance(vn, dict):
-                changes += [_cap(c) for c in self.compare(vo, vn, f"{path}.dependencies[{name}]", False)]
+                changes += self.compare(vo, vn, f"{path}.dependencies[{name}]", False)
             else:
                 changes.append(self._change(path, "dependencies", Effect.SOME, present,
                                             f"the dependency of '{name}' added or changed: data holding '{name}' "
@@ -396,20 +395,19 @@ class _Differ:
         changes: list[Change] = []
         if _canon(io) != _canon(inn):
             if isinstance(io, list) or isinstance(inn, list):
-                lo = io if isinstance(io, list) else []
-                ln = inn if isinstance(inn, list) else []
                 if isinstance(io, list) and isinstance(inn, list):
+                    lo, ln = io, inn
                     for i in range(max(len(lo), len(ln))):
                         o = lo[i] if i < len(lo) else (old.get("additionalItems") if isinstance(
                             old.get("additionalItems"), dict) else {})
                         n = ln[i] if i < len(ln) else (new.get("additionalItems") if isinstance(
                             new.get("additionalItems"), dict) else {})
-                        changes += [_cap(c) for c in self.compare(o, n, f"{path}[{i}]", False)]
+                        changes += self.compare(o, n, f"{path}[{i}]", False)
                 else:
                     changes.append(Change(path, "items", Effect.SOME, "items changed between a single schema and "
                                                                       "a tuple; treated as a REVISION"))
             else:
-                changes += [_cap(c) for c in self.compare(io or {}, inn or {}, f"{path}[*]", False)]
+                changes += self.compare(io or {}, inn or {}, f"{path}[*]", False)
         ao, an = old.get("additionalItems", True), new.get("additionalItems", True)
         if _canon(ao) != _canon(an) and isinstance(new.get("items"), list):
             effect = Effect.NONE if an is True else Effect.SOME
@@ -450,10 +448,6 @@ def _matches(pattern: str, name: str) -> bool:
         return re.search(pattern, name) is not None
     except re.error:
         return False
-
-
-def _cap(change: Change) -> Change:
-    return change if change.effect < Effect.ALL else Change(change.path, change.keyword, Effect.SOME, change.reason)
 
 
 def _is_number(value: object) -> bool:

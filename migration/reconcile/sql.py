@@ -167,7 +167,7 @@ class Sql:
     def windows_table(self) -> str:
         return f"CREATE TEMP TABLE {WINDOWS} (w BIGINT)"
 
-    def projection(self, relation: str, legacy: bool, where: str = "") -> str:
+    def projection(self, relation: str, legacy: bool, where: str) -> str:
         """One representative row per event id (smallest fingerprint), normalised, as a subquery."""
         cols = [f"{self.value(c, c.in_legacy if legacy else c.in_new, 't', False)} AS {quote(c.name)}"
                 for c in self.compared]

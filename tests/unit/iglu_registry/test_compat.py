@@ -300,6 +300,18 @@ CASES = [
     ("anyOf reordered", {**OBJ, **props(a={"anyOf": [S, I]})}, {**OBJ, **props(a={"anyOf": [I, S]})}, Bump.ADDITION,
      ("$.a", "anyOf"), [{"a": "s"}]),
     ("type removed", {**OBJ, **props(a=S)}, {**OBJ, **props(a={})}, Bump.ADDITION, ("$.a", "type"), [{"a": "s"}]),
+    # a type replaced inside something optional hits only the data that holds it
+    ("additionalProperties schema replaced by another type", {**OBJ, "additionalProperties": S},
+     {**OBJ, "additionalProperties": I}, Bump.REVISION, ("$.additionalProperties", "type"), [{"z": "s"}, {}]),
+    ("patternProperties schema replaced by another type", {**OBJ, "patternProperties": {"^x_": S}},
+     {**OBJ, "patternProperties": {"^x_": I}}, Bump.REVISION, ("$.patternProperties[^x_]", "type"),
+     [{"x_1": "s"}, {}]),
+    ("schema dependency replaced by another type", {**OBJ, "dependencies": {"a": props(b=S)}},
+     {**OBJ, "dependencies": {"a": props(b=I)}}, Bump.REVISION, ("$.dependencies[a].b", "type"),
+     [{"a": 1, "b": "s"}, {"b": "s"}]),
+    ("tuple item replaced by another type", {**OBJ, **props(l={"type": "array", "items": [S]}), "required": ["l"]},
+     {**OBJ, **props(l={"type": "array", "items": [I]}), "required": ["l"]}, Bump.REVISION, ("$.l[0]", "type"),
+     [{"l": ["a"]}, {"l": []}]),
     # multipleOf: a multiple of the new divisor must be a multiple of the old one
     ("multipleOf 2 to 4", {**OBJ, **props(a={"type": "integer", "multipleOf": 2})},
      {**OBJ, **props(a={"type": "integer", "multipleOf": 4})}, Bump.REVISION, ("$.a", "multipleOf"),

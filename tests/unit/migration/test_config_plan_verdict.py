@@ -94,8 +94,8 @@ def test_the_sql_speaks_each_dialect() -> None:
     pg = Sql(Dialect.POSTGRES, Rules(), 3_600_000_000, plan)
     assert "hash(" in duck.checksum_pass("t", True) and "hashtextextended" in pg.checksum_pass("t", True)
     assert "date_trunc('milliseconds'" in duck.checksum_pass("t", True)
-    assert "json_merge_patch" in duck.projection("t", True)
-    assert "jsonb_strip_nulls" in pg.projection("t", True) and "_schema_version" in pg.projection("t", True)
+    assert "json_merge_patch" in duck.projection("t", True, "")
+    assert "jsonb_strip_nulls" in pg.projection("t", True, "") and "_schema_version" in pg.projection("t", True, "")
     assert "array_remove(ARRAY[" in pg.diff("a", "b", "") and "list_filter([" in duck.diff("a", "b", "")
     ranges = duck.in_windows([5, 3, 4, 9])
     assert ranges.count(" OR ") == 1 and "TIMESTAMP '1970-01-01 03:00:00'" in ranges
@@ -152,7 +152,7 @@ def test_one_side_missing_or_empty() -> None:
 
 #: functions and spellings only one of the two warehouses understands
 DUCKDB_ONLY = ("epoch_us(", "list_contains(", "len(", "json_merge_patch(", "list_transform(", "hash(t.event_id",
-               "VARCHAR", "list_filter(")
+               "VARCHAR", "list_filter(", "CAST([]")
 POSTGRES_ONLY = ("jsonb", "::bigint", "cardinality(", "= ANY(", "array_remove(", "ARRAY[]::text[]",
                  "hashtextextended(", "extract(epoch FROM", "TEXT")
 
@@ -160,8 +160,9 @@ POSTGRES_ONLY = ("jsonb", "::bigint", "cardinality(", "= ANY(", "array_remove(",
 def every_statement(sql: Sql) -> str:
     json_columns = [c.name for c in sql.compared if c.is_json]
     parts = [sql.checksum_pass("l", True), sql.checksum_pass("n", False), sql.duplicate_rows("l", True),
-             sql.duplicate_rows("n", False), sql.projection("l", True), sql.projection("n", False),
+             sql.duplicate_rows("n", False), sql.projection("l", True, ""), sql.projection("n", False, ""),
              *sql.metric_queries("l", "2024-01-01 00:00:00", "bn").values(), sql.in_windows([1, 2]),
+             sql.in_windows(None),
              sql.diff("a", "b", ""), sql.findings("bl", "bn", "2024-01-01 00:00:00"), sql.bad_counts("bl")]
     for name in json_columns:
         parts += [sql.json_pairs(name, "a", "b"), *sql.drop_from_changed(name, "ids")]
@@ -170,6 +171,7 @@ def every_statement(sql: Sql) -> str:
 
 
 @pytest.mark.parametrize("rules", [Rules(), Rules(schema_version=False, nulls_omitted=False, timestamp_precision="us"),
+                                   Rules(timestamp_precision="s"),
                                    Rules(schema_version=True, nulls_omitted=False),
                                    Rules(schema_version=False, nulls_omitted=True)])
 def test_each_dialect_speaks_only_its_own_sql(rules: Rules) -> None:
@@ -188,6 +190,9 @@ def test_each_dialect_speaks_only_its_own_sql(rules: Rules) -> None:
                         "extract(epoch FROM") if w not in pg] == []
     if rules.schema_version or rules.nulls_omitted:
         assert "list_transform(" in duck and "jsonb_array_elements(" in pg
+    unit = {"us": None, "ms": "milliseconds", "s": "seconds"}[rules.timestamp_precision]
+    assert (f"date_trunc('{unit}', t.\"dvce_created_tstamp\")" in duck) is (unit is not None)
+    assert "WHERE CAST(floor(epoch_us(t.collector_tstamp)" in duck
 
 
 def test_columns_one_side_lacks_are_read_as_nulls_of_that_side_only() -> None:
@@ -196,7 +201,12 @@ def test_columns_one_side_lacks_are_read_as_nulls_of_that_side_only() -> None:
     sql = Sql(Dialect.DUCKDB, Rules(), 60_000_000, plan)
     assert 't."event_version"' in sql.checksum_pass("l", True)
     assert 't."event_version"' not in sql.checksum_pass("n", False)
-    assert 't."event_version"' in sql.projection("l", True) and 't."event_version"' not in sql.projection("n", False)
+    assert 't."event_version"' in sql.projection("l", True, "") and 't."event_version"' not in sql.projection(
+        "n", False, "")
+    assert 't."event_version"' in sql.duplicate_rows("l", True)
+    assert 't."event_version"' not in sql.duplicate_rows("n", False)
+    assert 't."event_fingerprint"' in sql.projection("l", True, "")
+    assert 't."event_fingerprint"' not in sql.projection("n", False, "")
     assert 't."event_fingerprint"' in sql.duplicate_rows("l", True)
     assert 't."event_fingerprint"' not in sql.duplicate_rows("n", False)
     assert sql.fingerprint("t", True) == 't."event_fingerprint"'

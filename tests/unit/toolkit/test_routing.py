@@ -73,6 +73,8 @@ def test_gt_and_lt_are_strict_at_equality(field: str, at: object, below: object,
 
 
 def test_timestamps_compare_as_iso_text_in_either_spelling() -> None:
+    assert flt({"field": "collector_tstamp", "op": "eq", "value": "2026-11-01 10:00:00.123"})(SHOP)
+    assert flt({"field": "collector_tstamp", "op": "eq", "value": "2026-11-01T10:00:00.123Z"})(SHOP)
     assert flt({"field": "collector_tstamp", "op": "gt", "value": "2026-11-01T09:59:59.999Z"})(SHOP)
     assert flt({"field": "collector_tstamp", "op": "lt", "value": "2026-11-01 10:00:00.124"})(SHOP)
     assert not flt({"field": "collector_tstamp", "op": "gt", "value": "2026-11-01 10:00:00.123"})(SHOP)
@@ -341,6 +343,8 @@ def test_filter_mistakes_name_where_they_are() -> None:
     with pytest.raises(RouteError, match=r"^derived\[s\]\.filter: collector_tstamp is a timestamp; write the value "
                                          r"as text such as \"2024-05-01T10:00:00.000Z\"$"):
         flt({"field": "collector_tstamp", "op": "gt", "value": 5})
+    with pytest.raises(RouteError, match=r"^filter: unknown condition 'nonsense'$"):
+        compile_filter("nonsense")  # type: ignore[arg-type]
     with pytest.raises(RouteError, match=r"^f: unknown condition 'nonsense'$"):
         compile_filter("nonsense", "f")  # type: ignore[arg-type]
 
