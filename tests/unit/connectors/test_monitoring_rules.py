@@ -72,3 +72,14 @@ def test_a_freshness_threshold_that_is_no_bucket_bound_is_a_usage_error(tmp_path
     assert result.exit_code == 2
     assert "freshness_threshold_s = 240 is not a bucket bound" in result.output
     assert not (tmp_path / RULES_FILE).exists()
+
+
+def test_the_slo_example_in_operations_md_loads_and_renders(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = tmp_path / "pipeline.toml"
+    cfg.write_text('[source]\nkind = "stdin"\n[iglu]\nresolver_config = "r.json"\n[output]\ntarget = "files:out"\n'
+                   + example)
+    result = CliRunner().invoke(main, ["monitor", "rules", "--config", str(cfg), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert 'stream="derived.clicks.v1",le="60.0"' in (tmp_path / RULES_FILE).read_text()
