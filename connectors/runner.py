@@ -122,6 +122,11 @@ class KafkaOutputs:
         return None
 
 
+#: distinct (app_id, schema) label pairs a run exports: app_id comes from senders, so it is bounded
+MAX_INVALID_KEYS = 500
+OTHER_INVALID = ("other", "other")
+
+
 @dataclass
 class RunSummary:
     """What a run did, counted when records are processed: ``in = enriched + filtered + bad (+ skipped)``."""
@@ -136,6 +141,8 @@ class RunSummary:
     bad_types: Counter[str] = field(default_factory=Counter)
     #: (stream, rule) -> records kept out of that stream by that rule
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: (app_id, schema) -> permanent schema violations; past MAX_INVALID_KEYS pairs, under ("other", "other")
+    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def count(self, outcome: Outcome) -> None:
         kind = outcome.kind
@@ -147,6 +154,10 @@ class RunSummary:
             self.bad_types[outcome.bad_type] += 1  # type: ignore[union-attr]
             if outcome.quarantined:  # type: ignore[union-attr]
                 self.quarantined += 1
+            violated = outcome.violated  # type: ignore[union-attr]
+            if violated is not None:
+                known = violated in self.invalid or len(self.invalid) < MAX_INVALID_KEYS
+                self.invalid[violated if known else OTHER_INVALID] += 1
             return
         elif kind == "filtered":
             self.filtered += 1
@@ -362,6 +373,10 @@ class PipelineRunner:
             if n > p.out[stream]:
                 m.records_out.labels(stream=stream).inc(n - p.out[stream])
                 p.out[stream] = n
+        for (app_id, schema), n in s.invalid.items():
+            if n > p.invalid[(app_id, schema)]:
+                m.invalid_records.labels(app_id=app_id, schema=schema).inc(n - p.invalid[(app_id, schema)])
+                p.invalid[(app_id, schema)] = n
         if s.quarantined > p.quarantined:
             m.quarantined.inc(s.quarantined - p.quarantined)
             p.quarantined = s.quarantined
@@ -416,6 +431,7 @@ class _Published:
     out: Counter[str] = field(default_factory=Counter)
     bad: Counter[str] = field(default_factory=Counter)
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
+    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def _age(tsv_tstamp: str, now: float) -> float | None:

@@ -63,6 +63,9 @@ class PipelineMetrics:
                                registry=r)
         self.delivery_errors = Counter("sptk_delivery_errors", "Failed delivery reports (each is retried), per "
                                        "output stream.", ["stream"], registry=r)
+        self.invalid_records = Counter("sptk_invalid_records", "Records that broke a schema (permanent schema "
+                                       "violations), per app_id and the first schema they broke.",
+                                       ["app_id", "schema"], registry=r)
         self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
                                    "answer; a replay runs them again.", registry=r)
         self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",

@@ -385,3 +385,15 @@ def test_quarantined_records_are_published() -> None:
     runner.summary.quarantined = 3  # what count() adds for each quarantined outcome
     runner._publish()
     assert "sptk_quarantined_records_total 3.0" in metrics.exposition().decode()
+
+
+def test_schema_violations_are_counted_per_app_and_failing_schema() -> None:
+    metrics = PipelineMetrics()
+    lines = [line(app_id="shop", contexts=[sdj(CONSENT, {"analytics": "yes"})]).encode() for _ in range(3)]
+    lines += [line(app_id="blog").encode(), b"not an event"]
+    runner, _, _ = make(lines, metrics=metrics)
+    runner.run(threading.Event())
+    assert runner.drain(5.0)
+    text = metrics.exposition().decode()
+    assert f'sptk_invalid_records_total{{app_id="shop",schema="{CONSENT}"}} 3.0' in text
+    assert 'app_id="blog"' not in text  # valid events and undecodable lines are not schema violations
