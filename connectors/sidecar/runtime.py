@@ -76,6 +76,9 @@ class Sidecar:
                    drain_timeout_s=cfg.delivery.drain_timeout_s, limits=cfg.sidecar.limits)
 
     def _metrics(self, request: Request) -> Response:
+        registries = self.readiness.probed("registry:")
+        if registries is not None:  # the same cached probes as /readyz: a scrape does not add registry traffic
+            self.metrics.registry_state(answers=registries)
         return Response(HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE)
 
     def mount(self, source: HttpSource) -> None:
