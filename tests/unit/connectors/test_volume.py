@@ -66,7 +66,7 @@ def test_the_live_score_is_zero_until_three_weeks_are_held_then_scores_the_filli
     live = LiveVolume(H, 28 * 86400, clock)
     for hour in range(3 * 168):
         clock.now = hour * H
-        live.add(100 if hour % 168 else 5)  # the first hour of each week is nearly empty
+        live.add(5 if hour % 168 == 100 else 100)  # one hour of the week is nearly empty
         assert live.score() == 0.0  # fewer than three same-hour windows held: no score yet
     clock.now = 3 * WEEK_S + H / 2  # half-way through a window three weeks on: 50 expected so far
     live.add(50)
