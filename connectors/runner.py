@@ -374,6 +374,9 @@ class PipelineRunner:
             if n > p.out[stream]:
                 m.records_out.labels(stream=stream).inc(n - p.out[stream])
                 p.out[stream] = n
+        if s.quarantined > p.quarantined:
+            m.quarantined.inc(s.quarantined - p.quarantined)
+            p.quarantined = s.quarantined
         for kind, n in s.bad_types.items():
             if n > p.bad[kind]:
                 m.bad_records.labels(type=kind).inc(n - p.bad[kind])
@@ -422,6 +425,7 @@ class _Published:
     """What has already been added to the Prometheus counters."""
 
     records_in: int = 0
+    quarantined: int = 0
     lookups: int = 0
     hits: int = 0
     registry_retries: int = 0
@@ -432,11 +436,14 @@ class _Published:
 
 
 def report_observer(metrics: PipelineMetrics, streams: dict[str, str]) -> Callable[[DeliveryReport], None]:
-    """An ``on_report`` for sampled delivery reports: produce latency per stream."""
+    """An ``on_report`` for delivery reports: produce latency per stream (sampled), every failure counted."""
     stream_of = {topic: stream for stream, topic in streams.items()}
 
     def observe(report: DeliveryReport) -> None:
-        if report.error is None and report.latency_s is not None:
-            metrics.produce_latency.labels(stream=stream_of.get(report.topic, report.topic)).observe(report.latency_s)
+        stream = stream_of.get(report.topic, report.topic)
+        if report.error is not None:
+            metrics.delivery_errors.labels(stream=stream).inc()
+        elif report.latency_s is not None:
+            metrics.produce_latency.labels(stream=stream).observe(report.latency_s)
 
     return observe

@@ -101,6 +101,12 @@ class PipelineMetrics:
                                     "Messages in the producer queue awaiting a delivery report.", registry=r)
         self.in_flight = Gauge("sptk_in_flight_records", "Source records read and not yet fully confirmed.",
                                registry=r)
+        self.delivery_errors = Counter("sptk_delivery_errors", "Failed delivery reports (each is retried), per "
+                                       "output stream.", ["stream"], registry=r)
+        self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
+                                   "answer; a replay runs them again.", registry=r)
+        self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",
+                           registry=r)
         self.draining = Gauge("sptk_draining", "1 while the pipeline drains after SIGTERM/SIGINT.", registry=r)
         self.build = Info("sptk_build", "Toolkit version and config hash of this pipeline.", registry=r)
         self._hits = 0

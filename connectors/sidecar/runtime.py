@@ -58,6 +58,8 @@ class Sidecar:
         self._running = False
         self.metrics = metrics or PipelineMetrics()
         self.readiness = Readiness(probes, cache_s=readiness_cache_s)
+        # read at each scrape, so alerting sees what /readyz would answer (SptkNotReady)
+        self.metrics.ready.set_function(lambda: float(self.readiness.check()[0]))
         self.drain_timeout_s = drain_timeout_s
         self._signals = 0
         self._started = False

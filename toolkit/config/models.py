@@ -1268,6 +1268,55 @@ class SidecarConfig(Section):
         return ServerLimits(request_timeout_s=self.request_timeout_s, max_connections=self.max_connections)
 
 
+#: A share of records or of time that must be good: above 0 and below 1 (1 would leave no error budget).
+Target = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class StreamObjectives(Section):
+    """Objectives of one stream or sink, `[slo.streams.<stream>]`; a key left out takes the `[slo]` default."""
+
+    freshness_threshold_s: Annotated[float | None, Field(gt=0.0), _INHERITED] = Field(None, description=(
+        "age (now - `collector_tstamp`) a record may have when it is written"))
+    freshness_target: Annotated[Target | None, _INHERITED] = Field(None, description=(
+        "share of records written within `freshness_threshold_s`"))
+    delivery_target: Annotated[Target | None, _INHERITED] = Field(None, description=(
+        "share of messages confirmed by the broker on their first delivery report"))
+
+
+class SloConfig(Section):
+    """Service-level objectives, from which `sptk monitor rules` writes the Prometheus alert rules.
+
+    The defaults are objectives a team can adopt unchanged (docs/operations.md says why each);
+    a stream or a sink that needs others names them in `[slo.streams.<stream>]`, keyed by the
+    `stream` label of its metrics (`enriched`, `raw`, `bad`, `derived.<name>.v<N>`). Changing an
+    objective changes the alerts, not the pipeline, so it leaves the config hash alone.
+    """
+
+    freshness_threshold_s: float = Field(300.0, gt=0.0, description=(
+        "age (now - `collector_tstamp`) a record may have when it is written; a bucket bound of "
+        "`sptk_freshness_seconds`"))
+    freshness_target: Target = Field(0.95, description=(
+        "share of records written within `freshness_threshold_s` (0.95: the p95 age stays within it)"))
+    delivery_target: Target = Field(0.999, description=(
+        "share of messages confirmed by the broker on their first delivery report"))
+    invalid_rate_max: float = Field(0.01, gt=0.0, lt=1.0, description=(
+        "share of records that may turn into bad rows (the invalid-rate budget), overall and per app and schema"))
+    availability_target: Target = Field(0.999, description=(
+        "share of scrapes at which the sidecar answers `/metrics` (Prometheus' `up`)"))
+    window_days: int = Field(28, ge=1, description="the SLO window over which each error budget is spent")
+    selector: str = Field('job="sptk"', description=(
+        "PromQL label matchers that select this deployment's series in every rule (`job=\"sptk\",env=\"prod\"`)"))
+    streams: Annotated[dict[str, StreamObjectives], Doc(type="table of tables", default="empty")] = Field(
+        {}, description="objectives of one stream or sink, `[slo.streams.<stream>]`")
+
+    def for_stream(self, stream: str) -> SloConfig:
+        """The objectives that hold for ``stream``: its own where it names them, the defaults elsewhere."""
+        own = self.streams.get(stream)
+        if own is None:
+            return self
+        return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
+
+
 class PipelineConfig(BaseSettings):
     """The configuration of one deployment of the fan-out pipeline.
 
@@ -1293,6 +1342,8 @@ class PipelineConfig(BaseSettings):
     delivery: DeliveryConfig = Field(DeliveryConfig(), description="delivery guarantees and backpressure")
     sidecar: SidecarConfig = Field(SidecarConfig(), description=(
         "the HTTP server and logging of a long-running pipeline"))
+    slo: SloConfig = Field(SloConfig(), description=(
+        "service-level objectives for `sptk monitor rules`; see docs/operations.md"))
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -1752,13 +1803,18 @@ def config_to_dict(cfg: BaseModel) -> Any:
     return cfg.model_dump(mode="json")
 
 
+#: sections that change how the pipeline is watched, not what it does, so not its ``sp.pipeline`` header
+_NOT_HASHED = frozenset({"slo"})
+
+
 def config_hash(cfg: PipelineConfig) -> str:
     """SHA-256 of the canonical JSON of the config: same settings, same hash, whatever the file format.
 
     Secrets enter only as their reference (``env:NAME``/``file:PATH``), so rotating a
     password does not change the hash and the hash reveals nothing about it.
     """
-    canonical = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    described = {k: v for k, v in config_to_dict(cfg).items() if k not in _NOT_HASHED}
+    canonical = json.dumps(described, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 

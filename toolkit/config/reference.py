@@ -72,7 +72,8 @@ def _rows(model: type[BaseModel], prefix: str, first_seen: dict[type[BaseModel],
         rows.append(_row(path, f, getattr(values, name, _OWN), meaning))
         inner = _model_of(f.annotation)
         if inner is not None:
-            rows += _rows(inner, path, first_seen, _doc(f).values)
+            keyed = typing.get_origin(bare_type(f.annotation)) is dict  # a table of tables, one per stream
+            rows += _rows(inner, f"{path}.<stream>" if keyed else path, first_seen, _doc(f).values)
     return rows
 
 

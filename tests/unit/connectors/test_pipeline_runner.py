@@ -366,3 +366,22 @@ def test_records_of_an_aborted_transaction_are_counted_once_when_read_again() ->
     assert producer.aborts_left == 0 and producer.commits >= 1 and source.committed == len(lines)
     summary = runner.summary.to_dict()
     assert (summary["in"], summary["enriched"], summary["bad"]) == (33, 30, 3)
+
+
+def test_failed_delivery_reports_are_counted_per_stream() -> None:
+    from connectors.runner import report_observer
+    from toolkit.kafka import DeliveryReport
+
+    metrics = PipelineMetrics()
+    observe = report_observer(metrics, {"enriched": "t.enriched"})
+    observe(DeliveryReport("t.enriched", -1, -1, None, None, "Broker: Not enough in-sync replicas"))
+    observe(DeliveryReport("t.enriched", 0, 7, 0.01, None))
+    assert 'sptk_delivery_errors_total{stream="enriched"} 1.0' in metrics.exposition().decode()
+
+
+def test_quarantined_records_are_published() -> None:
+    metrics = PipelineMetrics()
+    runner, _, _ = make([line().encode()], metrics=metrics)
+    runner.summary.quarantined = 3  # what count() adds for each quarantined outcome
+    runner._publish()
+    assert "sptk_quarantined_records_total 3.0" in metrics.exposition().decode()
