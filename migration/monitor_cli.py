@@ -1,4 +1,8 @@
-"""``sptk monitor``: watching a pipeline's output from the outside (volume anomalies over any reconcile source)."""
+"""``sptk monitor volume``, added to the ``monitor`` group of :mod:`connectors.monitoring.cli`.
+
+Volume reads reconcile's sources (``migration.sources``), which ``connectors`` may not
+import, so the group is completed here and the root names this module.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,10 @@ import sys
 
 import click
 
+from connectors.monitoring.cli import monitor
 from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
 
-
-@click.group()
-def monitor() -> None:
-    """Operate the pipeline: volume anomalies."""
+__all__ = ["monitor"]
 
 
 @monitor.command("volume")

@@ -26,9 +26,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "pipeline": ("connectors.cli:pipeline", "Run the fan-out pipeline (raw/enriched/derived/bad)."),
     "topics": ("toolkit.cli.topics:topics", "Plan and apply the declared Kafka topics."),
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),
-    "monitor": ("connectors.monitoring.cli:monitor", "Prometheus recording and alert rules from the SLOs."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
-    "monitor": ("migration.monitor_cli:monitor", "Operate the pipeline: volume anomalies."),
+    "monitor": ("migration.monitor_cli:monitor", "Prometheus rules from the SLOs; volume anomalies."),
 }
 
 
