@@ -32,7 +32,7 @@ from toolkit.config.models import (
     config_hash,
     toolkit_version,
 )
-from toolkit.kafka import DeliveryProducer
+from toolkit.kafka import DeliveryProducer, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
 from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
@@ -198,7 +198,8 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         transactional = cfg.delivery.transactional and replay is None
         topic_limits = _topic_limits(cfg, topics)
         producer = DeliveryProducer(
-            kafka.bootstrap_servers, _producer_settings(cfg, topic_limits), tracker=tracker,
+            kafka.bootstrap_servers, {**stats_settings(metrics.observe_kafka_stats),
+                                      **_producer_settings(cfg, topic_limits)}, tracker=tracker,
             transactional_id=cfg.delivery.transactional_id if transactional else None,
             enqueue_timeout_s=cfg.delivery.enqueue_timeout_s, max_attempts=cfg.delivery.max_delivery_attempts,
             topic_limits=topic_limits, on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from connectors.sidecar.metrics import PipelineMetrics
+from connectors.sidecar.volume import LiveVolume
 from connectors.sources.base import Position, Record
 from toolkit.kafka import DeliveryFailed, DeliveryProducer, DeliveryReport, TransactionAborted
 from toolkit.pipeline.delivery import DeliveryTracker
@@ -117,6 +118,11 @@ class KafkaOutputs:
     @property
     def queue_depth(self) -> int:
         return self.producer.queue_depth
+
+    @property
+    def resent(self) -> int:
+        """Messages produced again after a failed delivery report."""
+        return self.producer.resent_count
 
     def close(self, summary: dict[str, Any]) -> None:
         return None
@@ -214,6 +220,8 @@ class PipelineRunner:
         self.batch_size = batch_size
         self.read_timeout_s = read_timeout_s
         self.pipeline = pipeline  # the toolkit Pipeline, for its sampled timings and validator counts
+        if pipeline is not None:
+            pipeline.collect_freshness = metrics is not None
         self.transactional = transactional
         self.commit_interval_s = commit_interval_s
         self._clock = clock
@@ -226,6 +234,8 @@ class PipelineRunner:
         self._stopping = False
         self._closed = False
         self._published = _Published()
+        #: records read per hour against the same hour of the week: ``sptk_volume_anomaly_score``
+        self.volume = LiveVolume()
         self._next_metrics = 0.0
         self._next_lag = 0.0
         self._next_commit = clock() + commit_interval_s
@@ -368,7 +378,9 @@ class PipelineRunner:
         p, s = self._published, self.summary
         if s.records_in > p.records_in:
             m.records_in.labels(source=self.source_label).inc(s.records_in - p.records_in)
+            self.volume.add(s.records_in - p.records_in)
             p.records_in = s.records_in
+        m.volume_anomaly_score.labels(stream=self.source_label).set(self.volume.score())
         for stream, n in self.outputs.delivered().items():
             if n > p.out[stream]:
                 m.records_out.labels(stream=stream).inc(n - p.out[stream])
@@ -390,20 +402,23 @@ class PipelineRunner:
                 p.rules[(stream, rule)] = n
         m.in_flight.set(self.tracker.in_flight)
         m.producer_queue.set(self.outputs.queue_depth)
+        resent = self.outputs.resent if isinstance(self.outputs, KafkaOutputs) else 0
+        if resent > p.resent:
+            m.retries.labels(what="delivery").inc(resent - p.resent)
+            p.resent = resent
         pipeline = self.pipeline
         if pipeline is not None:
             timings, pipeline.timings = pipeline.timings, []
             for stage, seconds in timings:
                 m.stage_latency.labels(stage=stage).observe(seconds)
-                if stage == "validate":
-                    m.validation_latency.observe(seconds)
             stamps, pipeline.freshness = pipeline.freshness, []
-            now = time.time()
-            for text in stamps:
-                age = _age(text, now)
-                if age is not None:
-                    m.freshness.observe(age)
+            m.observe_stamps(stamps, stream="enriched")
             validator = pipeline.validator
+            retries = validator.retries
+            if retries > p.registry_retries:
+                m.retries.labels(what="registry").inc(retries - p.registry_retries)
+                p.registry_retries = retries
+            m.registry_state(held=validator.unavailable)
             lookups = validator.lookups
             hits = validator.validator.resolver.stats.hits
             if lookups > p.lookups:
@@ -428,21 +443,12 @@ class _Published:
     quarantined: int = 0
     lookups: int = 0
     hits: int = 0
+    registry_retries: int = 0
+    resent: int = 0
     out: Counter[str] = field(default_factory=Counter)
     bad: Counter[str] = field(default_factory=Counter)
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
     invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-def _age(tsv_tstamp: str, now: float) -> float | None:
-    """Seconds since a TSV ``collector_tstamp`` (``None`` for a year ``datetime`` cannot hold)."""
-    from datetime import UTC, datetime
-
-    try:
-        moment = datetime.fromisoformat(tsv_tstamp[:26]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return max(0.0, now - moment.timestamp())
 
 
 def report_observer(metrics: PipelineMetrics, streams: dict[str, str]) -> Callable[[DeliveryReport], None]:

@@ -192,20 +192,27 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
 
     from connectors.sources.kafka import KafkaSource
     from migration.kafka_load import KafkaLoader
+    from toolkit.kafka import stats_settings
+    from toolkit.signals import take_held
 
     topics = [topic] + ([bad_topic] if bad_topic else [])
     with _open_warehouse(warehouse) as target:
-        source = KafkaSource(bootstrap, topics, group)
+        sidecar = None
+        if sidecar_port is not None:
+            from connectors.sidecar import Sidecar
+
+            sidecar = Sidecar(port=sidecar_port)
+        settings = stats_settings(sidecar.metrics.observe_kafka_stats) if sidecar is not None else None
+        source = KafkaSource(bootstrap, topics, group, settings)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
-                             until_caught_up=until_caught_up, progress_mode="auto")
+                             until_caught_up=until_caught_up, progress_mode="auto",
+                             metrics=sidecar.metrics if sidecar is not None else None)
         if connect_timeout is not None:
             loader.connect_timeout_s = connect_timeout
         try:
-            if sidecar_port is not None:
-                from connectors.sidecar import ListenError, Sidecar
+            if sidecar is not None:
+                from connectors.sidecar import ListenError
 
-                sidecar = Sidecar(port=sidecar_port)
-                loader.metrics = sidecar.metrics
                 try:
                     sidecar.start()
                 except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
@@ -216,6 +223,8 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 stop = threading.Event()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, lambda *_: stop.set())
+                if take_held():  # a stop that arrived while the command was starting
+                    stop.set()
                 loader.run(stop)
                 code = 0 if loader.drain(30.0) else 1
         finally:

@@ -14,6 +14,7 @@ import gzip
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -351,3 +352,13 @@ def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB
         raise
     workspace.on_close(builder.close)
     return workspace
+
+
+@contextmanager
+def open_source(spec: SourceSpec, memory_limit: str = "1GB") -> Iterator[tuple[Any, Side]]:
+    """One source alone, visible to SQL as reconcile sees a side: ``(backend, side)``, closed on exit."""
+    builder = _DuckWorkspaceBuilder(memory_limit)
+    try:
+        yield builder.backend, _side(builder, "source", spec)
+    finally:
+        builder.close()

@@ -187,8 +187,11 @@ class Pipeline:
         self._schema_bytes: dict[str | None, bytes] = {None: b""}
         self.sample_every = max(1, sample_every)
         self._countdown = 1
-        #: (stage, seconds) measurements and sampled collector_tstamp texts, drained by the runner
+        #: (stage, seconds) measurements of sampled records, drained by the runner
         self.timings: list[tuple[str, float]] = []
+        #: with ``collect_freshness`` (a runner that exports metrics drains it): the collector_tstamp text of
+        #: every decoded record, so the freshness histogram counts every record, not a sample
+        self.collect_freshness = False
         self.freshness: list[str] = []
 
     def _compile(self, cfg: PipelineConfig) -> list[_Stream]:
@@ -334,10 +337,11 @@ class Pipeline:
                                        f"the record must fit topic {self._raw_topic}", key=key, headers=headers,
                                        event_id=event_id)
             outputs.append(Output(RAW, self._raw_topic, key, raw, headers))
+        if self.collect_freshness:
+            self.freshness.append(collector_tstamp_text(event))
         if clock:
             decoded = clock()
             self.timings.append(("decode", decoded - started))
-            self.freshness.append(collector_tstamp_text(event))
         verdict = self.validator.validate(event)
         if clock:
             validated = clock()

@@ -141,6 +141,8 @@ class EventValidator:
         self._held: dict[SchemaKey, tuple[float, ResolutionError]] = {}
         self.lookups = 0
         self.quarantined_keys = 0
+        #: schema lookups asked again because the registry could not answer (the sidecar's retry counter)
+        self.retries = 0
         #: schema URI as written -> (fast check, resolver-clock expiry): see SchemaValidator.lease
         self._leases: dict[str, tuple[Callable[[object], bool], float]] = {}
         self._resolver = validator.resolver
@@ -234,6 +236,11 @@ class EventValidator:
             reason += f"; and {len(failures) - 3} more"
         return SchemaViolations(tuple(messages), retryable, reason, checked)
 
+    @property
+    def unavailable(self) -> bool:
+        """True while a schema is held because its registry did not answer (what ``sptk_registry_available`` shows)."""
+        return bool(self._held)
+
     def _check(self, key: SchemaKey, data: Any) -> list[DataReport] | ResolutionError:
         """:meth:`SchemaValidator.validate`, except for a held schema: its last answer until the hold runs out."""
         held = self._held.get(key)
@@ -262,6 +269,7 @@ class EventValidator:
         for _ in range(self.retry.retries):
             self._sleep(pause)
             pause *= 2
+            self.retries += 1
             result = self.validator.validate(key, data)
             if not isinstance(result, ResolutionError) or not result.retryable:
                 return result
