@@ -71,21 +71,27 @@ def _le(threshold_s: float) -> str:
     return repr(float(threshold_s))
 
 
+def _union(exprs: list[str]) -> str:
+    return exprs[0] if len(exprs) == 1 else " or ".join(f"({e})" for e in exprs)
+
+
 def recording_rules(slo: SloConfig) -> list[dict[str, str]]:
     """One error ratio per SLO and window; the alerts compare these with their burn thresholds."""
     s = slo.selector
     rules: list[dict[str, str]] = []
     for w in WINDOWS:
+        slow, failed_share = [], []
         for part in _slices(slo):
             le = _le(part.slo.freshness_threshold_s)
             sel, fast = _sel(s, part.matcher), _sel(s, part.matcher, f'le="{le}"')
-            rules.append({"record": f"sptk:freshness_slow:ratio_rate{w}", "expr": (
-                f"1 - sum by (stream) (rate(sptk_freshness_seconds_bucket{fast}[{w}])) / sum by (stream) "
-                f"(rate(sptk_freshness_seconds_count{sel}[{w}]))")})
+            slow.append(f"1 - sum by (stream) (rate(sptk_freshness_seconds_bucket{fast}[{w}])) / sum by (stream) "
+                        f"(rate(sptk_freshness_seconds_count{sel}[{w}]))")
             failed = f"sum by (stream) (rate(sptk_delivery_errors_total{sel}[{w}]))"
             confirmed = f"sum by (stream) (rate(sptk_records_out_total{sel}[{w}]))"
-            rules.append({"record": f"sptk:delivery_failed:ratio_rate{w}", "expr": (
-                f"{failed} / ({failed} + ({confirmed} or {failed} * 0))")})
+            failed_share.append(f"{failed} / ({failed} + ({confirmed} or {failed} * 0))")
+        # one rule per window: the slices select disjoint streams, so `or` only joins them
+        rules.append({"record": f"sptk:freshness_slow:ratio_rate{w}", "expr": _union(slow)})
+        rules.append({"record": f"sptk:delivery_failed:ratio_rate{w}", "expr": _union(failed_share)})
         rules.append({"record": f"sptk:invalid:ratio_rate{w}", "expr": (
             f"sum(rate(sptk_bad_records_total{_sel(s)}[{w}])) / sum(rate(sptk_records_in_total{_sel(s)}[{w}]))")})
         rules.append({"record": f"sptk:unavailable:ratio_rate{w}",
@@ -104,14 +110,16 @@ def _alert(name: str, expr: str, severity: str, runbooks: str, for_: str | None 
     return rule
 
 
-def _burn(name: str, ratio: str, budget: float, runbooks: str, matcher: str = "") -> list[dict[str, Any]]:
-    """The four burn-rate rules of one SLO whose error budget is ``budget`` (1 - target)."""
+def _burn(name: str, ratio: str, budgets: list[tuple[str, float]], runbooks: str) -> list[dict[str, Any]]:
+    """The four burn-rate rules of one SLO: per (streams matcher, error budget = 1 - target) slice, joined by `or`."""
     out = []
     for severity, long_w, short_w, factor in BURN_WINDOWS:
-        limit = f"{factor * budget:.6g}"
-        expr = (f"{ratio}{long_w}{_sel(matcher)} > {limit} and {ratio}{short_w}{_sel(matcher)} > {limit}"
-                if matcher else f"{ratio}{long_w} > {limit} and {ratio}{short_w} > {limit}")
-        out.append(_alert(name, expr, severity, runbooks, window=long_w))
+        parts = []
+        for matcher, budget in budgets:
+            limit = f"{factor * budget:.6g}"
+            parts.append(f"{ratio}{long_w}{_sel(matcher) if matcher else ''} > {limit} and "
+                         f"{ratio}{short_w}{_sel(matcher) if matcher else ''} > {limit}")
+        out.append(_alert(name, _union(parts), severity, runbooks, window=long_w))
     return out
 
 
@@ -119,13 +127,14 @@ def alerting_rules(slo: SloConfig, runbooks: str = DEFAULT_RUNBOOKS) -> list[dic
     """Burn-rate alerts on each SLO, then the symptom alerts every deployment needs."""
     s = _sel(slo.selector)
     rules: list[dict[str, Any]] = []
-    for part in _slices(slo):
-        rules += _burn("SptkFreshnessBudgetBurn", "sptk:freshness_slow:ratio_rate",
-                       1 - part.slo.freshness_target, runbooks, part.matcher)
-        rules += _burn("SptkDeliveryFailures", "sptk:delivery_failed:ratio_rate",
-                       1 - part.slo.delivery_target, runbooks, part.matcher)
-    rules += _burn("SptkInvalidBudgetBurn", "sptk:invalid:ratio_rate", slo.invalid_rate_max, runbooks)
-    rules += _burn("SptkAvailabilityBudgetBurn", "sptk:unavailable:ratio_rate", 1 - slo.availability_target, runbooks)
+    parts = _slices(slo)
+    rules += _burn("SptkFreshnessBudgetBurn", "sptk:freshness_slow:ratio_rate",
+                   [(p.matcher, 1 - p.slo.freshness_target) for p in parts], runbooks)
+    rules += _burn("SptkDeliveryFailures", "sptk:delivery_failed:ratio_rate",
+                   [(p.matcher, 1 - p.slo.delivery_target) for p in parts], runbooks)
+    rules += _burn("SptkInvalidBudgetBurn", "sptk:invalid:ratio_rate", [("", slo.invalid_rate_max)], runbooks)
+    rules += _burn("SptkAvailabilityBudgetBurn", "sptk:unavailable:ratio_rate",
+                   [("", 1 - slo.availability_target)], runbooks)
     rules += [
         _alert("SptkPipelineDown", f"up{s} == 0", "page", runbooks, "2m"),
         _alert("SptkNotReady", f"sptk_ready{s} == 0", "page", runbooks, "5m"),

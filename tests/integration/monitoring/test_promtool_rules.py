@@ -135,7 +135,7 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_promtool_accepts_the_generated_rules(promtool: Path, tmp_path: Path) -> None:
     slo = SloConfig(streams={"derived.clicks.v1": {"freshness_threshold_s": 60.0, "delivery_target": 0.99}})
     (tmp_path / RULES_FILE).write_text(render(slo))
-    done = _run(promtool, "check", "rules", tmp_path / RULES_FILE)
+    done = _run(promtool, "check", "rules", "--lint-fatal", tmp_path / RULES_FILE)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout + done.stderr
 
@@ -162,3 +162,20 @@ def test_promtool_rejects_an_alert_that_does_not_fire_as_expected(promtool: Path
     done = _run(promtool, "test", "rules", tmp_path / "tests.yml")
     assert done.returncode != 0
     assert "SptkPipelineDown" in done.stdout + done.stderr
+
+
+def test_a_stream_is_held_to_its_own_freshness_threshold(promtool: Path, tmp_path: Path) -> None:
+    # clicks: 60 s objective, 90% of records older than 60 s -> burns; enriched: the 300 s default, all within 300 s
+    slo = SloConfig(streams={"derived.clicks.v1": {"freshness_threshold_s": 60.0}})
+    (tmp_path / RULES_FILE).write_text(render(slo))
+    series = [(f'sptk_freshness_seconds_bucket{{{J},stream="{stream}",le="{le}"}}', values)
+              for stream in ("derived.clicks.v1", "enriched")
+              for le, values in (("60.0", "0+10x90"), ("300.0", "0+100x90"))]
+    series += [(f'sptk_freshness_seconds_count{{{J},stream="{stream}"}}', "0+100x90")
+               for stream in ("derived.clicks.v1", "enriched")]
+    fired = _burns(slo, "SptkFreshnessBudgetBurn", {"stream": "derived.clicks.v1"})
+    case = {"interval": "1m", "input_series": [{"series": n, "values": v} for n, v in series],
+            "alert_rule_test": [{"eval_time": "70m", "alertname": "SptkFreshnessBudgetBurn", "exp_alerts": fired}]}
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump({"rule_files": [RULES_FILE], "tests": [case]}))
+    done = _run(promtool, "test", "rules", tmp_path / "tests.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
