@@ -6,7 +6,6 @@ promtool is built from Prometheus' Go module by scripts/prometheus_tools.py on f
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,19 +14,15 @@ import pytest
 import yaml
 
 from connectors.monitoring.rules import RULES_FILE, render, rules_document
+from tests.integration.prometheus import prometheus_tool
 from toolkit.config.models import SloConfig
 
-ROOT = Path(__file__).resolve().parents[3]
 J = 'job="sptk",instance="a:8080"'
 
 
 @pytest.fixture(scope="session")
 def promtool() -> Path:
-    spec = importlib.util.spec_from_file_location("prometheus_tools", ROOT / "scripts" / "prometheus_tools.py")
-    assert spec and spec.loader
-    tools = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tools)
-    return tools.ensure("promtool")
+    return prometheus_tool("promtool")
 
 
 def _fired(slo: SloConfig, name: str, labels: dict[str, str]) -> dict[str, Any]:

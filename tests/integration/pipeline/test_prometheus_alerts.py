@@ -7,7 +7,6 @@ scripts/prometheus_tools.py, like promtool.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -15,19 +14,12 @@ import urllib.request
 from pathlib import Path
 
 from connectors.monitoring.rules import RULES_FILE, render
-from tests.integration.pipeline.conftest import ROOT, base_config, free_port, start, wait_for, write_config
+from tests.integration.pipeline.conftest import base_config, free_port, start, wait_for, write_config
 from tests.integration.pipeline.test_registry_down import Registry, registry  # noqa: F401 (the fixture)
 from tests.integration.pipeline_infra.conftest import unique
+from tests.integration.prometheus import prometheus_tool
 from toolkit.config.models import SloConfig
 from toolkit.kafka import create_topics
-
-
-def _prometheus_binary() -> Path:
-    spec = importlib.util.spec_from_file_location("prometheus_tools", ROOT / "scripts" / "prometheus_tools.py")
-    assert spec and spec.loader
-    tools = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tools)
-    return tools.ensure("prometheus")
 
 
 def _alerts(port: int, name: str) -> list[dict]:
@@ -43,13 +35,8 @@ def _state(port: int, name: str) -> str:
 
 def test_stopping_the_registry_fires_sptk_registry_unavailable_and_restarting_resolves_it(
         tmp_path: Path, kafka_bootstrap: str, prefix: str, registry: Registry) -> None:  # noqa: F811
-    binary = _prometheus_binary()
-    resolver = tmp_path / "resolver.json"
-    resolver.write_text(json.dumps({
-        "schema": "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
-        "data": {"cacheSize": 100, "cacheTtl": 600, "repositories": [
-            {"name": "acme registry", "priority": 0, "vendorPrefixes": [],
-             "connection": {"http": {"uri": f"http://127.0.0.1:{registry.port}/api"}}}]}}))
+    binary = prometheus_tool("prometheus")
+    resolver = registry.resolver_config(tmp_path / "resolver.json")
     topic = f"{prefix}.input"
     create_topics(kafka_bootstrap, [topic], partitions=1)
     sidecar_port, prometheus_port = free_port(), free_port()
