@@ -252,7 +252,7 @@ def shadow_command(config_path: str) -> None:
     from migration.legacy import InputFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
-    from toolkit.config.models import ConfigError as PipelineConfigError
+    from toolkit.config.errors import ConfigError as PipelineConfigError
 
     try:
         config = load_shadow_config(config_path)
