@@ -204,6 +204,7 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
 
     from connectors.sources.kafka import KafkaSource
     from migration.kafka_load import KafkaLoader
+    from toolkit.signals import take_held
 
     topics = [topic] + ([bad_topic] if bad_topic else [])
     with _open_warehouse(warehouse, lakes=True) as target:
@@ -228,6 +229,8 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 stop = threading.Event()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, lambda *_: stop.set())
+                if take_held():  # a stop that arrived while the command was starting
+                    stop.set()
                 loader.run(stop)
                 code = 0 if loader.drain(30.0) else 1
         finally:

@@ -24,6 +24,7 @@ from connectors.sidecar.metrics import CONTENT_TYPE, PipelineMetrics
 from connectors.sidecar.server import HttpServer, Request, Response
 from iglu_registry.http_server import ServerLimits
 from toolkit.config.models import PipelineConfig
+from toolkit.signals import take_held
 
 if TYPE_CHECKING:
     from connectors.sources.http import HttpSource
@@ -119,9 +120,15 @@ class Sidecar:
     # -- signals and draining ------------------------------------------------------------
 
     def install_signal_handlers(self, signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT)) -> None:
-        """Only the main thread may do this (Python delivers signals there)."""
+        """Only the main thread may do this (Python delivers signals there).
+
+        Signals the command line held during start-up (:mod:`toolkit.signals`) are handled
+        now, in order, as if they had just arrived.
+        """
         for sig in signals:
             signal.signal(sig, self._on_signal)
+        for signum in take_held():
+            self._on_signal(signum, None)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name

@@ -16,7 +16,12 @@ import importlib
 
 import click
 
+from toolkit import signals
 from toolkit.cli.conventions import unexpected
+
+#: commands that drain on SIGTERM (the sidecar runtime handles their signals): the root holds stop signals for
+#: them from the start, so one that arrives while they import and read their config is a graceful stop too
+DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), ("migrate", "kafka-load")})
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -49,6 +54,9 @@ class LazyGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> object:
+        words = [*ctx.protected_args, *ctx.args]
+        if tuple(words[:2]) in DRAINING_COMMANDS and "--help" not in words and "-h" not in words:
+            signals.hold()
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
