@@ -23,15 +23,9 @@ from connectors.sidecar.health import Probe
 from connectors.sinks.files import FilesOutputs
 from connectors.sources import FileSource, HttpSource, open_source
 from connectors.sources.kafka import KafkaSource
-from toolkit.config.models import (
-    FileSourceConfig,
-    KafkaSourceConfig,
-    OutputTarget,
-    PipelineConfig,
-    SourceConfig,
-    config_hash,
-    toolkit_version,
-)
+from toolkit.config.identity import config_hash, toolkit_version
+from toolkit.config.models import FileSourceConfig, KafkaSourceConfig, PipelineConfig, SourceConfig
+from toolkit.config.values import OutputTarget
 from toolkit.kafka import DeliveryProducer, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
@@ -145,7 +139,7 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
           replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
           only: tuple[str, ...] = (), install_signals: bool = False) -> App:
-    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.models.ConfigError` if not.
+    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.errors.ConfigError` if not.
 
     ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
     one stream from a replay without repeating the others. The sidecar comes first: with
@@ -294,7 +288,7 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
 def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_prefix: str = "sptk",
                  profile: str | None = None, environ: Any = None) -> PipelineConfig:
     """The config of ``sptk pipeline run --input PATH --resolver FILE --output files:DIR|kafka:BOOTSTRAP``."""
-    from toolkit.config.models import parse_config
+    from toolkit.config.loading import parse_config
 
     data: dict[str, Any] = {
         "source": {"kind": "stdin"} if inputs == ("-",) else {"kind": "file", "file": {"paths": list(inputs)}},

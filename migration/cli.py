@@ -49,7 +49,8 @@ def _as_of(text: str | None) -> datetime | None:
 
 @click.command(cls=VerdictCommand)
 @click.option("--legacy", "legacy_source", required=True, metavar="SRC",
-              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
+              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH, jsonl:PATH, "
+                   "parquet:PATH_OR_GLOB, delta:PATH or iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]; "
                    "add bad=PATH for its bad rows.")
 @click.option("--new", "new_source", required=True, metavar="SRC", help="The new (Kafka) side, same forms.")
 @click.option("--window", default="1h", show_default=True, help="Window size on collector_tstamp.")
@@ -115,12 +116,22 @@ def migrate() -> None:
     """Load the legacy and the Kafka path into a warehouse, alone or side by side."""
 
 
-def _open_warehouse(url: str) -> Any:
+def _open_warehouse(url: str, lakes: bool = False) -> Any:
+    """The load target; ``lakes``: Parquet, Delta and Iceberg locations too (they record Kafka offsets only)."""
     from connectors.warehouse import BadWarehouseURL, Warehouse
     from connectors.warehouse.backends import WarehouseUnavailable
+    from connectors.warehouse.lakes import LakeWarehouse, is_lake_url
+    from connectors.warehouse.lakes.tables import LakeUnreadable
 
     try:
+        if is_lake_url(url):
+            if not lakes:
+                raise BadWarehouseURL(f"{url}: legacy-load writes a DuckDB or PostgreSQL warehouse; lake targets "
+                                      f"(parquet:, delta:, iceberg:) are for kafka-load, which commits Kafka offsets")
+            return LakeWarehouse.open(url)
         return Warehouse.open(url)
+    except LakeUnreadable as exc:
+        raise CommandFailed(str(exc)) from None
     except BadWarehouseURL as exc:
         raise CommandFailed(str(exc)) from None
     except WarehouseUnavailable as exc:
@@ -169,7 +180,8 @@ def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: st
 @click.option("--topic", required=True, help="The enriched topic (canonical JSON or enriched TSV messages).")
 @click.option("--bad-topic", default=None, help="The bad topic (Snowplow bad rows), loaded into <schema>.bad_rows.")
 @click.option("--warehouse", required=True, metavar="URL",
-              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
+              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic); or a lake: parquet:DIR, "
+                   "delta:DIR or iceberg:DIR[?namespace=NS] (events and bad_rows tables, offsets in their commits).")
 @click.option("--group", default="sptk-kafka-load", show_default=True, help="Consumer group id.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Messages per warehouse transaction (offsets are committed after each).")
@@ -196,7 +208,7 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     from toolkit.signals import take_held
 
     topics = [topic] + ([bad_topic] if bad_topic else [])
-    with _open_warehouse(warehouse) as target:
+    with _open_warehouse(warehouse, lakes=True) as target:
         sidecar = None
         if sidecar_port is not None:
             from connectors.sidecar import Sidecar
@@ -252,7 +264,7 @@ def shadow_command(config_path: str) -> None:
     from migration.legacy import InputFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
-    from toolkit.config.models import ConfigError as PipelineConfigError
+    from toolkit.config.errors import ConfigError as PipelineConfigError
 
     try:
         config = load_shadow_config(config_path)

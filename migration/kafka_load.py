@@ -23,7 +23,7 @@ import orjson
 from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
-from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
+from connectors.warehouse.loader import Dedup, LoadReport
 from connectors.warehouse.rows import Provenance
 from toolkit.contract.profiles.canonical import to_dict
 from toolkit.contract.tsv import ParseFailure, parse_line
@@ -56,6 +56,15 @@ class BatchSource(Protocol):
     def stop(self) -> None: ...
 
 
+class LoadTarget(Protocol):
+    """Where batches go: a warehouse schema, or a lake location (:mod:`connectors.warehouse.lakes`)."""
+
+    def load(self, rows: list[tuple[dict[str, Any], Provenance]], dedup: Dedup = ...,
+             batch_size: int = ...) -> LoadReport: ...
+
+    def load_bad_rows(self, records: list[BadRowRecord]) -> int: ...
+
+
 @dataclass(slots=True)
 class KafkaLoadReport:
     messages: int = 0
@@ -86,7 +95,7 @@ class KafkaLoader:
     keeps waiting, as a service does for its broker.
     """
 
-    def __init__(self, source: BatchSource, warehouse: Warehouse, *, bad_topics: Sequence[str] = (),
+    def __init__(self, source: BatchSource, warehouse: LoadTarget, *, bad_topics: Sequence[str] = (),
                  dedup: Dedup = Dedup.CROSS_BATCH, batch_size: int = 5000, poll_timeout_s: float = 1.0,
                  until_caught_up: bool = False, metrics: PipelineMetrics | None = None,
                  connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S, progress_mode: Mode = "off",

@@ -8,7 +8,8 @@ import click
 
 from connectors.monitoring.rules import DEFAULT_RUNBOOKS, RULES_FILE, RulesError, render
 from toolkit.cli.conventions import CommandFailed, write_file
-from toolkit.config.models import ConfigError, load_config
+from toolkit.config.errors import ConfigError
+from toolkit.config.loading import load_config
 
 
 @click.group()

@@ -22,7 +22,7 @@ DEBUG_ENV = "SPTK_DEBUG"
 STDOUT = "-"
 #: where a command that takes ``--bootstrap`` finds it otherwise: the variable that overrides a pipeline
 #: config's ``kafka.bootstrap_servers``, so one setting points every command at the same cluster. Spelt
-#: out rather than built from ``toolkit.config.models`` so that a command's import stays light.
+#: out rather than built from ``toolkit.config.sources`` so that a command's import stays light.
 BOOTSTRAP_ENV = "SPTK_KAFKA__BOOTSTRAP_SERVERS"
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -54,10 +54,14 @@ class LazyGroup(click.Group):
             raise TypeError(f"{target} is not a click command")
         return command
 
-    def invoke(self, ctx: click.Context) -> object:
-        words = [*ctx.protected_args, *ctx.args]
-        if tuple(words[:2]) in DRAINING_COMMANDS and "--help" not in words and "-h" not in words:
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        # ``args`` is the rest of the command line, group name first, and the group is not imported yet
+        if tuple(args[:2]) in DRAINING_COMMANDS and "--help" not in args and "-h" not in args:
             signals.hold()
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):

@@ -36,8 +36,8 @@ from typing import Any
 import orjson
 
 from iglu_registry.validation import SchemaValidator
+from toolkit.config.identity import pipeline_id as config_pipeline_id
 from toolkit.config.models import DerivedStream, PipelineConfig, PrivacyConfig
-from toolkit.config.models import pipeline_id as config_pipeline_id
 from toolkit.contract.badrows import BadRow, generic_error
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.native_codec import NativeEvent

@@ -41,7 +41,8 @@ from iglu_registry.resolver import Resolver
 from iglu_registry.resolver_config import ResolverConfigError, load_resolver_config
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import DataReport, SchemaValidator, validation_error_json
-from toolkit.config.models import ConfigError, IgluConfig
+from toolkit.config.errors import ConfigError
+from toolkit.config.models import IgluConfig
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.native_codec import NativeEvent
 from toolkit.contract.sdj import SelfDescribingField

@@ -22,7 +22,7 @@ import pytest
 from connectors.sidecar import PipelineMetrics, Sidecar, configure_logging, http_probe, kafka_probe
 from tests.integration.pipeline_infra.conftest import read_all
 from tests.integration.pipeline_infra.test_http_source import post
-from toolkit.config.models import Secret
+from toolkit.config.secrets import Secret
 from toolkit.kafka import DeliveryReport, PartitionLag, parse_stats
 
 ROOT = Path(__file__).resolve().parents[3]

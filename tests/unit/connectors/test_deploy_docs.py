@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from toolkit.cli.conventions import Exit
-from toolkit.config.models import load_config
+from toolkit.config.loading import load_config
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 

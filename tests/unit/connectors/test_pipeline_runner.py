@@ -233,7 +233,7 @@ def test_only_writes_the_chosen_streams_and_still_acknowledges_everything() -> N
 
 def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
     from connectors.pipeline_app import build
-    from toolkit.config.models import parse_config
+    from toolkit.config.loading import parse_config
 
     archive = tmp_path / "archive"
     archive.mkdir()
@@ -257,7 +257,7 @@ def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
 
 def test_a_resumed_file_run_appends_to_its_files(tmp_path: Path) -> None:
     from connectors.pipeline_app import build
-    from toolkit.config.models import parse_config
+    from toolkit.config.loading import parse_config
 
     first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
     first.write_text(line() + "\n" + line() + "\n")

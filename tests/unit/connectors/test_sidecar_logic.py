@@ -8,7 +8,7 @@ from pathlib import Path
 from connectors.sidecar import Readiness, Request, Sidecar
 from connectors.sources import HttpSource, Position
 from iglu_registry.http_server import ServerLimits
-from toolkit.config.models import parse_config
+from toolkit.config.loading import parse_config
 
 
 def request(body: bytes, **headers: str) -> Request:

@@ -127,7 +127,7 @@ def test_an_interruption_is_exit_3_not_click_s_1(monkeypatch: pytest.MonkeyPatch
 
 
 def test_every_environment_variable_is_sptk_and_documented_once() -> None:
-    from toolkit.config.models import ENV_PREFIX
+    from toolkit.config.sources import ENV_PREFIX
     from toolkit.contract.native_codec import ENV_SWITCH
     from toolkit.progress import INTERVAL_ENV
 
@@ -157,7 +157,7 @@ def test_the_documented_exit_codes_are_the_shared_ones_and_reconcile_maps_onto_t
 
 def test_kafka_load_takes_its_bootstrap_from_the_variable_a_pipeline_config_reads() -> None:
     from toolkit.cli.conventions import BOOTSTRAP_ENV
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
 
     [bootstrap] = [p for w, c in LEAVES if w == ("migrate", "kafka-load") for p in c.params if p.name == "bootstrap"]
     assert bootstrap.envvar == BOOTSTRAP_ENV

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.unit.toolkit.test_config import error_of, minimal, parse
-from toolkit.config.models import config_hash
+from toolkit.config.identity import config_hash
 
 
 def test_a_config_without_slo_gets_the_documented_defaults() -> None:

@@ -8,7 +8,9 @@ import hmac
 
 import pytest
 
-from toolkit.config.models import PrivacyConfig, Secret, parse_field_path
+from toolkit.config.field_paths import parse_field_path
+from toolkit.config.models import PrivacyConfig
+from toolkit.config.secrets import Secret
 from toolkit.contract.profiles.canonical import to_dict
 from toolkit.contract.profiles.python_sdk import to_dict as python_sdk_dict
 from toolkit.pipeline.policy import Pseudonymiser, StreamPolicy
