@@ -17,6 +17,7 @@ import yaml
 
 from connectors.monitoring.alerts import BY_NAME
 from connectors.sidecar.metrics import FRESHNESS_BUCKETS
+from connectors.sidecar.volume import DEFAULT_THRESHOLD as VOLUME_SCORE
 from toolkit.config.models import SloConfig
 
 #: (severity, long window, short window, burn factor), from the SRE workbook's table
@@ -29,8 +30,6 @@ BURN_WINDOWS: tuple[tuple[str, str, str, float], ...] = (
 WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 #: a topic's lag must exceed this many messages before its growth alerts (a few batches are normal)
 LAG_FLOOR = 1000
-#: |score| of ``sptk_volume_anomaly_score`` above which a stream's volume is anomalous
-VOLUME_SCORE = 3.0
 RULES_FILE = "sptk.rules.yml"
 DEFAULT_RUNBOOKS = "docs/runbooks"
 
@@ -147,8 +146,8 @@ def alerting_rules(slo: SloConfig, runbooks: str = DEFAULT_RUNBOOKS) -> list[dic
         _alert("SptkRegistryUnavailable", f"sptk_registry_available{s} == 0", "page", runbooks, "1m"),
         _alert("SptkQuarantineGrowing", f"increase(sptk_quarantined_records_total{s}[10m]) > 0", "ticket",
                runbooks, "10m"),
-        _alert("SptkVolumeDrop", f"sptk_volume_anomaly_score{s} < -{VOLUME_SCORE:g}", "page", runbooks, "15m"),
-        _alert("SptkVolumeSpike", f"sptk_volume_anomaly_score{s} > {VOLUME_SCORE:g}", "ticket", runbooks, "15m"),
+        _alert("SptkVolumeDrop", f"sptk_volume_anomaly_score{s} <= -{VOLUME_SCORE:g}", "page", runbooks, "15m"),
+        _alert("SptkVolumeSpike", f"sptk_volume_anomaly_score{s} >= {VOLUME_SCORE:g}", "ticket", runbooks, "15m"),
     ]
     return rules
 
