@@ -31,6 +31,11 @@ WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 #: a topic's lag must exceed this many messages before its growth alerts (a few batches are normal)
 LAG_FLOOR = 1000
 RULES_FILE = "sptk.rules.yml"
+#: the recording rule of each SLO's error ratio; a window of WINDOWS completes its name (``sptk:invalid:ratio_rate1h``)
+FRESHNESS_RATIO = "sptk:freshness_slow:ratio_rate"
+DELIVERY_RATIO = "sptk:delivery_failed:ratio_rate"
+INVALID_RATIO = "sptk:invalid:ratio_rate"
+UNAVAILABLE_RATIO = "sptk:unavailable:ratio_rate"
 DEFAULT_RUNBOOKS = "docs/runbooks"
 
 
@@ -39,17 +44,18 @@ class RulesError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Slice:
+class Slice:
     """Streams sharing one set of objectives: the defaults (``stream!~...``) or one named stream."""
 
     matcher: str
     slo: SloConfig
 
 
-def _slices(slo: SloConfig) -> list[_Slice]:
+def slices(slo: SloConfig) -> list[Slice]:
+    """The defaults first (every stream not named), then each stream with objectives of its own."""
     named = sorted(slo.streams)
     rest = f'stream!~"{_escape("|".join(re.escape(s) for s in named))}"' if named else ""
-    return [_Slice(rest, slo), *(_Slice(f'stream="{_escape(s)}"', slo.for_stream(s)) for s in named)]
+    return [Slice(rest, slo), *(Slice(f'stream="{_escape(s)}"', slo.for_stream(s)) for s in named)]
 
 
 def _escape(value: str) -> str:
@@ -57,7 +63,8 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _sel(*matchers: str) -> str:
+def sel(*matchers: str) -> str:
+    """Label matchers in braces, the empty ones left out."""
     return "{" + ",".join(m for m in matchers if m) + "}"
 
 
@@ -70,7 +77,8 @@ def _le(threshold_s: float) -> str:
     return repr(float(threshold_s))
 
 
-def _union(exprs: list[str]) -> str:
+def union(exprs: list[str]) -> str:
+    """Expressions over disjoint series joined into one (``or`` only adds the series of the next)."""
     return exprs[0] if len(exprs) == 1 else " or ".join(f"({e})" for e in exprs)
 
 
@@ -80,22 +88,47 @@ def recording_rules(slo: SloConfig) -> list[dict[str, str]]:
     rules: list[dict[str, str]] = []
     for w in WINDOWS:
         slow, failed_share = [], []
-        for part in _slices(slo):
+        for part in slices(slo):
             le = _le(part.slo.freshness_threshold_s)
-            sel, fast = _sel(s, part.matcher), _sel(s, part.matcher, f'le="{le}"')
+            every, fast = sel(s, part.matcher), sel(s, part.matcher, f'le="{le}"')
             slow.append(f"1 - sum by (stream) (rate(sptk_freshness_seconds_bucket{fast}[{w}])) / sum by (stream) "
-                        f"(rate(sptk_freshness_seconds_count{sel}[{w}]))")
-            failed = f"sum by (stream) (rate(sptk_delivery_errors_total{sel}[{w}]))"
-            confirmed = f"sum by (stream) (rate(sptk_records_out_total{sel}[{w}]))"
+                        f"(rate(sptk_freshness_seconds_count{every}[{w}]))")
+            failed = f"sum by (stream) (rate(sptk_delivery_errors_total{every}[{w}]))"
+            confirmed = f"sum by (stream) (rate(sptk_records_out_total{every}[{w}]))"
             failed_share.append(f"{failed} / ({failed} + ({confirmed} or {failed} * 0))")
         # one rule per window: the slices select disjoint streams, so `or` only joins them
-        rules.append({"record": f"sptk:freshness_slow:ratio_rate{w}", "expr": _union(slow)})
-        rules.append({"record": f"sptk:delivery_failed:ratio_rate{w}", "expr": _union(failed_share)})
-        rules.append({"record": f"sptk:invalid:ratio_rate{w}", "expr": (
-            f"sum(rate(sptk_bad_records_total{_sel(s)}[{w}])) / sum(rate(sptk_records_in_total{_sel(s)}[{w}]))")})
-        rules.append({"record": f"sptk:unavailable:ratio_rate{w}",
-                      "expr": f"1 - avg(avg_over_time(up{_sel(s)}[{w}]))"})
+        rules.append({"record": f"{FRESHNESS_RATIO}{w}", "expr": union(slow)})
+        rules.append({"record": f"{DELIVERY_RATIO}{w}", "expr": union(failed_share)})
+        rules.append({"record": f"{INVALID_RATIO}{w}", "expr": (
+            f"sum(rate(sptk_bad_records_total{sel(s)}[{w}])) / sum(rate(sptk_records_in_total{sel(s)}[{w}]))")})
+        rules.append({"record": f"{UNAVAILABLE_RATIO}{w}",
+                      "expr": f"1 - avg(avg_over_time(up{sel(s)}[{w}]))"})
     return rules
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One SLO as the rules and the dashboard read it: its error ratio and the budget of each slice of streams."""
+
+    name: str
+    alert: str
+    ratio: str
+    #: (streams matcher, error budget = 1 - target); the matcher is empty for an SLO over every stream
+    budgets: list[tuple[str, float]]
+
+
+def objectives(slo: SloConfig) -> list[Objective]:
+    """The four SLOs in the order docs/operations.md lists them."""
+    parts = slices(slo)
+    return [
+        Objective("freshness", "SptkFreshnessBudgetBurn", FRESHNESS_RATIO,
+                  [(p.matcher, 1 - p.slo.freshness_target) for p in parts]),
+        Objective("delivery", "SptkDeliveryFailures", DELIVERY_RATIO,
+                  [(p.matcher, 1 - p.slo.delivery_target) for p in parts]),
+        Objective("invalid rate", "SptkInvalidBudgetBurn", INVALID_RATIO, [("", slo.invalid_rate_max)]),
+        Objective("availability", "SptkAvailabilityBudgetBurn", UNAVAILABLE_RATIO,
+                  [("", 1 - slo.availability_target)]),
+    ]
 
 
 def _alert(name: str, expr: str, severity: str, runbooks: str, for_: str | None = None,
@@ -116,24 +149,18 @@ def _burn(name: str, ratio: str, budgets: list[tuple[str, float]], runbooks: str
         parts = []
         for matcher, budget in budgets:
             limit = f"{factor * budget:.6g}"
-            parts.append(f"{ratio}{long_w}{_sel(matcher) if matcher else ''} > {limit} and "
-                         f"{ratio}{short_w}{_sel(matcher) if matcher else ''} > {limit}")
-        out.append(_alert(name, _union(parts), severity, runbooks, window=long_w))
+            parts.append(f"{ratio}{long_w}{sel(matcher) if matcher else ''} > {limit} and "
+                         f"{ratio}{short_w}{sel(matcher) if matcher else ''} > {limit}")
+        out.append(_alert(name, union(parts), severity, runbooks, window=long_w))
     return out
 
 
 def alerting_rules(slo: SloConfig, runbooks: str = DEFAULT_RUNBOOKS) -> list[dict[str, Any]]:
     """Burn-rate alerts on each SLO, then the symptom alerts every deployment needs."""
-    s = _sel(slo.selector)
+    s = sel(slo.selector)
     rules: list[dict[str, Any]] = []
-    parts = _slices(slo)
-    rules += _burn("SptkFreshnessBudgetBurn", "sptk:freshness_slow:ratio_rate",
-                   [(p.matcher, 1 - p.slo.freshness_target) for p in parts], runbooks)
-    rules += _burn("SptkDeliveryFailures", "sptk:delivery_failed:ratio_rate",
-                   [(p.matcher, 1 - p.slo.delivery_target) for p in parts], runbooks)
-    rules += _burn("SptkInvalidBudgetBurn", "sptk:invalid:ratio_rate", [("", slo.invalid_rate_max)], runbooks)
-    rules += _burn("SptkAvailabilityBudgetBurn", "sptk:unavailable:ratio_rate",
-                   [("", 1 - slo.availability_target)], runbooks)
+    for objective in objectives(slo):
+        rules += _burn(objective.alert, objective.ratio, objective.budgets, runbooks)
     rules += [
         _alert("SptkPipelineDown", f"up{s} == 0", "page", runbooks, "2m"),
         _alert("SptkNotReady", f"sptk_ready{s} == 0", "page", runbooks, "5m"),
