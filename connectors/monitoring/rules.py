@@ -115,6 +115,8 @@ class Objective:
     ratio: str
     #: (streams matcher, error budget = 1 - target); the matcher is empty for an SLO over every stream
     budgets: list[tuple[str, float]]
+    #: the ratio keeps a `stream` label (it is recorded `by (stream)`)
+    per_stream: bool
 
 
 def objectives(slo: SloConfig) -> list[Objective]:
@@ -122,12 +124,13 @@ def objectives(slo: SloConfig) -> list[Objective]:
     parts = slices(slo)
     return [
         Objective("freshness", "SptkFreshnessBudgetBurn", FRESHNESS_RATIO,
-                  [(p.matcher, 1 - p.slo.freshness_target) for p in parts]),
+                  [(p.matcher, 1 - p.slo.freshness_target) for p in parts], per_stream=True),
         Objective("delivery", "SptkDeliveryFailures", DELIVERY_RATIO,
-                  [(p.matcher, 1 - p.slo.delivery_target) for p in parts]),
-        Objective("invalid rate", "SptkInvalidBudgetBurn", INVALID_RATIO, [("", slo.invalid_rate_max)]),
+                  [(p.matcher, 1 - p.slo.delivery_target) for p in parts], per_stream=True),
+        Objective("invalid rate", "SptkInvalidBudgetBurn", INVALID_RATIO, [("", slo.invalid_rate_max)],
+                  per_stream=False),
         Objective("availability", "SptkAvailabilityBudgetBurn", UNAVAILABLE_RATIO,
-                  [("", 1 - slo.availability_target)]),
+                  [("", 1 - slo.availability_target)], per_stream=False),
     ]
 
 
