@@ -32,7 +32,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "topics": ("toolkit.cli.topics:topics", "Plan and apply the declared Kafka topics."),
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
-    "monitor": ("migration.monitor_cli:monitor", "Prometheus rules from the SLOs; volume anomalies."),
+    "monitor": ("migration.monitor_cli:monitor", "Alert rules and dashboard from the SLOs; volume anomalies."),
 }
 
 

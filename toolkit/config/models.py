@@ -437,7 +437,8 @@ class StreamObjectives(Section):
 
 
 class SloConfig(Section):
-    """Service-level objectives, from which `sptk monitor rules` writes the Prometheus alert rules.
+    """Service-level objectives, from which `sptk monitor rules` writes the Prometheus alert rules
+    and `sptk monitor dashboard` the Grafana dashboard.
 
     The defaults are objectives a team can adopt unchanged (docs/operations.md says why each);
     a stream or a sink that needs others names them in `[slo.streams.<stream>]`, keyed by the
@@ -496,7 +497,7 @@ class PipelineConfig(BaseSettings):
     sidecar: SidecarConfig = Field(SidecarConfig(), description=(
         "the HTTP server and logging of a long-running pipeline"))
     slo: SloConfig = Field(SloConfig(), description=(
-        "service-level objectives for `sptk monitor rules`; see docs/operations.md"))
+        "service-level objectives for `sptk monitor rules` and `sptk monitor dashboard`; see docs/operations.md"))
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
