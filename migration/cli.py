@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from connectors.warehouse.loader import Dedup
+from migration.cutover_cli import history_command, signoff_command
 from migration.reconcile.config import (
     FAIL_ON_CHOICES,
     ConfigError,
@@ -31,6 +32,7 @@ from toolkit.cli.conventions import (
     CommandFailed,
     Exit,
     VerdictCommand,
+    VerdictGroup,
     emit,
     json_option,
     write_file,
@@ -47,12 +49,12 @@ def _as_of(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-@click.command(cls=VerdictCommand)
-@click.option("--legacy", "legacy_source", required=True, metavar="SRC",
+@click.group(cls=VerdictGroup)
+@click.option("--legacy", "legacy_source", metavar="SRC",
               help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH, jsonl:PATH, "
                    "parquet:PATH_OR_GLOB, delta:PATH or iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]; "
-                   "add bad=PATH for its bad rows.")
-@click.option("--new", "new_source", required=True, metavar="SRC", help="The new (Kafka) side, same forms.")
+                   "add bad=PATH for its bad rows.  [required]")
+@click.option("--new", "new_source", metavar="SRC", help="The new (Kafka) side, same forms.  [required]")
 @click.option("--window", default="1h", show_default=True, help="Window size on collector_tstamp.")
 @click.option("--lookback", default="2h", show_default=True,
               help="Events this close to --as-of that one side lacks are pending, not missing.")
@@ -73,14 +75,27 @@ def _as_of(text: str | None) -> datetime | None:
 @click.option("--sample", "sample_size", default=10, show_default=True, type=click.IntRange(0, 1000),
               help="Event ids listed per bucket.")
 @click.option("--memory-limit", default="1GB", show_default=True, help="Memory the embedded DuckDB engine may use.")
-def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, as_of: str | None,
-              json_to: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
-              tolerances: tuple[str, ...], type_tolerance: float, ignore_columns: tuple[str, ...], sample_size: int,
-              memory_limit: str) -> None:
+@click.pass_context
+def reconcile(ctx: click.Context, legacy_source: str | None, new_source: str | None, window: str, lookback: str,
+              as_of: str | None, json_to: str | None, html_path: str | None, fail_on: tuple[str, ...],
+              rules: tuple[str, ...], tolerances: tuple[str, ...], type_tolerance: float,
+              ignore_columns: tuple[str, ...], sample_size: int, memory_limit: str) -> None:
     """Compare the legacy and the Kafka path and give a cutover verdict.
 
-    Exit codes: 0 parity, 1 warn, 2 fail, 3 could not decide.
+    Exit codes: 0 parity, 1 warn, 2 fail, 3 could not decide. The subcommands track the cutover
+    over the reports this writes: `history` (the streak of passing days) and `signoff`.
     """
+    if ctx.invoked_subcommand is not None:
+        given = [p.opts[0] for p in ctx.command.params
+                 if ctx.get_parameter_source(p.name or "") is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} belong(s) to `sptk reconcile` itself, not to "
+                                   f"`sptk reconcile {ctx.invoked_subcommand}`", ctx)
+        return
+    for param in ctx.command.params:
+        if param.name in ("legacy_source", "new_source") and ctx.params[param.name] is None:
+            raise click.MissingParameter(ctx=ctx, param=param)
+    assert legacy_source is not None and new_source is not None
     from migration.reconcile.engine import failed
     from migration.reconcile.engine import reconcile as run
     from migration.reconcile.workspace import SourceFailed
@@ -109,6 +124,10 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
     emit(json_to, render_json(result),
          render_terminal(result, None if json_to == STDOUT else json_to, html_path))
     sys.exit(result.exit_code)
+
+
+reconcile.add_command(history_command)
+reconcile.add_command(signoff_command)
 
 
 @click.group()

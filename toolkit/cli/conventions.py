@@ -113,6 +113,35 @@ class VerdictCommand(click.Command):
             raise
 
 
+class VerdictGroup(VerdictCommand, click.Group):
+    """A verdict command that also has subcommands (``sptk reconcile`` and ``sptk reconcile history``).
+
+    Run alone it is a :class:`VerdictCommand`: every error before its verdict exits 3, a word that
+    names no subcommand included. Its subcommands are ordinary commands and keep their own codes.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invoke_without_command", True)
+        kwargs.setdefault("subcommand_metavar", "[COMMAND [ARGS]...]")
+        super().__init__(*args, **kwargs)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.ClickException as exc:
+            exc.exit_code = Exit.UNDECIDED
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return click.Group.invoke(self, ctx)
+        except click.ClickException as exc:
+            if ctx.invoked_subcommand is None:
+                exc.exit_code = Exit.UNDECIDED
+            raise
+
+
 def json_option(what: str) -> Callable[[F], F]:
     """``--json`` alone or ``--json -``: JSON on stdout; ``--json FILE``: in FILE. The value is ``json_to``."""
     return click.option(
