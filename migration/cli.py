@@ -89,7 +89,8 @@ def reconcile(ctx: click.Context, legacy_source: str | None, new_source: str | N
         given = [p.opts[0] for p in ctx.command.params
                  if ctx.get_parameter_source(p.name or "") is click.core.ParameterSource.COMMANDLINE]
         if given:
-            raise click.UsageError(f"{', '.join(given)} belong(s) to `sptk reconcile` itself, not to "
+            what = "is an option" if len(given) == 1 else "are options"
+            raise click.UsageError(f"{', '.join(given)} {what} of `sptk reconcile` itself, not of "
                                    f"`sptk reconcile {ctx.invoked_subcommand}`", ctx)
         return
     for param in ctx.command.params:

@@ -14,7 +14,7 @@ import click
 from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
 
 
-@click.command("history")
+@click.command("history", short_help="Reports per day, the streak of passing days, the cutover gate.")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--allow-warn", is_flag=True, help="Count a warn day as passing (default: parity only).")
 @click.option("--require-streak", type=click.IntRange(1), default=None, metavar="N",
@@ -43,7 +43,7 @@ def history_command(reports: tuple[Path, ...], allow_warn: bool, require_streak:
     sys.exit(Exit.OK if document["gate"]["met"] else Exit.FOUND)
 
 
-@click.command("signoff")
+@click.command("signoff", short_help="Sign off a report: its hash into an append-only log.")
 @click.option("--report", "report_path", required=True, type=click.Path(path_type=Path), metavar="FILE",
               help="The JSON report signed off.")
 @click.option("--owner", required=True, metavar="NAME", help="Who signs off (a consumer owner).")

@@ -227,3 +227,12 @@ def test_reconcile_still_runs_as_before_and_a_missing_source_is_exit_3(tmp_path:
     missing = run("--new", "jsonl:x.jsonl")
     assert missing.exit_code == 3 and "Missing option '--legacy'" in missing.output
     assert "history" in run("--help").output and "signoff" in run("--help").output
+
+
+def test_the_table_in_the_docs_is_what_the_week_gives(reports: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "reconciliation.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```\n\$ sptk (reconcile history [^\n]*)\n(.*?)```", doc, re.S)
+    monkeypatch.chdir(reports.parent)
+    assert sptk("signoff", "--report", f"reports/{DAYS[-1]}.json", "--owner", "alice").exit_code == 0
+    result = CliRunner().invoke(main, block[0].split())
+    assert result.exit_code == 0 and result.stdout == block[1]
