@@ -37,6 +37,10 @@ class CutoverInputError(Exception):
     """A report or a path the user named cannot be used (exit 2): the message says which and why."""
 
 
+class NotAReport(CutoverInputError):
+    """Valid JSON of another kind: in a folder of reports it is skipped, named on the command line it is an error."""
+
+
 @dataclass(frozen=True)
 class SignOff:
     owner: str
@@ -153,7 +157,7 @@ def read_report(path: Path) -> Report:
         raise CutoverInputError(f"{path} is not JSON ({exc}); a reconcile report is what "
                                 f"`sptk reconcile --json FILE` writes") from None
     if not (isinstance(document, dict) and str(document.get("format", "")).startswith(_REPORT_FAMILY)):
-        raise CutoverInputError(f"{path} is not a reconcile report (no \"format\": \"{REPORT_FORMAT}\"); "
+        raise NotAReport(f"{path} is not a reconcile report (no \"format\": \"{REPORT_FORMAT}\"); "
                                 f"a reconcile report is what `sptk reconcile --json FILE` writes")
     if document.get("verdict") not in VERDICTS:
         raise CutoverInputError(f"{path}: verdict {document.get('verdict')!r} is not one of {', '.join(VERDICTS)}")
@@ -169,9 +173,7 @@ def collect_reports(paths: Iterable[Path]) -> tuple[list[Report], list[tuple[Pat
             for candidate in sorted(path.glob("*.json")):
                 try:
                     report = read_report(candidate)
-                except CutoverInputError as exc:
-                    if "is not a reconcile report" not in str(exc):
-                        raise
+                except NotAReport:
                     skipped.append((candidate, "not a reconcile report"))
                     continue
                 reports.setdefault(candidate.resolve(), report)

@@ -210,8 +210,8 @@ def test_input_that_is_not_a_report_is_one_line_and_exit_2(reports: Path, tmp_pa
     broken = sptk("history", str(reports))
     assert broken.exit_code == 2 and "broken.json is not JSON" in broken.stderr
     assert sptk("history", str(tmp_path / "empty")).exit_code == 2
-    bad_log_line = sptk("signoff", "--report", str(other), "--owner", "alice")
-    assert bad_log_line.exit_code == 2 and "not a reconcile report" in bad_log_line.stderr
+    not_a_report = sptk("signoff", "--report", str(other), "--owner", "alice")
+    assert not_a_report.exit_code == 2 and "not a reconcile report" in not_a_report.stderr
 
 
 def test_a_malformed_signoff_log_line_is_reported_and_the_others_still_count(reports: Path) -> None:
