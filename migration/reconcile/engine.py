@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from migration.reconcile.config import EVENT_TYPE_COLUMNS, METRICS, ReconcileConfig, format_duration
+from migration.reconcile.entity_fields import differing_fields
 from migration.reconcile.plan import MissingColumns, plan_columns
 from migration.reconcile.result import (
     BUCKETS,
@@ -270,6 +271,7 @@ class _Run:
                                            f"ORDER BY event_id LIMIT {int(k)}")]
             rec.buckets[bucket] = Bucket(int(count), tuple(sample))
         rec.modified_columns = self._column_counts("changed", "bucket = 'modified'")
+        rec.modified_columns = dict(sorted({**rec.modified_columns, **self._entity_field_counts()}.items()))
         rec.null_only_columns = self._column_counts("null_only", "side = 'both'")
         rec.rejected_types = {t: int(n) for t, n in self.q(
             f"SELECT bad_row_type, count(*) FROM {FINDINGS} WHERE bucket = 'rejected' GROUP BY 1 ORDER BY 1")}
@@ -278,6 +280,20 @@ class _Run:
         names = ", ".join(EVENT_TYPE_COLUMNS)
         for *key, bucket, n in self.q(f"SELECT {names}, bucket, count(*) FROM {FINDINGS} GROUP BY {names}, bucket"):
             by_type[tuple(key)][bucket] = int(n)
+
+    def _entity_field_counts(self) -> dict[str, int]:
+        """``entity.field`` -> modified events, for each entity column that differs (its field named)."""
+        json_columns = {c.name for c in self.sql.compared if c.is_json}
+        counts: dict[str, int] = defaultdict(int)
+        for column in sorted(set(self.rec.modified_columns) & json_columns):
+            modified = {r[0] for r in self.q(f"SELECT event_id FROM {FINDINGS} WHERE bucket = 'modified' AND "
+                                              f"{self.sql.contains('changed', column)}")}
+            for event_id, left, right in self.q(self.sql.json_pairs(column, self.ws.legacy.relation,
+                                                                   self.ws.new.relation)):
+                if event_id in modified:
+                    for name in differing_fields(left, right):
+                        counts[f"{column}.{name}"] += 1
+        return dict(counts)
 
     def _column_counts(self, list_column: str, where: str) -> dict[str, int]:
         rows = self.q(f"SELECT c, count(*) FROM (SELECT unnest({list_column}) AS c FROM {FINDINGS} WHERE {where}) x "

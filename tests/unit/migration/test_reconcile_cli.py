@@ -167,7 +167,10 @@ def test_normalisation_rules_hide_known_loader_differences_and_can_be_switched_o
     raw, raw_report = reconcile_files(tmp_path, legacy, new, "--rule", "json_key_order=off", "--rule",
                                       "schema_version=off", "--rule", "nulls_omitted=off")
     assert raw.exit_code == 2
-    assert raw_report["modified"]["columns"] == {"contexts_com_acme_page_1": 3}
+    # key order alone names no field; the version and the null-valued key are named
+    assert raw_report["modified"]["columns"] == {"contexts_com_acme_page_1": 3,
+                                                 "contexts_com_acme_page_1._schema_version": 1,
+                                                 "contexts_com_acme_page_1.extra": 1}
     assert raw_report["null_only"]["columns"] == {"page_title": 1}
     assert raw_report["settings"]["rules"]["json_key_order"] is False
 
