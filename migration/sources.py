@@ -34,6 +34,7 @@ from connectors.warehouse.rows import Provenance
 from connectors.warehouse.url import DEFAULT_SCHEMA, BadWarehouseURL, WarehouseURL, _redact
 from migration.legacy import InputFailed, legacy_load, tsv_files
 from migration.reconcile.config import ConfigError
+from migration.reconcile.scope import Scope
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
 KINDS = ("duckdb", "postgres", "tsv", "jsonl", "parquet", "delta", "iceberg")
@@ -160,9 +161,10 @@ def bad_records(path: str) -> Iterator[Any]:
 class _DuckWorkspaceBuilder:
     """Attach or stage each side into one embedded DuckDB."""
 
-    def __init__(self, memory_limit: str) -> None:
+    def __init__(self, memory_limit: str, scope: Scope | None = None) -> None:
         import duckdb
 
+        self.scope = scope
         self.tmp = tempfile.TemporaryDirectory(prefix="sptk-reconcile-")
         con = duckdb.connect(":memory:")
         con.execute(f"SET temp_directory = {literal(self.tmp.name)}")
@@ -275,8 +277,11 @@ class _DuckWorkspaceBuilder:
                 types = {name: _duck_type(pg_type) for name, pg_type in described}
                 path = Path(self.tmp.name) / f"{stage_schema}_{table}.csv"
                 names = ", ".join(quote(n) for n in types)
+                where = ""
+                if table == "events" and self.scope is not None and not self.scope.empty:
+                    where = f" WHERE {self.scope.predicate('t', types)}"  # only the scope crosses the wire
                 with open(path, "wb") as out, source.con.cursor() as cur, cur.copy(
-                    f"COPY (SELECT {names} FROM {qualified(spec.schema, table)}) TO STDOUT "
+                    f"COPY (SELECT {names} FROM {qualified(spec.schema, table)} t{where}) TO STDOUT "
                     f"(FORMAT csv, HEADER true)"
                 ) as copy:
                     for chunk in copy:
@@ -359,16 +364,17 @@ def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
 
 
 def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB",
-                   on_step: Callable[[str], None] | None = None) -> Workspace:
+                   on_step: Callable[[str], None] | None = None, scope: Scope | None = None) -> Workspace:
     """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read.
 
     ``on_step`` is told as each side starts being read (staging a file or copying a table takes a while).
+    ``scope`` limits what a PostgreSQL side copies into DuckDB; the engine applies it to every scan anyway.
     """
     if legacy.kind == new.kind == "postgres" and legacy.target == new.target:
         if on_step:
             on_step(f"opening both sides in PostgreSQL ({_redact(legacy.target)})")
         return _postgres_workspace(legacy, new)
-    builder = _DuckWorkspaceBuilder(memory_limit)
+    builder = _DuckWorkspaceBuilder(memory_limit, scope)
     try:
         sides = []
         for name, spec in (("legacy", legacy), ("new", new)):
