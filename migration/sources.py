@@ -236,7 +236,8 @@ class _DuckWorkspaceBuilder:
             columns = self._columns("memory", stage_schema, "events")
         if spec.bad:
             bad_relation = self._stage_bad(spec.bad, stage_schema)
-        return Side(name, str(spec), relation, columns, bad_relation, storage_table)
+        return Side(name, str(spec), relation, columns, bad_relation, storage_table,
+                    staged=spec.kind in ("jsonl", "tsv"))
 
     def _scan_lake(self, name: str, spec: SourceSpec, lake: LakeURL) -> tuple[str, list[str], str | None]:
         """Views over the lake's tables: DuckDB reads the files where they are, nothing is staged."""

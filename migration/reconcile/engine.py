@@ -193,8 +193,8 @@ class _Run:
                 self.db.execute(f"DROP VIEW IF EXISTS {side.relation}")
 
     def _freshness(self, side: Side) -> dict[int | None, Freshness]:
-        """Quantiles per window (key None: the whole scope); empty when the side has no load_tstamp."""
-        if "load_tstamp" not in side.columns:
+        """Quantiles per window (key None: the whole scope); empty when the side has no load_tstamp of its own."""
+        if "load_tstamp" not in side.columns or side.staged:
             return {}
         return {None if w is None else int(w): Freshness.of_micros(p50, p95, p99)
                 for w, p50, p95, p99 in self.q(self.sql.freshness(side.relation)) if p50 is not None}
