@@ -34,7 +34,8 @@ from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
 from connectors.warehouse.url import DEFAULT_SCHEMA, BadWarehouseURL, WarehouseURL, _redact
 from migration.legacy import InputFailed, legacy_load, tsv_files
-from migration.reconcile.config import ConfigError
+from migration.reconcile.errors import ConfigError
+from migration.reconcile.scope import Scope
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 from migration.warehouses.connection import SqlAlchemyBackend, SqlURL, parse_sql_url
 from migration.warehouses.dialects import UnsupportedWarehouse
@@ -176,9 +177,10 @@ def bad_records(path: str) -> Iterator[Any]:
 class _DuckWorkspaceBuilder:
     """Attach or stage each side into one embedded DuckDB."""
 
-    def __init__(self, memory_limit: str) -> None:
+    def __init__(self, memory_limit: str, scope: Scope | None = None) -> None:
         import duckdb
 
+        self.scope = scope
         self.tmp = tempfile.TemporaryDirectory(prefix="sptk-reconcile-")
         con = duckdb.connect(":memory:")
         con.execute(f"SET temp_directory = {literal(self.tmp.name)}")
@@ -252,7 +254,8 @@ class _DuckWorkspaceBuilder:
             columns = self._columns("memory", stage_schema, "events")
         if spec.bad:
             bad_relation = self._stage_bad(spec.bad, stage_schema)
-        return Side(name, str(spec), relation, columns, bad_relation, storage_table)
+        return Side(name, str(spec), relation, columns, bad_relation, storage_table,
+                    staged=spec.kind in ("jsonl", "tsv"))
 
     def _scan_lake(self, name: str, spec: SourceSpec, lake: LakeURL) -> tuple[str, list[str], str | None]:
         """Views over the lake's tables: DuckDB reads the files where they are, nothing is staged."""
@@ -331,6 +334,9 @@ class _DuckWorkspaceBuilder:
                     if side is not None and side.select is not None:
                         types = {n: types.get(n, "JSON") for n in side.columns}
                         select = side.select
+                if table == "events" and self.scope is not None and not self.scope.empty:
+                    # only the scope crosses the wire; PostgreSQL pushes the predicate into the rebuilt rows' scan
+                    select = f"SELECT * FROM ({select}) t WHERE {self.scope.predicate('t', types)}"
                 path = Path(self.tmp.name) / f"{stage_schema}_{table}.csv"
                 with open(path, "wb") as out, driver.cursor() as cur, cur.copy(
                     f"COPY ({select}) TO STDOUT (FORMAT csv, HEADER true)"
@@ -449,10 +455,12 @@ def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
 
 
 def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB",
-                   on_step: Callable[[str], None] | None = None) -> Workspace:
+                   on_step: Callable[[str], None] | None = None, scope: Scope | None = None) -> Workspace:
     """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read.
 
     ``on_step`` is told as each side starts being read (staging a file or copying a table takes a while).
+    ``scope`` limits what a PostgreSQL side (``postgresql://`` or ``sql:postgresql...``) copies into DuckDB; the
+    engine applies it to every scan anyway, in whichever engine the comparison runs.
     """
     if legacy.kind == new.kind == "postgres" and legacy.target == new.target:
         if on_step:
@@ -462,7 +470,7 @@ def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB
         if on_step:
             on_step(f"opening both sides in the warehouse ({legacy.sql.redacted if legacy.sql else ''})")
         return _sql_workspace(legacy, new)
-    builder = _DuckWorkspaceBuilder(memory_limit)
+    builder = _DuckWorkspaceBuilder(memory_limit, scope)
     try:
         sides = []
         for name, spec in (("legacy", legacy), ("new", new)):

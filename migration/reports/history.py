@@ -44,11 +44,16 @@ def render_history_json(document: dict[str, Any]) -> bytes:
 
 
 def _metrics(metrics: dict[str, Any]) -> str:
+    """``4/5 ok (page_views off; revenue warn)``: ``ok`` is the report's own (not failing; sptk-reconcile/1 and /2
+    alike); a /2 metric whose ``status`` is ``warn`` is still ok but named, so a warn day shows which metric warned."""
     if not metrics:
         return "-"
-    off = sorted(name for name, m in metrics.items() if isinstance(m, dict) and m.get("ok") is False)
+    entries = {name: m for name, m in metrics.items() if isinstance(m, dict)}
+    off = sorted(name for name, m in entries.items() if m.get("ok") is False)
+    warned = sorted(name for name, m in entries.items() if m.get("ok") is not False and m.get("status") == "warn")
     text = f"{len(metrics) - len(off)}/{len(metrics)} ok"
-    return text + (f" ({', '.join(off)} off)" if off else "")
+    notes = [f"{', '.join(names)} {what}" for names, what in ((off, "off"), (warned, "warn")) if names]
+    return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _first_reason(report: Report, limit: int = 48) -> str:

@@ -17,6 +17,8 @@ import psycopg
 import pytest
 
 from connectors.warehouse import Dedup, Provenance, Warehouse
+from migration.reconcile.scope import scope_from_options
+from migration.sources import open_workspace, parse_source
 from tests.unit.migration.scenario import clone, eid, events, run
 
 pytestmark = pytest.mark.postgres
@@ -53,9 +55,9 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}{suffix}" CASCADE')
 
 
-def _reconcile(tmp: Path, legacy: str, new: str) -> tuple[int, dict[str, Any]]:
+def _reconcile(tmp: Path, legacy: str, new: str, *args: str) -> tuple[int, dict[str, Any]]:
     report = tmp / "report.json"
-    result = run("--legacy", legacy, "--new", new, "--json", str(report), "--lookback", "0s")
+    result = run("--legacy", legacy, "--new", new, "--json", str(report), "--lookback", "0s", *args)
     assert report.exists(), result.output
     return result.exit_code, orjson.loads(report.read_bytes())
 
@@ -121,3 +123,55 @@ def test_both_sides_in_one_duckdb_through_duckdb_engine(tmp_path: Path) -> None:
     assert report["only_legacy"]["sample"] == [eid(3)]
     parity, _ = _reconcile(tmp_path, f"sql:duckdb:///{duck}?schema=legacy", f"sql:duckdb:///{duck}?schema=legacy")
     assert parity == 0
+
+
+SECTIONS = "- {name: sections, aggregation: count_distinct, field: 'contexts_com_acme_page_1[0].section'}\n"
+
+
+def test_a_scope_and_a_metric_on_an_entity_field_reach_a_shredded_postgres_side_copied_into_duckdb(
+        tmp_path: Path, postgres_url: str, pg_schema: str) -> None:
+    rows = events(90)  # 10:00 .. 11:29
+    duck = tmp_path / "wide.duckdb"
+    _load(f"duckdb:{duck}", rows)
+    shredded = _shredded_pg(postgres_url, pg_schema, rows)
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f'UPDATE "{pg_schema}".com_acme_page_1 SET section = \'sport\' WHERE root_id = %s', [eid(12)])
+    metrics = tmp_path / "metrics.yaml"
+    metrics.write_text(SECTIONS)
+    code, report = _reconcile(tmp_path, shredded, f"sql:duckdb:///{duck}", "--metrics", str(metrics))
+    assert code == 2, report["reasons"]
+    assert report["modified"]["columns"] == {"contexts_com_acme_page_1": 1, "contexts_com_acme_page_1.section": 1}
+    sections = report["metrics"]["sections"]
+    assert (sections["legacy"], sections["new"], sections["status"], sections["ok"]) == (2.0, 1.0, "fail", False)
+    assert report["freshness"]["legacy"] is not None and report["freshness"]["new"] is not None
+    # scoped past event 12: parity, and only the scope's rows were copied out of PostgreSQL
+    scoped_code, scoped = _reconcile(tmp_path, shredded, f"sql:duckdb:///{duck}", "--metrics", str(metrics),
+                                     "--since", "2024-05-01T11:00:00Z")
+    assert scoped_code == 0, scoped["reasons"]
+    assert scoped["totals"]["legacy"]["event_ids"] == scoped["totals"]["new"]["event_ids"] == 30
+    assert scoped["metrics"]["sections"]["status"] == "parity"
+    scope = scope_from_options("2024-05-01T11:00:00Z", None, (), (), ())
+    with open_workspace(parse_source(shredded), parse_source(f"sql:duckdb:///{duck}"), scope=scope) as workspace:
+        [(copied,)] = workspace.backend.query(f"SELECT count(*) FROM {workspace.legacy.relation}")
+        assert copied == 30 and "contexts_com_acme_page_1" in workspace.legacy.columns
+
+
+def test_a_scope_and_a_metric_run_in_place_when_both_sides_are_in_one_postgres(
+        tmp_path: Path, postgres_url: str, pg_schema: str) -> None:
+    rows = events(60)
+    changed = clone(rows)
+    changed[5]["contexts_com_acme_page_1"] = [{"id": 5, "section": "sport"}]
+    changed[40]["page_title"] = "Changed"
+    shredded = _shredded_pg(postgres_url, pg_schema, rows)
+    _load(f"{postgres_url}?schema={pg_schema}_wide", changed)
+    wide = f"{sqlalchemy_url(postgres_url)}?schema={pg_schema}_wide&layout=wide"
+    metrics = tmp_path / "metrics.yaml"
+    metrics.write_text(SECTIONS)
+    code, report = _reconcile(tmp_path, shredded, wide, "--metrics", str(metrics), "--until",
+                              "2024-05-01T10:30:00Z")
+    assert code == 2, report["reasons"]
+    assert report["totals"]["legacy"]["event_ids"] == 30 and report["modified"]["sample"] == [eid(5)]
+    assert report["modified"]["columns"] == {"contexts_com_acme_page_1": 1, "contexts_com_acme_page_1.section": 1}
+    assert report["metrics"]["sections"]["status"] == "fail"  # jsonb on PostgreSQL: news, sport vs news
+    assert report["settings"]["scope"]["until"] == "2024-05-01T10:30:00Z"
+    assert report["freshness"]["new"] is not None  # percentile_cont in the warehouse

@@ -236,3 +236,23 @@ def test_the_table_in_the_docs_is_what_the_week_gives(reports: Path, monkeypatch
     assert sptk("signoff", "--report", f"reports/{DAYS[-1]}.json", "--owner", "alice").exit_code == 0
     result = CliRunner().invoke(main, block[0].split())
     assert result.exit_code == 0 and result.stdout == block[1]
+
+
+def test_a_report_in_the_first_format_is_read_and_a_warning_metric_is_named(reports: Path) -> None:
+    old = reports / f"{DAYS[0]}.json"  # as sptk-reconcile/1 wrote it: no metric status, kind or warn level
+    document = orjson.loads(old.read_bytes())
+    document["format"] = "sptk-reconcile/1"
+    document["metrics"] = {name: {k: m[k] for k in ("legacy", "new", "relative_difference", "tolerance", "ok")}
+                           for name, m in document["metrics"].items()}
+    old.write_bytes(orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+    warned = reports / f"{DAYS[1]}.json"  # a /2 metric between its warn and fail levels: ok, and a warn
+    document = orjson.loads(warned.read_bytes())
+    document["metrics"]["sessions"].update(status="warn", warn=0.0, ok=True)
+    document.update(verdict="warn", exit_code=1, reasons=["metric sessions: 11 legacy vs 11 new"])
+    warned.write_bytes(orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+    result = sptk("history", str(reports), "--allow-warn")
+    assert result.exit_code == 0, result.output
+    rows = {line[:10]: line for line in result.stdout.splitlines() if re.match(r"\d{4}-\d\d-\d\d ", line)}
+    assert " parity " in rows[DAYS[0]] and " 4/4 ok " in rows[DAYS[0]]
+    assert " warn " in rows[DAYS[1]] and " 4/4 ok (sessions warn) " in rows[DAYS[1]]
+    assert " 3/4 ok (page_views off) " in rows[FAILING_DAY]

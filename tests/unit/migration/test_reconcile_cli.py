@@ -289,7 +289,7 @@ def test_reconcile_shows_its_stages_on_stderr_and_keeps_stdout_for_the_verdict(t
     assert stages[:3] == [f"reading the legacy side ({sides[0]})", f"reading the new side ({sides[1]})",
                           "counting and checksumming the legacy side per window"]
     assert "key-level diff of the 1 windows that differ" in stages
-    assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 7 steps")
+    assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 8 steps")
     assert result.stdout.startswith("verdict: FAIL (exit 2)") and "[sptk]" not in result.stdout
 
 
