@@ -34,7 +34,8 @@ def volume_command(source_text: str, window: str, baseline: str, by: str, thresh
     Exit codes: 0 every window normal; 1 an anomalous window; 2 a usage error; 3 the source could not be read.
     """
     from connectors.sidecar.volume import BadWindow
-    from migration.reconcile.config import ConfigError, parse_duration
+    from migration.reconcile.config import parse_duration
+    from migration.reconcile.errors import ConfigError
     from migration.reconcile.workspace import SourceFailed
     from migration.sources import BadSource, parse_source
     from migration.volume import UnknownColumn, volume

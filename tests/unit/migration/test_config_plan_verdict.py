@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.warehouse.columns import Dialect
-from migration.reconcile.config import ConfigError, ReconcileConfig, Rules, parse_duration, parse_tolerances
+from migration.reconcile.config import ReconcileConfig, Rules, parse_duration, parse_tolerances
+from migration.reconcile.errors import ConfigError
 from migration.reconcile.plan import MissingColumns, plan_columns
 from migration.reconcile.result import Bucket, MetricResult, Reconciliation, SideTotals
 from migration.reconcile.sql import Sql

@@ -22,9 +22,9 @@ TRACEBACK = "Traceback (most recent call last)"
 
 
 def leaves(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
-    """Every command a user can run, as (words after ``sptk``, command)."""
+    """Every command a user can run, as (words after ``sptk``, command); a group that runs alone is one too."""
     ctx = click.Context(group)
-    found = []
+    found = [(path, group)] if path and group.invoke_without_command else []
     for name in group.list_commands(ctx):
         command = group.get_command(ctx, name)
         assert command is not None, f"sptk {' '.join(path + (name,))} is listed but cannot be loaded"
