@@ -125,7 +125,7 @@ def usage() -> tuple[float, float]:
 
 def run_ours(cfg_path: Path) -> dict[str, Any]:
     from connectors.pipeline_app import build
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
 
     app = build(load_config(cfg_path), serve=False)
     wall0, cpu0 = usage()
@@ -140,7 +140,7 @@ def run_ours(cfg_path: Path) -> dict[str, Any]:
 
 def run_floor(cfg_path: Path, bare: bool) -> dict[str, Any]:
     """Produce the messages ours would produce, computed before timing: the cost of delivery alone."""
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
     from toolkit.kafka import DeliveryProducer, idempotent_producer
     from toolkit.pipeline.delivery import DeliveryTracker
     from toolkit.pipeline.fanout import Pipeline, stream_topics
@@ -201,7 +201,7 @@ def run_reference(cfg_path: Path, cached: bool) -> dict[str, Any]:
     from snowplow_analytics_sdk.event_transformer import transform
     from snowplow_analytics_sdk.snowplow_event_transformation_exception import SnowplowEventTransformationException
 
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
     from toolkit.kafka import DeliveryProducer
     from toolkit.pipeline.delivery import DeliveryTracker
 
@@ -304,7 +304,7 @@ def child(side: str, cfg_path: Path) -> dict[str, Any]:
 def prepare(tmp: Path, broker: str, input_path: Path, resolver: Path) -> Path:
     import yaml
 
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
     from toolkit.kafka.topics import Action, Plan, apply_plan, read_plan
 
     prefix = f"bench.pipeline.{uuid.uuid4().hex[:8]}"

@@ -17,7 +17,9 @@ from pathlib import Path
 import click
 
 from toolkit.cli.conventions import CommandFailed, Exit
-from toolkit.config.models import ConfigError, PipelineConfig, load_config
+from toolkit.config.errors import ConfigError
+from toolkit.config.loading import load_config
+from toolkit.config.models import PipelineConfig
 
 
 def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,

@@ -23,16 +23,10 @@ from connectors.sidecar.health import Probe
 from connectors.sinks.files import FilesOutputs
 from connectors.sources import FileSource, HttpSource, open_source
 from connectors.sources.kafka import KafkaSource
-from toolkit.config.models import (
-    FileSourceConfig,
-    KafkaSourceConfig,
-    OutputTarget,
-    PipelineConfig,
-    SourceConfig,
-    config_hash,
-    toolkit_version,
-)
-from toolkit.kafka import DeliveryProducer
+from toolkit.config.identity import config_hash, toolkit_version
+from toolkit.config.models import FileSourceConfig, KafkaSourceConfig, PipelineConfig, SourceConfig
+from toolkit.config.values import OutputTarget
+from toolkit.kafka import DeliveryProducer, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
 from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
@@ -145,7 +139,7 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
           replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
           only: tuple[str, ...] = (), install_signals: bool = False) -> App:
-    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.models.ConfigError` if not.
+    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.errors.ConfigError` if not.
 
     ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
     one stream from a replay without repeating the others. The sidecar comes first: with
@@ -198,7 +192,8 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         transactional = cfg.delivery.transactional and replay is None
         topic_limits = _topic_limits(cfg, topics)
         producer = DeliveryProducer(
-            kafka.bootstrap_servers, _producer_settings(cfg, topic_limits), tracker=tracker,
+            kafka.bootstrap_servers, {**stats_settings(metrics.observe_kafka_stats),
+                                      **_producer_settings(cfg, topic_limits)}, tracker=tracker,
             transactional_id=cfg.delivery.transactional_id if transactional else None,
             enqueue_timeout_s=cfg.delivery.enqueue_timeout_s, max_attempts=cfg.delivery.max_delivery_attempts,
             topic_limits=topic_limits, on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,
@@ -293,7 +288,7 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
 def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_prefix: str = "sptk",
                  profile: str | None = None, environ: Any = None) -> PipelineConfig:
     """The config of ``sptk pipeline run --input PATH --resolver FILE --output files:DIR|kafka:BOOTSTRAP``."""
-    from toolkit.config.models import parse_config
+    from toolkit.config.loading import parse_config
 
     data: dict[str, Any] = {
         "source": {"kind": "stdin"} if inputs == ("-",) else {"kind": "file", "file": {"paths": list(inputs)}},

@@ -11,47 +11,41 @@ codes: 2 a person must change the command or its input, 3 a service did not answ
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from connectors.warehouse.loader import Dedup
+from migration.cutover_cli import history_command, signoff_command
 from migration.reconcile.config import (
     FAIL_ON_CHOICES,
-    ConfigError,
+    FreshnessLimits,
     ReconcileConfig,
     Rules,
     parse_duration,
+    parse_levels,
     parse_tolerances,
 )
+from migration.reconcile.errors import ConfigError
 from toolkit.cli.conventions import (
     BOOTSTRAP_ENV,
     STDOUT,
     CommandFailed,
     Exit,
     VerdictCommand,
+    VerdictGroup,
     emit,
     json_option,
     write_file,
 )
 
 
-def _as_of(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"--as-of {text!r} is not an ISO-8601 time like 2024-05-01T12:00:00Z") from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-@click.command(cls=VerdictCommand)
-@click.option("--legacy", "legacy_source", required=True, metavar="SRC",
-              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
-                   "add bad=PATH for its bad rows.")
-@click.option("--new", "new_source", required=True, metavar="SRC", help="The new (Kafka) side, same forms.")
+@click.group(cls=VerdictGroup)
+@click.option("--legacy", "legacy_source", metavar="SRC",
+              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH, jsonl:PATH, "
+                   "parquet:PATH_OR_GLOB, delta:PATH or iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]; "
+                   "add bad=PATH for its bad rows.  [required]")
+@click.option("--new", "new_source", metavar="SRC", help="The new (Kafka) side, same forms.  [required]")
 @click.option("--window", default="1h", show_default=True, help="Window size on collector_tstamp.")
 @click.option("--lookback", default="2h", show_default=True,
               help="Events this close to --as-of that one side lacks are pending, not missing.")
@@ -72,32 +66,71 @@ def _as_of(text: str | None) -> datetime | None:
 @click.option("--sample", "sample_size", default=10, show_default=True, type=click.IntRange(0, 1000),
               help="Event ids listed per bucket.")
 @click.option("--memory-limit", default="1GB", show_default=True, help="Memory the embedded DuckDB engine may use.")
-def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, as_of: str | None,
-              json_to: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
-              tolerances: tuple[str, ...], type_tolerance: float, ignore_columns: tuple[str, ...], sample_size: int,
-              memory_limit: str) -> None:
+@click.option("--since", default=None, metavar="TIME", help="Scope: events from this collector_tstamp on (ISO-8601).")
+@click.option("--until", default=None, metavar="TIME", help="Scope: events before this collector_tstamp (ISO-8601).")
+@click.option("--app-id", "app_ids", multiple=True, metavar="APP", help="Scope: only this app_id (repeatable).")
+@click.option("--platform", "platforms", multiple=True, metavar="PLATFORM",
+              help="Scope: only this platform (repeatable).")
+@click.option("--event", "event_criteria", multiple=True, metavar="SCHEMA_CRITERION",
+              help="Scope: only events whose schema matches, e.g. com.acme/checkout_step/jsonschema/1-*-* "
+                   "(repeatable).")
+@click.option("--metrics", "metrics_path", default=None, metavar="FILE",
+              help="Parity metrics (YAML) on top of the built-ins; see docs/reconciliation.md.")
+@click.option("--freshness-p95-max", default=None, metavar="[warn=|fail=]DURATION",
+              help="Limit on the new side's p95 of load_tstamp - collector_tstamp: 10m (fail) or warn=5m,fail=10m.")
+@click.option("--freshness-gap-max", default=None, metavar="[warn=|fail=]DURATION",
+              help="How much the new side's freshness p95 may exceed legacy's: 2m (fail) or warn=1m,fail=5m.")
+@click.pass_context
+def reconcile(ctx: click.Context, legacy_source: str | None, new_source: str | None, window: str, lookback: str,
+              as_of: str | None, json_to: str | None, html_path: str | None, fail_on: tuple[str, ...],
+              rules: tuple[str, ...], tolerances: tuple[str, ...], type_tolerance: float,
+              ignore_columns: tuple[str, ...], sample_size: int, memory_limit: str, since: str | None,
+              until: str | None, app_ids: tuple[str, ...], platforms: tuple[str, ...],
+              event_criteria: tuple[str, ...], metrics_path: str | None, freshness_p95_max: str | None,
+              freshness_gap_max: str | None) -> None:
     """Compare the legacy and the Kafka path and give a cutover verdict.
 
-    Exit codes: 0 parity, 1 warn, 2 fail, 3 could not decide.
+    Exit codes: 0 parity, 1 warn, 2 fail, 3 could not decide. The subcommands track the cutover
+    over the reports this writes: `history` (the streak of passing days) and `signoff`.
     """
+    if ctx.invoked_subcommand is not None:
+        given = [p.opts[0] for p in ctx.command.params
+                 if ctx.get_parameter_source(p.name or "") is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            what = "is an option" if len(given) == 1 else "are options"
+            raise click.UsageError(f"{', '.join(given)} {what} of `sptk reconcile` itself, not of "
+                                   f"`sptk reconcile {ctx.invoked_subcommand}`", ctx)
+        return
+    for param in ctx.command.params:
+        if param.name in ("legacy_source", "new_source") and ctx.params[param.name] is None:
+            raise click.MissingParameter(ctx=ctx, param=param)
+    assert legacy_source is not None and new_source is not None
     from migration.reconcile.engine import failed
     from migration.reconcile.engine import reconcile as run
+    from migration.reconcile.metrics import DEFAULT_METRICS, load_metrics_file
+    from migration.reconcile.scope import parse_moment, scope_from_options
     from migration.reconcile.workspace import SourceFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.sources import BadSource, open_workspace, parse_source
     from toolkit.progress import stages
 
     try:
+        metrics = load_metrics_file(metrics_path) if metrics_path else DEFAULT_METRICS
+        p95_warn, p95_fail = parse_levels("--freshness-p95-max", freshness_p95_max)
+        gap_warn, gap_fail = parse_levels("--freshness-gap-max", freshness_gap_max)
         config = ReconcileConfig(
             window_us=parse_duration(window), lookback_us=parse_duration(lookback),
-            rules=Rules().with_settings(rules), tolerances=parse_tolerances(tolerances),
+            rules=Rules().with_settings(rules), tolerances=parse_tolerances(tolerances, [m.name for m in metrics]),
             type_tolerance=type_tolerance, sample_size=sample_size, fail_on=frozenset(fail_on),
-            ignore_columns=frozenset(ignore_columns), as_of=_as_of(as_of))
+            ignore_columns=frozenset(ignore_columns), as_of=parse_moment("--as-of", as_of), metrics=metrics,
+            scope=scope_from_options(since, until, app_ids, platforms, event_criteria),
+            freshness=FreshnessLimits(p95_warn, p95_fail, gap_warn, gap_fail))
         legacy, new = parse_source(legacy_source), parse_source(new_source)
     except (ConfigError, BadSource) as exc:
         raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     try:
-        with stages("reconcile") as step, open_workspace(legacy, new, memory_limit, step) as workspace:
+        with stages("reconcile") as step, open_workspace(legacy, new, memory_limit, step,
+                                                                  config.scope) as workspace:
             result = run(workspace, config, step)
     except ConfigError as exc:
         raise CommandFailed(str(exc), Exit.UNDECIDED) from None
@@ -110,17 +143,31 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
     sys.exit(result.exit_code)
 
 
+reconcile.add_command(history_command)
+reconcile.add_command(signoff_command)
+
+
 @click.group()
 def migrate() -> None:
     """Load the legacy and the Kafka path into a warehouse, alone or side by side."""
 
 
-def _open_warehouse(url: str) -> Any:
+def _open_warehouse(url: str, lakes: bool = False) -> Any:
+    """The load target; ``lakes``: Parquet, Delta and Iceberg locations too (they record Kafka offsets only)."""
     from connectors.warehouse import BadWarehouseURL, Warehouse
     from connectors.warehouse.backends import WarehouseUnavailable
+    from connectors.warehouse.lakes import LakeWarehouse, is_lake_url
+    from connectors.warehouse.lakes.tables import LakeUnreadable
 
     try:
+        if is_lake_url(url):
+            if not lakes:
+                raise BadWarehouseURL(f"{url}: legacy-load writes a DuckDB or PostgreSQL warehouse; lake targets "
+                                      f"(parquet:, delta:, iceberg:) are for kafka-load, which commits Kafka offsets")
+            return LakeWarehouse.open(url)
         return Warehouse.open(url)
+    except LakeUnreadable as exc:
+        raise CommandFailed(str(exc)) from None
     except BadWarehouseURL as exc:
         raise CommandFailed(str(exc)) from None
     except WarehouseUnavailable as exc:
@@ -169,7 +216,8 @@ def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: st
 @click.option("--topic", required=True, help="The enriched topic (canonical JSON or enriched TSV messages).")
 @click.option("--bad-topic", default=None, help="The bad topic (Snowplow bad rows), loaded into <schema>.bad_rows.")
 @click.option("--warehouse", required=True, metavar="URL",
-              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
+              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic); or a lake: parquet:DIR, "
+                   "delta:DIR or iceberg:DIR[?namespace=NS] (events and bad_rows tables, offsets in their commits).")
 @click.option("--group", default="sptk-kafka-load", show_default=True, help="Consumer group id.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Messages per warehouse transaction (offsets are committed after each).")
@@ -192,20 +240,27 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
 
     from connectors.sources.kafka import KafkaSource
     from migration.kafka_load import KafkaLoader
+    from toolkit.kafka import stats_settings
+    from toolkit.signals import take_held
 
     topics = [topic] + ([bad_topic] if bad_topic else [])
-    with _open_warehouse(warehouse) as target:
-        source = KafkaSource(bootstrap, topics, group)
+    with _open_warehouse(warehouse, lakes=True) as target:
+        sidecar = None
+        if sidecar_port is not None:
+            from connectors.sidecar import Sidecar
+
+            sidecar = Sidecar(port=sidecar_port)
+        settings = stats_settings(sidecar.metrics.observe_kafka_stats) if sidecar is not None else None
+        source = KafkaSource(bootstrap, topics, group, settings)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
-                             until_caught_up=until_caught_up, progress_mode="auto")
+                             until_caught_up=until_caught_up, progress_mode="auto",
+                             metrics=sidecar.metrics if sidecar is not None else None)
         if connect_timeout is not None:
             loader.connect_timeout_s = connect_timeout
         try:
-            if sidecar_port is not None:
-                from connectors.sidecar import ListenError, Sidecar
+            if sidecar is not None:
+                from connectors.sidecar import ListenError
 
-                sidecar = Sidecar(port=sidecar_port)
-                loader.metrics = sidecar.metrics
                 try:
                     sidecar.start()
                 except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
@@ -216,6 +271,8 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 stop = threading.Event()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, lambda *_: stop.set())
+                if take_held():  # a stop that arrived while the command was starting
+                    stop.set()
                 loader.run(stop)
                 code = 0 if loader.drain(30.0) else 1
         finally:
@@ -243,7 +300,7 @@ def shadow_command(config_path: str) -> None:
     from migration.legacy import InputFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
-    from toolkit.config.models import ConfigError as PipelineConfigError
+    from toolkit.config.errors import ConfigError as PipelineConfigError
 
     try:
         config = load_shadow_config(config_path)

@@ -1,7 +1,10 @@
 """Reconcile sources: where each side's events (and bad output) come from, and staging them for SQL.
 
 A source is ``duckdb:PATH[?schema=S]``, a PostgreSQL URL (``?schema=S``), ``tsv:PATH``
-or ``jsonl:PATH`` (a file or a directory of files, ``.gz`` too). Any source can add
+or ``jsonl:PATH`` (a file or a directory of files, ``.gz`` too), or a lake: ``parquet:PATH_OR_GLOB``,
+``delta:PATH`` or ``iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]`` (see
+:mod:`connectors.warehouse.lakes.url`), which DuckDB scans in place, or a warehouse through SQLAlchemy,
+``sql:URL[?schema=S&layout=wide|shredded]`` (see :mod:`migration.warehouses`). Any source can add
 ``bad=PATH`` for a side's bad output as Snowplow bad rows (JSON lines); a warehouse
 source otherwise uses ``<schema>.bad_rows`` when it exists. Both sides end up
 visible to one SQL engine: PostgreSQL itself when both live in one database, else an
@@ -14,6 +17,7 @@ import gzip
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,14 +28,20 @@ import orjson
 from connectors.warehouse.backends import DuckDBBackend, PostgresBackend, WarehouseUnavailable
 from connectors.warehouse.bad_rows import NotABadRow, parse_bad_row
 from connectors.warehouse.columns import Dialect, literal, qualified, quote
+from connectors.warehouse.lakes import LakeURL, is_lake_url, open_table, parse_lake_url
+from connectors.warehouse.lakes.tables import LakeUnreadable
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
-from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact
+from connectors.warehouse.url import DEFAULT_SCHEMA, BadWarehouseURL, WarehouseURL, _redact
 from migration.legacy import InputFailed, legacy_load, tsv_files
-from migration.reconcile.config import ConfigError
+from migration.reconcile.errors import ConfigError
+from migration.reconcile.scope import Scope
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
+from migration.warehouses.connection import SqlAlchemyBackend, SqlURL, parse_sql_url
+from migration.warehouses.dialects import UnsupportedWarehouse
+from migration.warehouses.layouts import SideTable, read_side
 
-KINDS = ("duckdb", "postgres", "tsv", "jsonl")
+KINDS = ("duckdb", "postgres", "tsv", "jsonl", "parquet", "delta", "iceberg", "sql")
 #: Problems quoted in a SourceFailed message; the count is always given.
 QUOTED_PROBLEMS = 5
 
@@ -46,8 +56,16 @@ class SourceSpec:
     target: str  # a path, or a libpq URL without our parameters
     schema: str = DEFAULT_SCHEMA
     bad: str | None = None
+    lake: LakeURL | None = None  # parquet, delta and iceberg sources
+    sql: SqlURL | None = None  # a warehouse through SQLAlchemy
 
     def __str__(self) -> str:
+        if self.sql is not None:
+            text = f"sql:{self.sql.redacted}" + (f" schema={self.schema}" if self.schema != DEFAULT_SCHEMA else "")
+            return text + (f" layout={self.sql.layout}" if self.sql.layout else "") + (
+                f" bad={self.bad}" if self.bad else "")
+        if self.lake is not None:
+            return str(self.lake) + (f" bad={self.bad}" if self.bad else "")
         if self.kind == "postgres":
             text = _redact(self.target) + (f" schema={self.schema}" if self.schema != DEFAULT_SCHEMA else "")
         else:
@@ -56,6 +74,12 @@ class SourceSpec:
 
 
 def parse_source(text: str) -> SourceSpec:
+    if text.startswith("sql:"):
+        try:
+            sql = parse_sql_url(text)
+        except ValueError as exc:
+            raise BadSource(str(exc)) from None
+        return SourceSpec("sql", sql.url, sql.schema, sql.bad, sql=sql)
     if text.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(text)
         query = parse_qsl(parts.query, keep_blank_values=True)
@@ -63,9 +87,16 @@ def parse_source(text: str) -> SourceSpec:
         rest = urlencode([(k, v) for k, v in query if k not in ("schema", "bad")])
         return SourceSpec("postgres", urlunsplit(parts._replace(query=rest)), ours.get("schema", DEFAULT_SCHEMA),
                           ours.get("bad"))
+    if is_lake_url(text):
+        try:
+            lake, ours = parse_lake_url(text, frozenset({"bad"}))
+        except BadWarehouseURL as exc:
+            raise BadSource(str(exc)) from None
+        return SourceSpec(lake.format, lake.path, bad=ours.get("bad"), lake=lake)
     kind, sep, rest = text.partition(":")
     if not sep or kind not in ("duckdb", "tsv", "jsonl"):
-        raise BadSource(f"{text!r} is not a source: use duckdb:PATH, postgresql://..., tsv:PATH or jsonl:PATH "
+        raise BadSource(f"{text!r} is not a source: use duckdb:PATH, postgresql://..., tsv:PATH, jsonl:PATH, "
+                        f"parquet:PATH_OR_GLOB, delta:PATH, iceberg:PATH or sql:SQLALCHEMY_URL "
                         f"(add ?bad=PATH for the side's bad rows)")
     path, params = rest, {}
     if "?" in rest:
@@ -146,9 +177,10 @@ def bad_records(path: str) -> Iterator[Any]:
 class _DuckWorkspaceBuilder:
     """Attach or stage each side into one embedded DuckDB."""
 
-    def __init__(self, memory_limit: str) -> None:
+    def __init__(self, memory_limit: str, scope: Scope | None = None) -> None:
         import duckdb
 
+        self.scope = scope
         self.tmp = tempfile.TemporaryDirectory(prefix="sptk-reconcile-")
         con = duckdb.connect(":memory:")
         con.execute(f"SET temp_directory = {literal(self.tmp.name)}")
@@ -194,6 +226,10 @@ class _DuckWorkspaceBuilder:
             if not spec.bad and self._columns(alias, spec.schema, "bad_rows"):
                 bad_relation = f"{alias}.{qualified(spec.schema, 'bad_rows')}"
             storage_table = f"{alias}.{spec.schema}.events"
+        elif spec.lake is not None:
+            relation, columns, bad_relation = self._scan_lake(name, spec, spec.lake)
+        elif spec.sql is not None:
+            relation, columns, bad_relation, storage_table = self._warehouse(name, spec, spec.sql)
         elif spec.kind == "postgres":
             relation, columns = self._copy_from_postgres(spec, stage_schema)
             if not spec.bad and self._columns("memory", stage_schema, "bad_rows"):
@@ -218,7 +254,49 @@ class _DuckWorkspaceBuilder:
             columns = self._columns("memory", stage_schema, "events")
         if spec.bad:
             bad_relation = self._stage_bad(spec.bad, stage_schema)
-        return Side(name, str(spec), relation, columns, bad_relation, storage_table)
+        return Side(name, str(spec), relation, columns, bad_relation, storage_table,
+                    staged=spec.kind in ("jsonl", "tsv"))
+
+    def _scan_lake(self, name: str, spec: SourceSpec, lake: LakeURL) -> tuple[str, list[str], str | None]:
+        """Views over the lake's tables: DuckDB reads the files where they are, nothing is staged."""
+        con, view = self.backend.con, f"_sptk_{name}_events"
+        try:
+            if not open_table(lake, "events").scan(con, view):
+                raise SourceFailed(f"{spec}: no events table there (Parquet files, a Delta table or an Iceberg "
+                                   f"table, as docs/reconciliation.md describes)")
+            bad_view = f"_sptk_{name}_bad_rows"
+            has_bad = not spec.bad and open_table(lake, "bad_rows").scan(con, bad_view)
+        except LakeUnreadable as exc:
+            raise SourceFailed(f"{spec}: {exc}") from exc
+        columns = [r[0] for r in con.execute(f"DESCRIBE {quote(view)}").fetchall()]
+        return quote(view), columns, quote(bad_view) if has_bad else None
+
+    def _warehouse(self, name: str, spec: SourceSpec, sql: SqlURL) -> tuple[str, list[str], str | None, str | None]:
+        """A sql: side compared with a side elsewhere: a DuckDB file is attached and read in place; PostgreSQL
+        rebuilds the wide rows itself and streams that result (never its entity tables) into DuckDB."""
+        if sql.backend_name == "duckdb":
+            from sqlalchemy.engine import make_url
+
+            alias = self._attach(make_url(sql.url).database or "")
+            table = read_side(self.backend, spec.schema, sql.layout, catalog=alias)
+            if table is None:
+                raise SourceFailed(f"{spec}: there is no {spec.schema}.events table")
+            bad = (f"{alias}.{qualified(spec.schema, 'bad_rows')}"
+                   if not spec.bad and self._columns(alias, spec.schema, "bad_rows") else None)
+            if table.select is None:
+                return f"{alias}.{qualified(spec.schema, 'events')}", table.columns, bad, \
+                    f"{alias}.{spec.schema}.events"
+            view = f"_sptk_{name}_events"
+            self.backend.execute(f"CREATE VIEW {quote(view)} AS {table.select}")
+            return quote(view), table.columns, bad, None
+        if sql.backend_name not in ("postgresql", "postgres"):
+            raise SourceFailed(f"{spec}: a {sql.backend_name} side is compared inside that warehouse, so the other "
+                               f"side must be a sql: URL to the same warehouse (a different schema= is fine)")
+        stage_schema = f"_sptk_{name}"
+        relation, columns = self._copy_from_postgres(spec, stage_schema, sql)
+        bad = qualified(stage_schema, "bad_rows") if not spec.bad and self._columns(
+            "memory", stage_schema, "bad_rows") else None
+        return relation, columns, bad, None
 
     def _stage_bad(self, path: str, stage_schema: str) -> str:
         warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
@@ -226,12 +304,18 @@ class _DuckWorkspaceBuilder:
         warehouse.load_bad_rows(list(bad_records(path)))
         return qualified(stage_schema, "bad_rows")
 
-    def _copy_from_postgres(self, spec: SourceSpec, stage_schema: str) -> tuple[str, list[str]]:
-        """Stream a PostgreSQL side into DuckDB through CSV (COPY), for a comparison across databases."""
+    def _copy_from_postgres(self, spec: SourceSpec, stage_schema: str,
+                            sql: SqlURL | None = None) -> tuple[str, list[str]]:
+        """Stream a PostgreSQL side into DuckDB through CSV (COPY), for a comparison across databases.
+
+        A sql: side is read in its layout: PostgreSQL rebuilds shredded entities as wide-row JSON columns.
+        """
         try:
-            source = PostgresBackend(spec.target)
+            source: PostgresBackend | SqlAlchemyBackend = SqlAlchemyBackend(sql) if sql else \
+                PostgresBackend(spec.target)
         except WarehouseUnavailable as exc:
             raise SourceFailed(str(exc)) from exc
+        driver = source.con.driver_connection if sql else source.con
         try:
             self.backend.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(stage_schema)}")
             for table in ("events", "bad_rows"):
@@ -243,11 +327,19 @@ class _DuckWorkspaceBuilder:
                         raise SourceFailed(f"{spec}: there is no {spec.schema}.events table")
                     continue
                 types = {name: _duck_type(pg_type) for name, pg_type in described}
-                path = Path(self.tmp.name) / f"{stage_schema}_{table}.csv"
                 names = ", ".join(quote(n) for n in types)
-                with open(path, "wb") as out, source.con.cursor() as cur, cur.copy(
-                    f"COPY (SELECT {names} FROM {qualified(spec.schema, table)}) TO STDOUT "
-                    f"(FORMAT csv, HEADER true)"
+                select = f"SELECT {names} FROM {qualified(spec.schema, table)}"
+                if sql and table == "events":
+                    side = read_side(source, spec.schema, sql.layout)
+                    if side is not None and side.select is not None:
+                        types = {n: types.get(n, "JSON") for n in side.columns}
+                        select = side.select
+                if table == "events" and self.scope is not None and not self.scope.empty:
+                    # only the scope crosses the wire; PostgreSQL pushes the predicate into the rebuilt rows' scan
+                    select = f"SELECT * FROM ({select}) t WHERE {self.scope.predicate('t', types)}"
+                path = Path(self.tmp.name) / f"{stage_schema}_{table}.csv"
+                with open(path, "wb") as out, driver.cursor() as cur, cur.copy(
+                    f"COPY ({select}) TO STDOUT (FORMAT csv, HEADER true)"
                 ) as copy:
                     for chunk in copy:
                         out.write(chunk)
@@ -312,6 +404,40 @@ def _postgres_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
     return workspace
 
 
+def _sql_workspace(legacy: SourceSpec, new: SourceSpec) -> Workspace:
+    """Both sides in one warehouse reached through SQLAlchemy: the whole comparison runs there.
+
+    A side whose layout needs rebuilding (shredded, or renamed wide columns) becomes a temporary view.
+    """
+    assert legacy.sql is not None
+    for spec in (legacy, new):
+        if spec.bad:
+            raise BadSource(f"{spec}: bad= files are staged into DuckDB; when both sides are in one warehouse, "
+                            f"load the bad rows into <schema>.bad_rows there instead")
+    try:
+        backend = SqlAlchemyBackend(legacy.sql)
+    except UnsupportedWarehouse as exc:
+        raise BadSource(str(exc)) from None
+    sides = []
+    try:
+        for name, spec in (("legacy", legacy), ("new", new)):
+            table: SideTable | None = read_side(backend, spec.schema, spec.sql.layout if spec.sql else None)
+            if table is None:
+                raise SourceFailed(f"{spec}: there is no {spec.schema}.events table")
+            relation = qualified(spec.schema, "events")
+            if table.select is not None:
+                relation = f"_sptk_{name}_events"
+                backend.execute(f"CREATE TEMP VIEW {relation} AS {table.select}")
+            bad = qualified(spec.schema, "bad_rows") if backend.table_exists(spec.schema, "bad_rows") else None
+            sides.append(Side(name, str(spec), relation, table.columns, bad))
+    except BaseException:
+        backend.close()
+        raise
+    workspace = Workspace(backend, sides[0], sides[1])
+    workspace.on_close(backend.close)
+    return workspace
+
+
 def _first_line(exc: BaseException) -> str:
     """A database error in one line: PostgreSQL appends the statement and a caret, which say nothing to a user."""
     return (str(exc).strip() or type(exc).__name__).splitlines()[0]
@@ -329,16 +455,22 @@ def _side(builder: _DuckWorkspaceBuilder, name: str, spec: SourceSpec) -> Side:
 
 
 def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB",
-                   on_step: Callable[[str], None] | None = None) -> Workspace:
+                   on_step: Callable[[str], None] | None = None, scope: Scope | None = None) -> Workspace:
     """Make both sides visible to one SQL engine; raise SourceFailed (with the reason) when a side cannot be read.
 
     ``on_step`` is told as each side starts being read (staging a file or copying a table takes a while).
+    ``scope`` limits what a PostgreSQL side (``postgresql://`` or ``sql:postgresql...``) copies into DuckDB; the
+    engine applies it to every scan anyway, in whichever engine the comparison runs.
     """
     if legacy.kind == new.kind == "postgres" and legacy.target == new.target:
         if on_step:
             on_step(f"opening both sides in PostgreSQL ({_redact(legacy.target)})")
         return _postgres_workspace(legacy, new)
-    builder = _DuckWorkspaceBuilder(memory_limit)
+    if legacy.kind == new.kind == "sql" and legacy.target == new.target:
+        if on_step:
+            on_step(f"opening both sides in the warehouse ({legacy.sql.redacted if legacy.sql else ''})")
+        return _sql_workspace(legacy, new)
+    builder = _DuckWorkspaceBuilder(memory_limit, scope)
     try:
         sides = []
         for name, spec in (("legacy", legacy), ("new", new)):
@@ -351,3 +483,13 @@ def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB
         raise
     workspace.on_close(builder.close)
     return workspace
+
+
+@contextmanager
+def open_source(spec: SourceSpec, memory_limit: str = "1GB") -> Iterator[tuple[Any, Side]]:
+    """One source alone, visible to SQL as reconcile sees a side: ``(backend, side)``, closed on exit."""
+    builder = _DuckWorkspaceBuilder(memory_limit)
+    try:
+        yield builder.backend, _side(builder, "source", spec)
+    finally:
+        builder.close()

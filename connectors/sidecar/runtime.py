@@ -24,6 +24,7 @@ from connectors.sidecar.metrics import CONTENT_TYPE, PipelineMetrics
 from connectors.sidecar.server import HttpServer, Request, Response
 from iglu_registry.http_server import ServerLimits
 from toolkit.config.models import PipelineConfig
+from toolkit.signals import take_held
 
 if TYPE_CHECKING:
     from connectors.sources.http import HttpSource
@@ -58,6 +59,8 @@ class Sidecar:
         self._running = False
         self.metrics = metrics or PipelineMetrics()
         self.readiness = Readiness(probes, cache_s=readiness_cache_s)
+        # read at each scrape, so alerting sees what /readyz would answer (SptkNotReady)
+        self.metrics.ready.set_function(lambda: float(self.readiness.check()[0]))
         self.drain_timeout_s = drain_timeout_s
         self._signals = 0
         self._started = False
@@ -76,6 +79,9 @@ class Sidecar:
                    drain_timeout_s=cfg.delivery.drain_timeout_s, limits=cfg.sidecar.limits)
 
     def _metrics(self, request: Request) -> Response:
+        registries = self.readiness.probed("registry:")
+        if registries is not None:  # the same cached probes as /readyz: a scrape does not add registry traffic
+            self.metrics.registry_state(answers=registries)
         return Response(HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE)
 
     def mount(self, source: HttpSource) -> None:
@@ -119,9 +125,15 @@ class Sidecar:
     # -- signals and draining ------------------------------------------------------------
 
     def install_signal_handlers(self, signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT)) -> None:
-        """Only the main thread may do this (Python delivers signals there)."""
+        """Only the main thread may do this (Python delivers signals there).
+
+        Signals the command line held during start-up (:mod:`toolkit.signals`) are handled
+        now, in order, as if they had just arrived.
+        """
         for sig in signals:
             signal.signal(sig, self._on_signal)
+        for signum in take_held():
+            self._on_signal(signum, None)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name

@@ -11,24 +11,23 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from migration.reconcile.errors import ConfigError
+
+if TYPE_CHECKING:
+    from migration.reconcile.metrics import MetricSpec
+    from migration.reconcile.scope import Scope
 
 _DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d)$")
 _UNIT_US = {"us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 PRECISIONS = {"us": 1, "ms": 1_000, "s": 1_000_000}
 
-#: Key metrics and their default relative tolerances (0 = must be equal).
-METRICS: dict[str, float] = {"page_views": 0.0, "sessions": 0.0, "users": 0.0, "tr_total": 1e-9}
+#: The built-in key metrics (defined in :mod:`migration.reconcile.metrics`, with their tolerances).
+METRICS = ("page_views", "sessions", "users", "tr_total")
 
 #: Warn-level findings that ``--fail-on`` can turn into failures.
 FAIL_ON_CHOICES = ("pending", "rejected", "null_only", "duplicates", "warn")
-
-#: The columns that identify an event type for per-type parity.
-EVENT_TYPE_COLUMNS = ("event_vendor", "event_name", "event_version", "app_id", "platform")
-
-
-class ConfigError(ValueError):
-    pass
-
 
 def parse_duration(text: str) -> int:
     """``90s``, ``15m``, ``1h``, ``2d`` (also ``ms``, ``us``) -> microseconds."""
@@ -92,11 +91,52 @@ class Rules:
 
 
 @dataclass(frozen=True, slots=True)
+class FreshnessLimits:
+    """Limits on ``load_tstamp - collector_tstamp`` (microseconds): the new side's p95, and how much slower than
+    legacy its p95 may be. Above a ``warn`` level the verdict warns, above a ``fail`` level it fails."""
+
+    p95_warn: int | None = None
+    p95_fail: int | None = None
+    gap_warn: int | None = None
+    gap_fail: int | None = None
+
+    def describe(self) -> dict[str, str | None]:
+        return {name: None if v is None else format_duration(v) for name, v in
+                (("p95_warn", self.p95_warn), ("p95_fail", self.p95_fail), ("gap_warn", self.gap_warn),
+                 ("gap_fail", self.gap_fail))}
+
+
+def parse_levels(option: str, text: str | None) -> tuple[int | None, int | None]:
+    """``10m`` (the fail level) or ``warn=5m,fail=10m`` -> (warn, fail) in microseconds."""
+    if not text:
+        return None, None
+    levels: dict[str, int] = {}
+    for part in text.split(","):
+        level, sep, value = part.strip().rpartition("=")
+        level = level.strip() if sep else "fail"
+        if level not in ("warn", "fail"):
+            raise ConfigError(f"{option} {text!r}: use a duration (the fail level) or warn=DURATION,fail=DURATION")
+        try:
+            levels[level] = parse_duration(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{option}: {exc}") from None
+    warn, fail = levels.get("warn"), levels.get("fail")
+    if warn is not None and fail is not None and warn > fail:
+        raise ConfigError(f"{option} {text!r}: the warn level is above the fail level")
+    return warn, fail
+
+
+@dataclass(frozen=True, slots=True)
 class ReconcileConfig:
     window_us: int = 3_600_000_000
     lookback_us: int = 7_200_000_000
     rules: Rules = field(default_factory=Rules)
-    tolerances: Mapping[str, float] = field(default_factory=lambda: dict(METRICS))
+    #: ``--tolerance`` overrides: metric name -> fail level.
+    tolerances: Mapping[str, float] = field(default_factory=dict)
+    #: The parity metrics (None: the built-ins).
+    metrics: tuple[MetricSpec, ...] | None = None
+    scope: Scope | None = None
+    freshness: FreshnessLimits = field(default_factory=FreshnessLimits)
     #: Unexplained differences allowed per event type, relative to its legacy count.
     type_tolerance: float = 0.0
     sample_size: int = 10
@@ -115,23 +155,24 @@ class ReconcileConfig:
         unknown = set(self.fail_on) - set(FAIL_ON_CHOICES)
         if unknown:
             raise ConfigError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; not {', '.join(sorted(unknown))}")
-        unknown = set(self.tolerances) - set(METRICS)
-        if unknown:
-            raise ConfigError(f"tolerances exist for {', '.join(METRICS)}; not {', '.join(sorted(unknown))}")
-        if any(v < 0 for v in self.tolerances.values()) or self.type_tolerance < 0:
+        if self.type_tolerance < 0:
             raise ConfigError("tolerances are relative differences and cannot be negative")
+        self.metric_specs()  # refuses a --tolerance of an unknown metric now, not mid-run
 
-    def tolerance(self, metric: str) -> float:
-        return self.tolerances.get(metric, METRICS[metric])
+    def metric_specs(self) -> tuple[MetricSpec, ...]:
+        from migration.reconcile.metrics import DEFAULT_METRICS, with_fail_levels
+
+        return with_fail_levels(self.metrics or DEFAULT_METRICS, self.tolerances)
 
 
-def parse_tolerances(settings: Iterable[str]) -> dict[str, float]:
-    """``page_views=0.01`` settings on top of the defaults."""
-    tolerances = dict(METRICS)
+def parse_tolerances(settings: Iterable[str], names: Iterable[str] = METRICS) -> dict[str, float]:
+    """``page_views=0.01`` settings: a metric's fail level."""
+    tolerances: dict[str, float] = {}
+    known = list(names)
     for setting in settings:
         name, _, value = setting.partition("=")
-        if name not in METRICS:
-            raise ConfigError(f"unknown metric {name!r}; metrics are {', '.join(METRICS)}")
+        if name not in known:
+            raise ConfigError(f"unknown metric {name!r}; metrics are {', '.join(known)}")
         try:
             tolerances[name] = float(value)
         except ValueError:

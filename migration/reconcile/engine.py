@@ -16,26 +16,31 @@ from typing import Any
 
 import orjson
 
-from migration.reconcile.config import EVENT_TYPE_COLUMNS, METRICS, ReconcileConfig, format_duration
-from migration.reconcile.plan import MissingColumns, plan_columns
+from migration.reconcile.config import ReconcileConfig, format_duration
+from migration.reconcile.entity_fields import differing_fields
+from migration.reconcile.metrics import MetricSql, judge
+from migration.reconcile.plan import EVENT_TYPE_COLUMNS, MissingColumns, plan_columns
 from migration.reconcile.result import (
     BUCKETS,
     Bucket,
-    MetricResult,
+    Freshness,
     Reconciliation,
     SideTotals,
     TypeResult,
     WindowResult,
 )
+from migration.reconcile.scope import Scope
 from migration.reconcile.sql import DIFF, FINDINGS, WINDOWS, Sql, literal
 from migration.reconcile.verdict import decide, type_status
-from migration.reconcile.workspace import SourceFailed, Workspace
+from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
 EPOCH = datetime(1970, 1, 1)
 KEY_ORDER_IDS = "_sptk_same_json"
 #: Up to this many differing windows are filtered as time ranges; more go through a temp table.
 MAX_RANGES = 2000
 TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, WINDOWS)
+#: The scoped view of a side (``_sptk_scoped_legacy``): every scan of that side reads through it.
+SCOPED_VIEW = "_sptk_scoped_{}"
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -61,11 +66,15 @@ def _from_us(micros: int) -> datetime:
 
 
 def settings_of(config: ReconcileConfig) -> dict[str, object]:
+    metrics = config.metric_specs()
     return {
         "window": format_duration(config.window_us),
         "lookback": format_duration(config.lookback_us),
         "rules": config.rules.describe(),
-        "tolerances": {k: config.tolerance(k) for k in METRICS},
+        "tolerances": {m.name: m.tolerance.fail for m in metrics},
+        "metrics": {m.name: m.describe() for m in metrics},
+        "scope": None if config.scope is None or config.scope.empty else config.scope.describe(),
+        "freshness": config.freshness.describe(),
         "type_tolerance": config.type_tolerance,
         "fail_on": sorted(config.fail_on),
         "ignore_columns": sorted(config.ignore_columns),
@@ -99,6 +108,21 @@ def failed(legacy: str, new: str, config: ReconcileConfig, error: str) -> Reconc
     return rec
 
 
+def scope_workspace(workspace: Workspace, scope: Scope) -> Workspace:
+    """The workspace with each side read through a temporary view of the scope; the optimiser inlines the view,
+    so the predicate reaches each scan (DuckDB: the read_parquet filters and hive partition pruning)."""
+    if scope.empty:
+        return workspace
+    sides = []
+    for side in (workspace.legacy, workspace.new):
+        view = SCOPED_VIEW.format(side.name)
+        workspace.backend.execute(f"DROP VIEW IF EXISTS {view}")
+        workspace.backend.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {side.relation} t "
+                                  f"WHERE {scope.predicate('t', side.columns)}")
+        sides.append(replace(side, relation=view))
+    return replace(workspace, legacy=sides[0], new=sides[1])
+
+
 class _Run:
     def __init__(self, workspace: Workspace, config: ReconcileConfig, rec: Reconciliation,
                  on_step: Callable[[str], None] = _no_steps) -> None:
@@ -109,6 +133,7 @@ class _Run:
         self.db = workspace.backend
         self.plan = plan_columns(workspace.legacy.columns, workspace.new.columns, config.ignore_columns)
         self.sql = Sql(self.db.dialect, config.rules, config.window_us, self.plan)
+        self.freshness: list[dict[int | None, Freshness]] = [{}, {}]
 
     def q(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.db.query(sql, params)
@@ -120,6 +145,8 @@ class _Run:
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.sql = sql = replace(sql, active=self._columns_with_values())
+        if self.config.scope is not None:
+            self.ws = ws = scope_workspace(ws, self.config.scope)
         passes = []
         for side in (ws.legacy, ws.new):
             self.step(f"counting and checksumming the {side.name} side per window")
@@ -137,11 +164,15 @@ class _Run:
         rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
         cut = _sql_tstamp(cutoff)
         rec.legacy, rec.new = (SideTotals(t[0], t[1], t[2], t[3], iso(last)) for (_, _, last, t) in passes)
-        self.step("key metrics")
-        rec.metrics = self._metrics([
-            {name: self.q(query)[0][0] for name, query in sql.metric_queries(side.relation, cut,
-                                                                            other.bad_relation).items()}
-            for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))])
+        self.step("parity metrics")
+        settled = f"t.collector_tstamp <= {sql.tstamp(cut)}"
+        renderers = [(MetricSql(sql.duck, frozenset(side.columns)), side, other)
+                     for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))]
+        rec.metrics = [judge(spec, *(self.q(r.query(spec, side.relation, settled, other.bad_relation))
+                                     for r, side, other in renderers)) for spec in self.config.metric_specs()]
+        self.step("freshness (load_tstamp - collector_tstamp)")
+        self.freshness = [self._freshness(side) for side in (ws.legacy, ws.new)]
+        rec.freshness = {side.name: f.get(None) for side, f in zip((ws.legacy, ws.new), self.freshness, strict=True)}
         self.type_counts = [p[1] for p in passes]
         differing = sorted(w for w in set(windows[0]) | set(windows[1]) if windows[0].get(w) != windows[1].get(w))
         rec.windows_diffed = len(differing)
@@ -158,6 +189,16 @@ class _Run:
         rec.by_event_type = self._type_results(by_type)
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        for side in (ws.legacy, ws.new):
+            if side.relation == SCOPED_VIEW.format(side.name):
+                self.db.execute(f"DROP VIEW IF EXISTS {side.relation}")
+
+    def _freshness(self, side: Side) -> dict[int | None, Freshness]:
+        """Quantiles per window (key None: the whole scope); empty when the side has no load_tstamp of its own."""
+        if "load_tstamp" not in side.columns or side.staged:
+            return {}
+        return {None if w is None else int(w): Freshness.of_micros(p50, p95, p99)
+                for w, p50, p95, p99 in self.q(self.sql.freshness(side.relation)) if p50 is not None}
 
     def _side_pass(self, relation: str, legacy: bool) -> tuple[dict[int, tuple[int, int, int]],
                                                                 dict[tuple[Any, ...], int], datetime | None,
@@ -222,15 +263,6 @@ class _Run:
             found |= {name for name, has_values in rows if has_values is not False}
         return frozenset(found)
 
-    def _metrics(self, values: list[dict[str, Any]]) -> list[MetricResult]:
-        results = []
-        for name in METRICS:
-            legacy, new = float(values[0][name] or 0), float(values[1][name] or 0)
-            scale = max(abs(legacy), abs(new))
-            relative = abs(legacy - new) / scale if scale else 0.0
-            results.append(MetricResult(name, legacy, new, relative, self.config.tolerance(name)))
-        return results
-
     def _diff(self, differing: list[int], cutoff: str) -> None:
         sql, ws = self.sql, self.ws
         if len(differing) > self.config.max_window_filter:  # most windows differ: no point filtering
@@ -270,6 +302,7 @@ class _Run:
                                            f"ORDER BY event_id LIMIT {int(k)}")]
             rec.buckets[bucket] = Bucket(int(count), tuple(sample))
         rec.modified_columns = self._column_counts("changed", "bucket = 'modified'")
+        rec.modified_columns = dict(sorted({**rec.modified_columns, **self._entity_field_counts()}.items()))
         rec.null_only_columns = self._column_counts("null_only", "side = 'both'")
         rec.rejected_types = {t: int(n) for t, n in self.q(
             f"SELECT bad_row_type, count(*) FROM {FINDINGS} WHERE bucket = 'rejected' GROUP BY 1 ORDER BY 1")}
@@ -278,6 +311,20 @@ class _Run:
         names = ", ".join(EVENT_TYPE_COLUMNS)
         for *key, bucket, n in self.q(f"SELECT {names}, bucket, count(*) FROM {FINDINGS} GROUP BY {names}, bucket"):
             by_type[tuple(key)][bucket] = int(n)
+
+    def _entity_field_counts(self) -> dict[str, int]:
+        """``entity.field`` -> modified events, for each entity column that differs (its field named)."""
+        json_columns = {c.name for c in self.sql.compared if c.is_json}
+        counts: dict[str, int] = defaultdict(int)
+        for column in sorted(set(self.rec.modified_columns) & json_columns):
+            modified = {r[0] for r in self.q(f"SELECT event_id FROM {FINDINGS} WHERE bucket = 'modified' AND "
+                                              f"{self.sql.contains('changed', column)}")}
+            for event_id, left, right in self.q(self.sql.json_pairs(column, self.ws.legacy.relation,
+                                                                   self.ws.new.relation)):
+                if event_id in modified:
+                    for name in differing_fields(left, right):
+                        counts[f"{column}.{name}"] += 1
+        return dict(counts)
 
     def _column_counts(self, list_column: str, where: str) -> dict[str, int]:
         rows = self.q(f"SELECT c, count(*) FROM (SELECT unnest({list_column}) AS c FROM {FINDINGS} WHERE {where}) x "
@@ -291,8 +338,10 @@ class _Run:
         for w in sorted(set(windows[0]) | set(windows[1]) | set(by_window)):
             left, right = windows[0].get(w, (0, 0, 0)), windows[1].get(w, (0, 0, 0))
             start, end = _from_us(w * size), _from_us((w + 1) * size)
+            freshness = {name: f.get(w) for name, f in zip(("legacy", "new"), self.freshness, strict=True)}
             results.append(WindowResult(iso(start) or "", iso(end) or "", left[0], left[1], right[0], right[1],
-                                        left == right, end > cutoff, dict(sorted(by_window.get(w, {}).items()))))
+                                        left == right, end > cutoff, dict(sorted(by_window.get(w, {}).items())),
+                                        freshness))
         return results
 
     def _type_results(self, by_type: dict[tuple[Any, ...], dict[str, int]]) -> list[TypeResult]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from connectors.warehouse.columns import ATOMIC_COLUMNS, LOAD_NAMES, is_entity_column
-from migration.reconcile.config import EVENT_TYPE_COLUMNS
 from toolkit.contract.fields import FieldKind
 
 
@@ -30,6 +29,8 @@ _CATEGORY = {FieldKind.STRING: Category.TEXT, FieldKind.UUID: Category.TEXT, Fie
              FieldKind.DOUBLE: Category.NUMBER, FieldKind.BOOL: Category.BOOL, FieldKind.TSTAMP: Category.TSTAMP}
 ATOMIC_CATEGORY: dict[str, Category] = {c.name: _CATEGORY[c.kind] for c in ATOMIC_COLUMNS if c.kind}
 REQUIRED = ("event_id", "collector_tstamp")
+#: The columns that identify an event type for per-type parity.
+EVENT_TYPE_COLUMNS = ("event_vendor", "event_name", "event_version", "app_id", "platform")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 BUCKETS = ("only_legacy", "only_new", "modified", "null_only", "pending", "rejected")
 VERDICTS = ("parity", "warn", "fail", "undecided")
@@ -25,6 +26,19 @@ class Bucket:
 
 
 @dataclass(frozen=True, slots=True)
+class Freshness:
+    """Quantiles of ``load_tstamp - collector_tstamp``, in seconds."""
+
+    p50: float
+    p95: float
+    p99: float
+
+    @classmethod
+    def of_micros(cls, p50: float, p95: float, p99: float) -> Freshness:
+        return cls(*(round(float(v) / 1e6, 3) for v in (p50, p95, p99)))
+
+
+@dataclass(frozen=True, slots=True)
 class WindowResult:
     start: str
     end: str
@@ -35,6 +49,7 @@ class WindowResult:
     checksum_match: bool
     open: bool  # ends inside the lookback: absent events there are pending
     differences: dict[str, int]  # bucket -> count (only non-zero)
+    freshness: dict[str, Freshness | None] = field(default_factory=dict)  # side -> quantiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +67,44 @@ class TypeResult:
 
 @dataclass(frozen=True, slots=True)
 class MetricResult:
+    """One parity metric on both sides; a grouped metric names its worst group and lists every group."""
+
     name: str
     legacy: float
     new: float
     relative_difference: float
-    tolerance: float
+    tolerance: float  # the fail level, in ``kind`` units
+    aggregation: str = ""
+    kind: str = "relative"  # relative | absolute
+    warn: float | None = None  # the warn level, in ``kind`` units
+    group: tuple[tuple[str, str | None], ...] | None = None  # (field, value) of this group
+    groups: tuple[MetricResult, ...] = ()
+
+    @classmethod
+    def of(cls, name: str, legacy: float, new: float, tolerance: float, **extra: Any) -> MetricResult:
+        scale = max(abs(legacy), abs(new))
+        return cls(name, legacy, new, abs(legacy - new) / scale if scale else 0.0, tolerance, **extra)
+
+    @property
+    def absolute_difference(self) -> float:
+        return abs(self.legacy - self.new)
+
+    @property
+    def difference(self) -> float:
+        """The difference the tolerance is measured against."""
+        return self.relative_difference if self.kind == "relative" else self.absolute_difference
+
+    @property
+    def status(self) -> str:
+        if self.groups:
+            return max((g.status for g in self.groups), key=("parity", "warn", "fail").index)
+        if self.difference > self.tolerance:
+            return "fail"
+        return "warn" if self.warn is not None and self.difference > self.warn else "parity"
 
     @property
     def ok(self) -> bool:
-        return self.relative_difference <= self.tolerance
+        return self.status != "fail"
 
 
 @dataclass(slots=True)
@@ -81,6 +125,8 @@ class Reconciliation:
     windows_diffed: int = 0
     by_event_type: list[TypeResult] = field(default_factory=list)
     metrics: list[MetricResult] = field(default_factory=list)
+    #: Per side: quantiles over the whole scope (None: the side has no load_tstamp).
+    freshness: dict[str, Freshness | None] = field(default_factory=dict)
     columns_compared: int = 0
     columns_only_in_legacy: tuple[str, ...] = ()
     columns_only_in_new: tuple[str, ...] = ()

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors.warehouse.columns import Dialect, literal, quote
-from migration.reconcile.config import EVENT_TYPE_COLUMNS, Rules
-from migration.reconcile.plan import Category, ColumnPlan, PlannedColumn
+from migration.reconcile.config import Rules
+from migration.reconcile.plan import EVENT_TYPE_COLUMNS, Category, ColumnPlan, PlannedColumn
 
 WINDOWS = "_sptk_windows"
 DIFF = "_sptk_diff"
@@ -139,28 +139,17 @@ class Sql:
                 f"(SELECT event_id FROM {relation} GROUP BY event_id HAVING count(*) > 1) "
                 f"ORDER BY t.event_id, t.collector_tstamp, 2, 3, 4, 5, 6, 7")
 
+    def freshness(self, relation: str) -> str:
+        """p50/p95/p99 of ``load_tstamp - collector_tstamp`` (microseconds) per window, and overall (w NULL)."""
+        def q(p: float) -> str:
+            return f"quantile_cont(s.d, {p})" if self.duck else f"percentile_cont({p}) WITHIN GROUP (ORDER BY s.d)"
+
+        return (f"SELECT s.w, {q(0.5)}, {q(0.95)}, {q(0.99)} FROM (SELECT {self.window('t.collector_tstamp')} AS w, "
+                f"{self.epoch_us('t.load_tstamp')} - {self.epoch_us('t.collector_tstamp')} AS d FROM {relation} t "
+                f"WHERE t.load_tstamp IS NOT NULL) s GROUP BY GROUPING SETS ((s.w), ())")
+
     def max_tstamp(self, relation: str) -> str:
         return f"SELECT max(collector_tstamp) FROM {relation}"
-
-    def metric_queries(self, relation: str, cutoff: str, other_bad: str | None) -> dict[str, str]:
-        """One small query per key metric, over settled time (before the lookback) and leaving out events
-        the other side rejected into bad rows: those are reported under ``rejected`` and must not fail a
-        metric twice. Separate queries are several times faster than one with many DISTINCT aggregates,
-        and ``tr_total`` is summed as a decimal so the report is the same on every run."""
-        join, where = "", f"t.collector_tstamp <= {self.tstamp(cutoff)}"
-        if other_bad:
-            join = (f"LEFT JOIN (SELECT DISTINCT event_id FROM {other_bad} WHERE event_id IS NOT NULL) x "
-                    f"ON x.event_id = t.event_id ")
-            where += " AND x.event_id IS NULL"
-        source = f"FROM {relation} t {join}WHERE {where}"
-        name = "coalesce(t.event_name, t.event)"
-        return {
-            "page_views": f"SELECT count(DISTINCT t.event_id) {source} AND {name} = 'page_view'",
-            "sessions": f"SELECT count(DISTINCT t.domain_sessionid) {source}",
-            "users": f"SELECT count(DISTINCT t.domain_userid) {source}",
-            "tr_total": (f"SELECT sum(CAST(tr AS DECIMAL(38, 6))) FROM (SELECT max(t.tr_total) AS tr {source} "
-                         f"AND {name} = 'transaction' GROUP BY t.event_id) e"),
-        }
 
     # -- key-level diff ------------------------------------------------------------------------------------
 

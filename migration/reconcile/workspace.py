@@ -20,6 +20,8 @@ class Side:
     columns: list[str]
     bad_relation: str | None = None  # SQL relation with event_id and bad_row_type, when the side declares one
     storage_table: str | None = None  # DuckDB only: the table name pragma_storage_info takes, for its statistics
+    #: Loaded by sptk for this run (jsonl:, tsv:): its load_tstamp is the run's, so freshness says nothing.
+    staged: bool = False
 
 
 @dataclass(slots=True)

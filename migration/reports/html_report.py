@@ -110,14 +110,29 @@ def render_html(rec: Reconciliation) -> str:
         [[t.event_vendor, t.event_name, t.event_version, t.app_id, t.platform, t.legacy, t.new,
           ", ".join(f"{k} {v}" for k, v in t.differences.items()), t.status] for t in rec.by_event_type],
         ["bad" if t.status == "fail" else "warn" if t.status == "warn" else "" for t in rec.by_event_type]))
-    out.append("<h2>Key metrics (settled time only)</h2>" + _table(
-        ["metric", "legacy", "new", "relative difference", "tolerance"],
-        [[m.name, f"{m.legacy:g}", f"{m.new:g}", f"{m.relative_difference:.4%}", f"{m.tolerance:.4%}"]
-         for m in rec.metrics], ["" if m.ok else "bad" for m in rec.metrics]))
+    metric_rows = [(m, g) for m in rec.metrics for g in (m.groups or (m,))]
+    out.append("<h2>Parity metrics (settled time only)</h2>" + _table(
+        ["metric", "group", "aggregation", "legacy", "new", "difference", "warn / fail level", "status"],
+        [[m.name, ", ".join(f"{f}={v}" for f, v in g.group or ()), m.aggregation, f"{g.legacy:g}", f"{g.new:g}",
+          f"{g.relative_difference:.4%}" if m.kind == "relative" else f"{g.absolute_difference:g}",
+          f"{'-' if m.warn is None else f'{m.warn:g}'} / {m.tolerance:g} ({m.kind})", g.status]
+         for m, g in metric_rows],
+        [{"fail": "bad", "warn": "warn"}.get(g.status, "") for _, g in metric_rows]))
+    fresh = doc["freshness"]
+    out.append("<h2>Freshness (load_tstamp - collector_tstamp, seconds)</h2>" + _table(
+        ["side", "p50", "p95", "p99"],
+        [[side, *((fresh[side] or {}).get(k, "-") for k in ("p50_s", "p95_s", "p99_s"))]
+         for side in ("legacy", "new")]))
+    scope = settings.get("scope")
+    if scope:
+        out.append("<p class='muted'>scope: " + escape(", ".join(f"{k} {v}" for k, v in scope.items() if v))
+                   + "</p>")
     out.append("<h2>Windows</h2>" + _table(
-        ["start", "legacy events", "new events", "checksum", "open", "differences"],
+        ["start", "legacy events", "new events", "checksum", "open", "differences", "p95 freshness legacy / new (s)"],
         [[w.start, w.legacy_ids, w.new_ids, "match" if w.checksum_match else "differs", "yes" if w.open else "",
-          ", ".join(f"{k} {v}" for k, v in w.differences.items())] for w in rec.windows],
+          ", ".join(f"{k} {v}" for k, v in w.differences.items()),
+          " / ".join("-" if f is None else f"{f.p95:g}" for f in (w.freshness.get("legacy"), w.freshness.get("new")))]
+         for w in rec.windows],
         ["bad" if w.differences or not w.checksum_match else "" for w in rec.windows]))
     if rec.error:
         out.append(f"<h2>Error</h2><pre>{escape(rec.error)}</pre>")

@@ -6,9 +6,10 @@ from typing import Any
 
 import orjson
 
-from migration.reconcile.result import Bucket, Reconciliation, SideTotals
+from migration.reconcile.result import Bucket, Freshness, MetricResult, Reconciliation, SideTotals
 
-FORMAT = "sptk-reconcile/1"
+#: /2 added (additively) settings.scope/metrics/freshness, metrics' status/groups, freshness, windows[].freshness.
+FORMAT = "sptk-reconcile/2"
 
 
 def _bucket(bucket: Bucket, **extra: Any) -> dict[str, Any]:
@@ -20,6 +21,22 @@ def _side(totals: SideTotals | None) -> dict[str, Any] | None:
         return None
     return {"rows": totals.rows, "event_ids": totals.event_ids, "latest_collector_tstamp":
             totals.latest_collector_tstamp}
+
+
+def _freshness(value: Freshness | None) -> dict[str, float] | None:
+    return None if value is None else {"p50_s": value.p50, "p95_s": value.p95, "p99_s": value.p99}
+
+
+def _metric(m: MetricResult) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "legacy": m.legacy, "new": m.new, "relative_difference": m.relative_difference,
+        "absolute_difference": m.absolute_difference, "tolerance": m.tolerance, "warn": m.warn, "kind": m.kind,
+        "aggregation": m.aggregation, "ok": m.ok, "status": m.status}
+    if m.group is not None:
+        document["group"] = dict(m.group)
+    if m.groups:
+        document["groups"] = [{**_metric(g), "group": dict(g.group or ())} for g in m.groups]
+    return document
 
 
 def report_document(rec: Reconciliation) -> dict[str, Any]:
@@ -61,12 +78,13 @@ def report_document(rec: Reconciliation) -> dict[str, Any]:
              "differences": t.differences, "status": t.status}
             for t in rec.by_event_type
         ],
-        "metrics": {m.name: {"legacy": m.legacy, "new": m.new, "relative_difference": m.relative_difference,
-                             "tolerance": m.tolerance, "ok": m.ok} for m in rec.metrics},
+        "metrics": {m.name: _metric(m) for m in rec.metrics},
+        "freshness": {side: _freshness(rec.freshness.get(side)) for side in ("legacy", "new")},
         "windows": [
             {"start": w.start, "end": w.end, "legacy": {"rows": w.legacy_rows, "event_ids": w.legacy_ids},
              "new": {"rows": w.new_rows, "event_ids": w.new_ids}, "checksum_match": w.checksum_match,
-             "open": w.open, "differences": w.differences}
+             "open": w.open, "differences": w.differences,
+             "freshness": {side: _freshness(w.freshness.get(side)) for side in ("legacy", "new")}}
             for w in rec.windows
         ],
     }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from migration.reconcile.result import Reconciliation
+from migration.reconcile.config import METRICS as BUILT_IN
+from migration.reconcile.result import MetricResult, Reconciliation
 
 LABELS = (("only_legacy", "only in legacy"), ("only_new", "only in new"), ("modified", "modified"),
           ("null_only", "null vs value only"), ("pending", "pending (lookback)"), ("rejected", "rejected (bad rows)"))
@@ -13,6 +14,12 @@ def _top(counts: dict[str, int], limit: int = 4) -> str:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     text = ", ".join(f"{name} ({n})" for name, n in ranked[:limit])
     return text + (f", +{len(ranked) - limit} more" if len(ranked) > limit else "")
+
+
+def _difference(m: MetricResult) -> str:
+    if m.kind == "relative":
+        return f"{m.relative_difference:.3%}, tolerance {m.tolerance:.3%}"
+    return f"{m.absolute_difference:g} apart, tolerance {m.tolerance:g}"
 
 
 def render_terminal(rec: Reconciliation, json_path: str | None = None, html_path: str | None = None) -> str:
@@ -48,10 +55,15 @@ def render_terminal(rec: Reconciliation, json_path: str | None = None, html_path
                          + ", ".join(f"{k} {v}" for k, v in t.differences.items()))
         if len(failing) > MAX_TYPES_SHOWN:
             lines.append(f"  ... and {len(failing) - MAX_TYPES_SHOWN} more event types differ (see the reports)")
-        bad = [m for m in rec.metrics if not m.ok]
-        for m in bad:
-            lines.append(f"  metric {m.name}: {m.legacy:g} -> {m.new:g} ({m.relative_difference:.3%}, "
-                         f"tolerance {m.tolerance:.3%})")
+        for m in rec.metrics:
+            if m.status != "parity" or m.name not in BUILT_IN:
+                where = (" [" + ", ".join(f"{f}={v}" for f, v in m.group) + "]") if m.group else ""
+                lines.append(f"  metric {m.status:<6} {m.name}{where}: {m.legacy:g} -> {m.new:g} "
+                             f"({_difference(m)})")
+        for side in ("legacy", "new"):
+            f = rec.freshness.get(side)
+            if f is not None:
+                lines.append(f"  freshness {side:<6} p50 {f.p50:g}s  p95 {f.p95:g}s  p99 {f.p99:g}s")
     if rec.reasons:
         lines.append("why:")
         lines += [f"  - {reason}" for reason in rec.reasons]

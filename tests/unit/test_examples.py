@@ -7,7 +7,7 @@ from pathlib import Path
 
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
-from toolkit.config.models import load_config
+from toolkit.config.loading import load_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import click
 
 from toolkit.cli.conventions import CommandFailed
-from toolkit.config.models import ConfigError, config_json_schema, load_config, pipeline_id
+from toolkit.config.errors import ConfigError
+from toolkit.config.identity import pipeline_id
+from toolkit.config.loading import load_config
+from toolkit.config.schema import config_json_schema
 
 
 @click.group()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -22,7 +23,7 @@ DEBUG_ENV = "SPTK_DEBUG"
 STDOUT = "-"
 #: where a command that takes ``--bootstrap`` finds it otherwise: the variable that overrides a pipeline
 #: config's ``kafka.bootstrap_servers``, so one setting points every command at the same cluster. Spelt
-#: out rather than built from ``toolkit.config.models`` so that a command's import stays light.
+#: out rather than built from ``toolkit.config.sources`` so that a command's import stays light.
 BOOTSTRAP_ENV = "SPTK_KAFKA__BOOTSTRAP_SERVERS"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +91,16 @@ def unexpected(exc: BaseException, ctx: click.Context) -> CommandFailed:
                          f"with this line (exit 3{hint})", Exit.UNDECIDED, command_path=path)
 
 
+@contextmanager
+def _no_verdict() -> Iterator[None]:
+    """A click error raised inside exits 3 ("could not decide"), never the 2 that reads as ``fail``."""
+    try:
+        yield
+    except click.ClickException as exc:
+        exc.exit_code = Exit.UNDECIDED
+        raise
+
+
 class VerdictCommand(click.Command):
     """A command whose exit code is a verdict: 0 parity, 1 warn, 2 fail, 3 could not decide.
 
@@ -99,17 +110,37 @@ class VerdictCommand(click.Command):
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
+        with _no_verdict():
             return super().parse_args(ctx, args)
-        except click.ClickException as exc:
-            exc.exit_code = Exit.UNDECIDED
-            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _no_verdict():
+            return super().invoke(ctx)
+
+
+class VerdictGroup(VerdictCommand, click.Group):
+    """A verdict command that also has subcommands (``sptk reconcile`` and ``sptk reconcile history``).
+
+    Run alone it is a :class:`VerdictCommand`: every error before its verdict exits 3, a word that
+    names no subcommand included. Its subcommands are ordinary commands and keep their own codes.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invoke_without_command", True)
+        kwargs.setdefault("subcommand_metavar", "[COMMAND [ARGS]...]")
+        super().__init__(*args, **kwargs)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        with _no_verdict():
+            return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            return click.Group.invoke(self, ctx)
         except click.ClickException as exc:
-            exc.exit_code = Exit.UNDECIDED
+            if ctx.invoked_subcommand is None:  # the group ran as the verdict command
+                exc.exit_code = Exit.UNDECIDED
             raise
 
 

@@ -16,7 +16,12 @@ import importlib
 
 import click
 
+from toolkit import signals
 from toolkit.cli.conventions import unexpected
+
+#: commands that drain on SIGTERM (the sidecar runtime handles their signals): the root holds stop signals for
+#: them from the start, so one that arrives while they import and read their config is a graceful stop too
+DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), ("migrate", "kafka-load")})
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -27,6 +32,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "topics": ("toolkit.cli.topics:topics", "Plan and apply the declared Kafka topics."),
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
+    "monitor": ("migration.monitor_cli:monitor", "Alert rules and dashboard from the SLOs; volume anomalies."),
 }
 
 
@@ -47,6 +53,13 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{target} is not a click command")
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        # ``args`` is the rest of the command line, group name first, and the group is not imported yet
+        if tuple(args[:2]) in DRAINING_COMMANDS and "--help" not in args and "-h" not in args:
+            signals.hold()
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 
 from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
-from toolkit.config.models import ConfigError, PipelineConfig, load_config
+from toolkit.config.errors import ConfigError
+from toolkit.config.loading import load_config
+from toolkit.config.models import PipelineConfig
 
 _config_option = click.option("--config", "config_path", required=True,
                               type=click.Path(dir_okay=False, path_type=Path),

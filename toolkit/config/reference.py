@@ -3,7 +3,7 @@
 ``python -m toolkit.config.reference`` rewrites the part of docs/pipeline.md between
 :data:`BEGIN` and :data:`END`; ``--check`` only says whether it is stale. The type,
 default and meaning of every key come from :mod:`toolkit.config.models` (annotations,
-constraints, ``Field(description=...)``, section docstrings and :class:`~toolkit.config.models.Doc`
+constraints, ``Field(description=...)``, section docstrings and :class:`~toolkit.config.values.Doc`
 where words read better than a value), the same text ``sptk config schema`` gives editors.
 """
 
@@ -19,7 +19,12 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from toolkit.config.models import ClientSettings, Doc, PipelineConfig, Secret, as_written, bare_type
+from toolkit.config.key_types import bare_type
+from toolkit.config.librdkafka import ClientSettings
+from toolkit.config.models import PipelineConfig
+from toolkit.config.schema import as_written
+from toolkit.config.secrets import Secret
+from toolkit.config.values import Doc
 
 BEGIN = ("<!-- BEGIN config reference: generated from toolkit/config/models.py by "
          "`python -m toolkit.config.reference` -->")
@@ -72,7 +77,8 @@ def _rows(model: type[BaseModel], prefix: str, first_seen: dict[type[BaseModel],
         rows.append(_row(path, f, getattr(values, name, _OWN), meaning))
         inner = _model_of(f.annotation)
         if inner is not None:
-            rows += _rows(inner, path, first_seen, _doc(f).values)
+            keyed = typing.get_origin(bare_type(f.annotation)) is dict  # a table of tables, one per stream
+            rows += _rows(inner, f"{path}.<stream>" if keyed else path, first_seen, _doc(f).values)
     return rows
 
 

@@ -27,6 +27,7 @@ from toolkit.kafka.producing import (
     TransactionAborted,
     message_size,
 )
+from toolkit.kafka.stats import KafkaStats, parse_stats, stats_settings
 
 __all__ = [
     "ConsumedMessage",
@@ -35,6 +36,7 @@ __all__ = [
     "DeliveryReport",
     "KafkaConfigError",
     "KafkaConsumeError",
+    "KafkaStats",
     "KafkaUnavailable",
     "MessageHeaders",
     "MessageTooLarge",
@@ -49,7 +51,9 @@ __all__ = [
     "idempotent_producer",
     "message_size",
     "new_trace_id",
+    "parse_stats",
     "partition_key",
+    "stats_settings",
     "wait_until_ready",
     "warm_up_producer_ids",
 ]

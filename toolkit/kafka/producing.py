@@ -188,6 +188,7 @@ class DeliveryProducer:
         self.backpressure_waits = 0
         self.delivered_count = 0
         self.failed_count = 0
+        self.resent_count = 0
         #: confirmed messages per topic (cheap enough for every report; the pipeline's per-stream counts)
         self.delivered_by_topic: dict[str, int] = {}
         #: successful deliveries are passed to ``on_report`` one in ``report_every`` (failures always are)
@@ -328,6 +329,7 @@ class DeliveryProducer:
                 self.tracker.retried(*msg.record)
             self._enqueue(msg)
             resent += 1
+        self.resent_count += resent
         return resent
 
     def poll(self, timeout_s: float = 0.0) -> int:

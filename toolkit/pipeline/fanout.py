@@ -36,8 +36,8 @@ from typing import Any
 import orjson
 
 from iglu_registry.validation import SchemaValidator
+from toolkit.config.identity import pipeline_id as config_pipeline_id
 from toolkit.config.models import DerivedStream, PipelineConfig, PrivacyConfig
-from toolkit.config.models import pipeline_id as config_pipeline_id
 from toolkit.contract.badrows import BadRow, generic_error
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.native_codec import NativeEvent
@@ -187,8 +187,11 @@ class Pipeline:
         self._schema_bytes: dict[str | None, bytes] = {None: b""}
         self.sample_every = max(1, sample_every)
         self._countdown = 1
-        #: (stage, seconds) measurements and sampled collector_tstamp texts, drained by the runner
+        #: (stage, seconds) measurements of sampled records, drained by the runner
         self.timings: list[tuple[str, float]] = []
+        #: with ``collect_freshness`` (a runner that exports metrics drains it): the collector_tstamp text of
+        #: every decoded record, so the freshness histogram counts every record, not a sample
+        self.collect_freshness = False
         self.freshness: list[str] = []
 
     def _compile(self, cfg: PipelineConfig) -> list[_Stream]:
@@ -248,7 +251,8 @@ class Pipeline:
                 (TRACE_ID, trace)]
 
     def _bad(self, outputs: list[Output], row: BadRow, *, stage: str, error_class: str, reason: str,
-             key: bytes | None, headers: Headers, event_id: str, line: str, quarantined: bool = False) -> Invalid:
+             key: bytes | None, headers: Headers, event_id: str, line: str, quarantined: bool = False,
+             violated: tuple[str, str] | None = None) -> Invalid:
         """Append the bad row (or, if it cannot fit its topic, a size_violation in its place)."""
         value = row.to_json()
         bad_headers = self._error_headers(headers, stage, error_class, reason, quarantined)
@@ -257,7 +261,7 @@ class Pipeline:
             return self._too_large(outputs, line, size, self._bad_limit, f"the {row.type} bad row must fit topic "
                                    f"{self._bad_topic}", key=key, headers=headers, event_id=event_id)
         outputs.append(Output(BAD, self._bad_topic, key, value, bad_headers))
-        return Invalid(outputs, event_id, row.type, stage, error_class, reason, quarantined)
+        return Invalid(outputs, event_id, row.type, stage, error_class, reason, quarantined, violated)
 
     def _error_headers(self, headers: Headers, stage: str, error_class: str, reason: str,
                        retryable: bool = False) -> Headers:
@@ -333,10 +337,11 @@ class Pipeline:
                                        f"the record must fit topic {self._raw_topic}", key=key, headers=headers,
                                        event_id=event_id)
             outputs.append(Output(RAW, self._raw_topic, key, raw, headers))
+        if self.collect_freshness:
+            self.freshness.append(collector_tstamp_text(event))
         if clock:
             decoded = clock()
             self.timings.append(("decode", decoded - started))
-            self.freshness.append(collector_tstamp_text(event))
         verdict = self.validator.validate(event)
         if clock:
             validated = clock()
@@ -344,8 +349,10 @@ class Pipeline:
         if type(verdict) is SchemaViolations:
             row = schema_violations(event, verdict.messages)
             cls = REGISTRY_UNAVAILABLE if verdict.retryable else SCHEMA_VIOLATION
+            violated = None if verdict.retryable else (event.text("app_id"), _first_schema(verdict))
             return self._bad(outputs, row, stage="validate", error_class=cls, reason=verdict.reason, key=key,
-                             headers=headers, event_id=event_id, line=event.line, quarantined=verdict.retryable)
+                             headers=headers, event_id=event_id, line=event.line, quarantined=verdict.retryable,
+                             violated=violated)
         try:
             outcome = self._route(event, outputs, key, headers, header_bytes, event_id)
         except ProfileError as exc:
@@ -431,3 +438,8 @@ class Pipeline:
             return Skipped(str(exc))
         return self.process(line, source, trace_id, emit_raw=False)
 
+
+def _first_schema(verdict: SchemaViolations) -> str:
+    """The schema the first failure names (a wrapper or an entity); the event may break several."""
+    first = verdict.messages[0] if verdict.messages else {}
+    return str(first.get("schemaKey", "")) if isinstance(first, dict) else ""

@@ -75,13 +75,13 @@ class Filtered:
 class Invalid:
     """A bad row: ``bad_type`` (``schema_violations``, ...), the stage and error class of its headers, a reason."""
 
-    __slots__ = ("outputs", "event_id", "bad_type", "stage", "error_class", "reason", "quarantined")
+    __slots__ = ("outputs", "event_id", "bad_type", "stage", "error_class", "reason", "quarantined", "violated")
     kind = "bad"
     derived: tuple[str, ...] = ()
     filtered: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, outputs: list[Output], event_id: str, bad_type: str, stage: str, error_class: str,
-                 reason: str, quarantined: bool = False) -> None:
+                 reason: str, quarantined: bool = False, violated: tuple[str, str] | None = None) -> None:
         self.outputs = outputs
         self.event_id = event_id
         self.bad_type = bad_type
@@ -89,6 +89,8 @@ class Invalid:
         self.error_class = error_class
         self.reason = reason
         self.quarantined = quarantined
+        #: ``(app_id, schema URI)`` of a permanent schema violation: what the invalid-rate alerts are split by
+        self.violated = violated
 
     def __repr__(self) -> str:
         return (f"Invalid({self.bad_type}, stage={self.stage!r}, class={self.error_class!r}, "

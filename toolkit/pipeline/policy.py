@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.config.models import AnyIndex, FieldPath, Key, PathKind, PrivacyConfig, Step
+from toolkit.config.field_paths import AnyIndex, FieldPath, Key, PathKind, Step
+from toolkit.config.models import PrivacyConfig
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.fields import BY_NAME
 from toolkit.pipeline.routing import RouteError, UriMatcher, key_text, shredded_key

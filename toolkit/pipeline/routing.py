@@ -1,6 +1,6 @@
 """Derived-stream routing over an :class:`~toolkit.contract.event.EnrichedEvent`: filters, paths, projections, keys.
 
-The config gives filters, projections and partition keys as data (:mod:`toolkit.config.models`);
+The config gives filters, projections and partition keys as data (``toolkit.config.filters``, ``.field_paths``);
 this module compiles each of them once, at pipeline start, into plain closures, so the
 per-event cost is a few attribute reads rather than a walk over the config tree. Every
 mistake that can be found without an event (a string compared with an integer field, a
@@ -32,20 +32,8 @@ from typing import Any
 import orjson
 
 from iglu_registry.schema_key import SchemaCriterion
-from toolkit.config.models import (
-    AllOf,
-    AnyIndex,
-    AnyOf,
-    Compare,
-    CompareOp,
-    Condition,
-    FieldPath,
-    Key,
-    Not,
-    PathKind,
-    SchemaMatch,
-    Step,
-)
+from toolkit.config.field_paths import AnyIndex, FieldPath, Key, PathKind, Step
+from toolkit.config.filters import AllOf, AnyOf, Compare, CompareOp, Condition, Not, SchemaMatch
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.field_values import PATTERNS, typed_value
 from toolkit.contract.fields import BY_NAME, FieldKind

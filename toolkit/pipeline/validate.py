@@ -41,7 +41,8 @@ from iglu_registry.resolver import Resolver
 from iglu_registry.resolver_config import ResolverConfigError, load_resolver_config
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import DataReport, SchemaValidator, validation_error_json
-from toolkit.config.models import ConfigError, IgluConfig
+from toolkit.config.errors import ConfigError
+from toolkit.config.models import IgluConfig
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.native_codec import NativeEvent
 from toolkit.contract.sdj import SelfDescribingField
@@ -141,6 +142,8 @@ class EventValidator:
         self._held: dict[SchemaKey, tuple[float, ResolutionError]] = {}
         self.lookups = 0
         self.quarantined_keys = 0
+        #: schema lookups asked again because the registry could not answer (the sidecar's retry counter)
+        self.retries = 0
         #: schema URI as written -> (fast check, resolver-clock expiry): see SchemaValidator.lease
         self._leases: dict[str, tuple[Callable[[object], bool], float]] = {}
         self._resolver = validator.resolver
@@ -234,6 +237,11 @@ class EventValidator:
             reason += f"; and {len(failures) - 3} more"
         return SchemaViolations(tuple(messages), retryable, reason, checked)
 
+    @property
+    def unavailable(self) -> bool:
+        """True while a schema is held because its registry did not answer (what ``sptk_registry_available`` shows)."""
+        return bool(self._held)
+
     def _check(self, key: SchemaKey, data: Any) -> list[DataReport] | ResolutionError:
         """:meth:`SchemaValidator.validate`, except for a held schema: its last answer until the hold runs out."""
         held = self._held.get(key)
@@ -262,6 +270,7 @@ class EventValidator:
         for _ in range(self.retry.retries):
             self._sleep(pause)
             pause *= 2
+            self.retries += 1
             result = self.validator.validate(key, data)
             if not isinstance(result, ResolutionError) or not result.retryable:
                 return result

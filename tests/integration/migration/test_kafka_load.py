@@ -100,9 +100,31 @@ def test_kafka_load_as_a_sidecar_drains_on_sigterm_and_resumes_from_its_commits(
                 if exists and con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 60:
                     break
                 time.sleep(0.3)
-        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        def scrape() -> str:
+            return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+        metrics = scrape()
         assert f'sptk_records_in_total{{source="{topic}"}} 60.0' in metrics
-        assert 'sptk_records_out_total{stream="warehouse"} 60.0' in metrics
+        # rows loaded equals the rows in the warehouse; freshness at the warehouse counts every row
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            rows = con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0]
+        assert f'sptk_records_out_total{{stream="warehouse"}} {rows}.0' in metrics and rows == 60
+        assert f'sptk_freshness_seconds_count{{stream="warehouse"}} {rows}.0' in metrics
+        assert "sptk_warehouse_load_latency_seconds_count" in metrics
+        assert "_created" not in metrics and "process_cpu_seconds_total" in metrics
+        # consumer lag per partition, and 0 once caught up
+        while time.monotonic() < deadline and not all(
+                f'sptk_consumer_lag{{partition="{p}",topic="{topic}"}} 0.0' in metrics for p in (0, 1)):
+            time.sleep(0.5)
+            metrics = scrape()
+        for p in (0, 1):
+            assert f'sptk_consumer_lag{{partition="{p}",topic="{topic}"}} 0.0' in metrics
+        # librdkafka statistics of the consumer (every 5 s)
+        stats_deadline = time.monotonic() + 20
+        while 'sptk_kafka_broker_rtt_seconds{' not in metrics and time.monotonic() < stats_deadline:
+            time.sleep(0.5)
+            metrics = scrape()
+        assert 'sptk_kafka_request_errors{client="consumer"}' in metrics
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
         assert process.returncode == 0, out

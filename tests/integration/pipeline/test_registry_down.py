@@ -54,6 +54,15 @@ class Registry:
         except OSError:
             return False
 
+    def resolver_config(self, path: Path) -> Path:
+        """A resolver config at ``path`` whose only repository is this registry."""
+        path.write_text(json.dumps({
+            "schema": "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
+            "data": {"cacheSize": 100, "cacheTtl": 600, "repositories": [
+                {"name": "acme registry", "priority": 0, "vendorPrefixes": [],
+                 "connection": {"http": {"uri": f"http://127.0.0.1:{self.port}/api"}}}]}}))
+        return path
+
     def stop(self) -> None:
         assert self.process is not None
         self.process.kill()
@@ -87,12 +96,7 @@ def produce(bootstrap: str, topic: str, lines: list[str]) -> None:
 
 def test_cached_schemas_flow_uncached_are_quarantined_and_replayed(tmp_path: Path, kafka_bootstrap: str, prefix: str,
                                                                    registry: Registry) -> None:
-    resolver = tmp_path / "resolver.json"
-    resolver.write_text(json.dumps({
-        "schema": "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
-        "data": {"cacheSize": 100, "cacheTtl": 600, "repositories": [
-            {"name": "acme registry", "priority": 0, "vendorPrefixes": [],
-             "connection": {"http": {"uri": f"http://127.0.0.1:{registry.port}/api"}}}]}}))
+    resolver = registry.resolver_config(tmp_path / "resolver.json")
     topic = f"{prefix}.input"
     create_topics(kafka_bootstrap, [topic], partitions=2)
     port = free_port()

@@ -184,3 +184,36 @@ def test_serve_does_listen_where_it_says(tmp_path: Path) -> None:
     ports, err = _quick_run(tmp_path, "--serve", env={"SPTK_SIDECAR__PORT": str(port)})
     assert ports == {port}
     assert re.search(rf"listening on http://127\.0\.0\.1:{port}", err)
+
+
+#: runs ``sptk`` in a child that sends itself SIGTERM while the command's module is being imported, i.e. before
+#: any pipeline code (config, sidecar, signal handlers) has run: the earliest moment a person or orchestrator
+#: can stop it once Python is up
+_SIGTERM_WHILE_IMPORTING = """
+import os, signal, sys
+from toolkit.cli import root
+real = root.LazyGroup.get_command
+def get_command(self, ctx, name):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(self, ctx, name)
+root.LazyGroup.get_command = get_command
+root.main(sys.argv[1:], prog_name="sptk")
+"""
+
+
+@pytest.mark.parametrize("signals", [1, 2], ids=["one-sigterm", "two-sigterms"])
+def test_a_sigterm_while_the_command_is_still_importing_is_a_graceful_stop(tmp_path: Path, signals: int) -> None:
+    """Before the sidecar's handlers exist the root holds the signal: one is a graceful stop, two exit at once."""
+    script = _SIGTERM_WHILE_IMPORTING if signals == 1 else _SIGTERM_WHILE_IMPORTING.replace(
+        "    os.kill(os.getpid(), signal.SIGTERM)\n", "    os.kill(os.getpid(), signal.SIGTERM)\n" * 2)
+    lines = "".join(line + "\n" for line in generate(SampleSpec(events=5, seed=3)))
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", script, "pipeline", "run", "--input", "-",
+                          "--resolver", RESOLVER, "--output", f"files:{tmp_path / 'out'}"],
+                         input=lines, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "Traceback" not in run.stderr
+    if signals == 2:
+        assert run.returncode == 128 + signal.SIGTERM, run.stderr[-3000:]
+        return
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["in"] == 0
+    assert "received SIGTERM during start-up" in run.stderr

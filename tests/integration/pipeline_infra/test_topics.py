@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from toolkit.cli.root import main
-from toolkit.config.models import load_config
+from toolkit.config.loading import load_config
 from toolkit.kafka.admin import describe_topics, grow_partitions, set_topic_configs
 from toolkit.kafka.topics import Action, TopicDrift, check_drift, declared_topics, read_plan
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from toolkit.cli.conventions import Exit
-from toolkit.config.models import load_config
+from toolkit.config.loading import load_config
+from toolkit.config.models import PipelineConfig
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
@@ -62,3 +63,66 @@ def test_the_systemd_unit_gives_the_drain_time_and_its_config_loads(tmp_path: Pa
     assert cfg.source.kind == "kafka" and cfg.sidecar.port == 9108
     # a config mistake is not restarted in a loop; an unanswering broker (3) is (docs/cli.md)
     assert unit["Service"]["RestartPreventExitStatus"] == str(int(Exit.USAGE))
+
+
+def _kubernetes_config(tmp_path: Path) -> PipelineConfig:
+    """The pipeline config of the ConfigMap in kubernetes.md, loaded as the sidecar would."""
+    docs = list(yaml.safe_load_all(blocks(DOCS / "deploy" / "kubernetes.md", "yaml")[0]))
+    config_map = next(d for d in docs if d["kind"] == "ConfigMap")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(exist_ok=True)
+    (secrets / "kafka-password").write_text("example\n")
+    (tmp_path / "pipeline.toml").write_text(config_map["data"]["pipeline.toml"].replace("/var/run/secrets/sptk/",
+                                                                                         f"{secrets}/"))
+    return load_config(tmp_path / "pipeline.toml", environ={"SPTK_KAFKA__BOOTSTRAP_SERVERS": "k:9093",
+                                                             "SPTK_PSEUDONYMISATION_KEY": "example"})
+
+
+def _prometheus_docs() -> dict[str, dict]:
+    """The Kubernetes objects of docs/deploy/prometheus.md by kind (each kind once)."""
+    objects = [d for block in blocks(DOCS / "deploy" / "prometheus.md", "yaml") for d in yaml.safe_load_all(block)]
+    kinds = [d.get("kind", "grafana-provisioning") for d in objects]
+    assert len(kinds) == len(set(kinds)), kinds
+    return dict(zip(kinds, objects, strict=True))
+
+
+def test_the_prometheus_rule_holds_what_sptk_monitor_rules_writes_for_the_kubernetes_config(tmp_path: Path) -> None:
+    from connectors.monitoring.rules import rules_document
+
+    doc = (DOCS / "deploy" / "prometheus.md").read_text(encoding="utf-8")
+    [base] = re.findall(r"sptk monitor rules [^\n]*--runbook-base (\S+)", doc)
+    rule = _prometheus_docs()["PrometheusRule"]
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"] == rules_document(_kubernetes_config(tmp_path).slo, base)
+    assert "(prometheus.md)" in (DOCS / "deploy" / "kubernetes.md").read_text(encoding="utf-8")
+
+
+def test_the_service_monitor_scrapes_the_sidecar_port_of_the_pod_under_the_slo_job(tmp_path: Path) -> None:
+    pod = next(d for d in yaml.safe_load_all(blocks(DOCS / "deploy" / "kubernetes.md", "yaml")[0])
+               if d["kind"] == "Pod")
+    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "sptk")
+    [port] = sidecar["ports"]
+    objects = _prometheus_docs()
+    service, monitor = objects["Service"], objects["ServiceMonitor"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    [service_port] = service["spec"]["ports"]
+    assert service_port["targetPort"] == port["name"] and service_port["port"] == port["containerPort"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == service_port["name"]
+    assert endpoint["path"] == pod["metadata"]["annotations"]["prometheus.io/path"]
+    # the rules select `slo.selector`: the scrape must give the series that job label
+    [job] = [r["replacement"] for r in endpoint["relabelings"] if r["targetLabel"] == "job"]
+    assert _kubernetes_config(tmp_path).slo.selector == f'job="{job}"'
+    assert monitor["metadata"]["labels"] == objects["PrometheusRule"]["metadata"]["labels"]
+
+
+def test_the_grafana_wiring_provisions_the_dashboard_the_command_writes() -> None:
+    from connectors.monitoring.dashboard import DASHBOARD_FILE
+
+    doc = (DOCS / "deploy" / "prometheus.md").read_text(encoding="utf-8")
+    assert f"sptk monitor dashboard --config pipeline.toml --out {DASHBOARD_FILE}" in doc
+    provisioning = _prometheus_docs()["grafana-provisioning"]
+    [provider] = provisioning["providers"]
+    assert provisioning["apiVersion"] == 1 and provider["type"] == "file"
+    assert f"{provider['options']['path']}/{DASHBOARD_FILE}" in doc

@@ -8,7 +8,7 @@ from pathlib import Path
 from connectors.sidecar import Readiness, Request, Sidecar
 from connectors.sources import HttpSource, Position
 from iglu_registry.http_server import ServerLimits
-from toolkit.config.models import parse_config
+from toolkit.config.loading import parse_config
 
 
 def request(body: bytes, **headers: str) -> Request:
@@ -77,3 +77,13 @@ def test_the_sidecar_server_limits_come_from_config() -> None:
     assert Sidecar.from_config(cfg).server.limits == ServerLimits(request_timeout_s=2.5, max_connections=7)
     default = parse_config({**data, "sidecar": {}}, origin="test.toml", base_dir=Path("/etc/sptk"), environ={})
     assert Sidecar.from_config(default).server.limits == ServerLimits()
+
+
+def test_metrics_say_whether_the_sidecar_is_ready_at_each_scrape() -> None:
+    from connectors.sidecar.runtime import Sidecar
+
+    healthy = {"ok": True}
+    sidecar = Sidecar(serve=False, probes={"registry": lambda: healthy["ok"]}, readiness_cache_s=0.0)
+    assert "sptk_ready 1.0" in sidecar.metrics.exposition().decode()
+    healthy["ok"] = False
+    assert "sptk_ready 0.0" in sidecar.metrics.exposition().decode()

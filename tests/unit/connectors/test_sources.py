@@ -347,7 +347,7 @@ def test_an_automatic_checkpoint_is_forgotten_once_every_file_was_delivered(tmp_
 
 def test_file_sources_keep_their_checkpoint_where_the_config_and_the_output_say(tmp_path: Path) -> None:
     from connectors.sources import file_checkpoint
-    from toolkit.config.models import parse_config
+    from toolkit.config.loading import parse_config
 
     events = tmp_path / "events.tsv"
     events.write_bytes(numbered(1))
@@ -396,7 +396,7 @@ def test_file_source_progress_is_a_bar_on_a_terminal_and_periodic_lines_only_whe
 
 def test_the_file_sources_progress_is_configured_like_the_dir_sources(tmp_path: Path) -> None:
     from connectors.sources import open_source
-    from toolkit.config.models import parse_config
+    from toolkit.config.loading import parse_config
 
     (tmp_path / "in.tsv").write_bytes(CONTENT)
     cfg = parse_config({"source": {"kind": "file", "file": {"paths": ["in.tsv"], "progress": "always"}},

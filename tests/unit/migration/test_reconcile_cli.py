@@ -167,7 +167,10 @@ def test_normalisation_rules_hide_known_loader_differences_and_can_be_switched_o
     raw, raw_report = reconcile_files(tmp_path, legacy, new, "--rule", "json_key_order=off", "--rule",
                                       "schema_version=off", "--rule", "nulls_omitted=off")
     assert raw.exit_code == 2
-    assert raw_report["modified"]["columns"] == {"contexts_com_acme_page_1": 3}
+    # key order alone names no field; the version and the null-valued key are named
+    assert raw_report["modified"]["columns"] == {"contexts_com_acme_page_1": 3,
+                                                 "contexts_com_acme_page_1._schema_version": 1,
+                                                 "contexts_com_acme_page_1.extra": 1}
     assert raw_report["null_only"]["columns"] == {"page_title": 1}
     assert raw_report["settings"]["rules"]["json_key_order"] is False
 
@@ -286,7 +289,7 @@ def test_reconcile_shows_its_stages_on_stderr_and_keeps_stdout_for_the_verdict(t
     assert stages[:3] == [f"reading the legacy side ({sides[0]})", f"reading the new side ({sides[1]})",
                           "counting and checksumming the legacy side per window"]
     assert "key-level diff of the 1 windows that differ" in stages
-    assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 7 steps")
+    assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 8 steps")
     assert result.stdout.startswith("verdict: FAIL (exit 2)") and "[sptk]" not in result.stdout
 
 

@@ -12,7 +12,8 @@ from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
 from iglu_registry.resolver import Resolver, ResolverSettings
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
-from toolkit.config.models import PipelineConfig, parse_config
+from toolkit.config.loading import parse_config
+from toolkit.config.models import PipelineConfig
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.fields import BY_NAME, FIELD_COUNT
 from toolkit.contract.tsv import parse_line

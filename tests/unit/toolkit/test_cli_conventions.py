@@ -22,9 +22,9 @@ TRACEBACK = "Traceback (most recent call last)"
 
 
 def leaves(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
-    """Every command a user can run, as (words after ``sptk``, command)."""
+    """Every command a user can run, as (words after ``sptk``, command); a group that runs alone is one too."""
     ctx = click.Context(group)
-    found = []
+    found = [(path, group)] if path and group.invoke_without_command else []
     for name in group.list_commands(ctx):
         command = group.get_command(ctx, name)
         assert command is not None, f"sptk {' '.join(path + (name,))} is listed but cannot be loaded"
@@ -54,7 +54,7 @@ def sptk(*args: str, env: dict[str, str] | None = None) -> Result:
 
 def test_the_walk_sees_every_group_and_only_the_verdict_commands_keep_2_for_fail() -> None:
     assert {words[0] for words, _ in LEAVES} == {"config", "event", "iglu", "pipeline", "topics", "reconcile",
-                                                 "migrate"}
+                                                 "migrate", "monitor"}
     assert len(LEAVES) >= 19
     assert sorted(" ".join(w) for w, c in LEAVES if isinstance(c, VerdictCommand)) == ["migrate shadow", "reconcile"]
 
@@ -127,7 +127,7 @@ def test_an_interruption_is_exit_3_not_click_s_1(monkeypatch: pytest.MonkeyPatch
 
 
 def test_every_environment_variable_is_sptk_and_documented_once() -> None:
-    from toolkit.config.models import ENV_PREFIX
+    from toolkit.config.sources import ENV_PREFIX
     from toolkit.contract.native_codec import ENV_SWITCH
     from toolkit.progress import INTERVAL_ENV
 
@@ -157,7 +157,7 @@ def test_the_documented_exit_codes_are_the_shared_ones_and_reconcile_maps_onto_t
 
 def test_kafka_load_takes_its_bootstrap_from_the_variable_a_pipeline_config_reads() -> None:
     from toolkit.cli.conventions import BOOTSTRAP_ENV
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
 
     [bootstrap] = [p for w, c in LEAVES if w == ("migrate", "kafka-load") for p in c.params if p.name == "bootstrap"]
     assert bootstrap.envvar == BOOTSTRAP_ENV

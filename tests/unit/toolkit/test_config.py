@@ -11,28 +11,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from toolkit.config.models import (
-    DEFAULT_PARTITION_KEY,
-    AllOf,
-    AnyIndex,
-    AnyOf,
-    Compare,
-    CompareOp,
-    ConfigError,
-    Index,
-    Key,
-    Not,
-    PathKind,
-    SchemaMatch,
-    Secret,
-    config_hash,
-    config_keys,
-    config_to_dict,
-    load_config,
-    parse_config,
-    parse_field_path,
-    pipeline_id,
-)
+from toolkit.config.errors import ConfigError
+from toolkit.config.field_paths import DEFAULT_PARTITION_KEY, AnyIndex, Index, Key, PathKind, parse_field_path
+from toolkit.config.filters import AllOf, AnyOf, Compare, CompareOp, Not, SchemaMatch
+from toolkit.config.identity import config_hash, config_to_dict, pipeline_id
+from toolkit.config.loading import load_config, parse_config
+from toolkit.config.schema import config_keys
+from toolkit.config.secrets import Secret
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -220,7 +220,7 @@ def test_the_documented_examples_compile_into_pipelines(tmp_path) -> None:  # no
 
     from iglu_registry.resolver import Resolver
     from iglu_registry.validation import SchemaValidator
-    from toolkit.config.models import load_config
+    from toolkit.config.loading import load_config
     from toolkit.pipeline.validate import EventValidator
 
     from .pipeline_events import ROOT

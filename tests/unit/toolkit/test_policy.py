@@ -9,7 +9,9 @@ import hmac
 import orjson
 import pytest
 
-from toolkit.config.models import PrivacyConfig, Secret, parse_field_path
+from toolkit.config.field_paths import parse_field_path
+from toolkit.config.models import PrivacyConfig
+from toolkit.config.secrets import Secret
 from toolkit.contract.profiles import PROFILES
 from toolkit.contract.profiles.canonical import to_dict
 from toolkit.contract.profiles.python_sdk import to_dict as python_sdk_dict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.config.models import parse_config
+from toolkit.config.loading import parse_config
 from toolkit.kafka.admin import TopicState
 from toolkit.kafka.topics import Action, TopicSpec, declared_topics, plan_topics
 

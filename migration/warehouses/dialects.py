@@ -1,0 +1,38 @@
+"""The reconciliation's SQL in each warehouse's dialect.
+
+The engine writes DuckDB or PostgreSQL SQL; any other warehouse gets the DuckDB text transpiled by
+``sqlglot``, so one plan is written once and every warehouse runs the same comparison.
+"""
+
+from __future__ import annotations
+
+from connectors.warehouse.columns import Dialect
+
+#: SQLAlchemy backend name -> sqlglot dialect name, for the warehouses whose SQL is transpiled.
+TRANSPILED = {"snowflake": "snowflake", "bigquery": "bigquery", "redshift": "redshift",
+              "databricks": "databricks", "mysql": "mysql", "mssql": "tsql", "trino": "trino"}
+
+
+class UnsupportedWarehouse(ValueError):
+    """The URL names a database the reconciliation cannot render SQL for."""
+
+
+def engine_dialect(backend_name: str) -> tuple[Dialect, str | None]:
+    """Which SQL the engine writes for a SQLAlchemy backend, and the sqlglot dialect to transpile it to (if any)."""
+    if backend_name == "duckdb":
+        return Dialect.DUCKDB, None
+    if backend_name in ("postgresql", "postgres"):
+        return Dialect.POSTGRES, None
+    if backend_name in TRANSPILED:
+        return Dialect.DUCKDB, TRANSPILED[backend_name]
+    raise UnsupportedWarehouse(f"sql:{backend_name}://... is not a warehouse the reconciliation knows; it runs on "
+                               f"duckdb, postgresql, {', '.join(sorted(TRANSPILED))}")
+
+
+def render(sql: str, target: str | None) -> str:
+    """``sql`` (DuckDB) as ``target`` writes it; unchanged when the engine already writes that dialect."""
+    if target is None:
+        return sql
+    import sqlglot
+
+    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=target, unsupported_level=sqlglot.ErrorLevel.RAISE))
