@@ -23,8 +23,10 @@ class FakeSource:
         self.lags = lags
         self.finished = False
         self.calls: list[str] = []
+        self.reads: list[tuple[int, float]] = []
 
     def read(self, max_records: int, timeout_s: float) -> list[Record]:
+        self.reads.append((max_records, timeout_s))
         batch = self.batches.pop(0) if self.batches else []
         return [Record(b"x", Position(p, o), f"kafka:{p}@{o}") for p, o in batch]
 
@@ -137,3 +139,45 @@ def test_it_finishes_when_the_source_does_and_passes_the_rest_through() -> None:
     r.close()
     assert source.calls == ["ack 7", "commit", "stop", "close"]
     assert r.consumer is source.consumer
+
+
+def test_reads_pass_their_limits_through_and_a_full_batch_defers_the_end() -> None:
+    source = FakeSource([[("bad/0", 0), ("bad/0", 1), ("bad/0", 2)]], [lag(0, 3)])
+    r = replay(source)
+    assert len(r.read(3, 0.25)) == 3
+    assert source.reads == [(3, 0.25)]
+    assert not r.finished  # the batch was full: more may wait, so the end is looked at on the next read
+    assert r.read(3, 0.25) == [] and r.finished
+
+
+def test_nothing_read_of_a_one_message_topic_is_not_the_end() -> None:
+    r = replay(FakeSource([], [lag(0, 1)]))
+    r.read(10, 1.0)
+    assert not r.finished
+
+
+def test_a_partition_missing_from_the_lag_table_counts_only_what_was_read_of_it() -> None:
+    source = FakeSource([[("bad/0", 0)], [("bad/1", 0)]], [lag(0, 1), lag(1, 1)])
+    r = replay(source)
+    r.read(10, 1.0)  # notes both ends
+    source.lags = [lag(0, 1, committed=1)]  # partition 1 is away for a moment
+    assert not r.finished
+    r.read(10, 1.0)  # but its last message is read
+    assert r.finished
+    unread = FakeSource([[("bad/0", 0)]], [lag(0, 1), lag(1, 1)])
+    waiting = replay(unread)
+    waiting.read(10, 1.0)
+    unread.lags = [lag(0, 1, committed=1)]
+    waiting.read(10, 1.0)
+    assert not waiting.finished  # nothing of partition 1 was read
+
+
+def test_the_default_settle_time_is_thirty_seconds() -> None:
+    clock = Clock()
+    r = UntilCurrentEnd(FakeSource([], []), clock=clock)  # type: ignore[arg-type]
+    clock.now += 29.99
+    r.read(10, 1.0)
+    assert not r.finished
+    clock.now += 0.01
+    r.read(10, 1.0)
+    assert r.finished

@@ -448,6 +448,7 @@ def write_reports() -> None:
 def test_what_cannot_be_analysed_is_a_revision() -> None:
     unknown = compare_schemas({**OBJ, **props(a=S)}, {**OBJ, **props(a={**S, "contentEncoding": "base64"})})
     assert [(c.path, c.keyword, c.effect) for c in unknown.changes] == [("$.a", "contentEncoding", Effect.SOME)]
+    assert unknown.changes[0].reason == "'contentEncoding' changed; its effect on data is not analysed"
     gone = compare_schemas({**OBJ, **props(a={**S, "contentEncoding": "base64"})}, {**OBJ, **props(a=S)})
     assert [(c.path, c.keyword, c.effect) for c in gone.changes] == [("$.a", "contentEncoding", Effect.SOME)]
     odd = compare_schemas({**OBJ, **props(a=1)}, {**OBJ, **props(a=2)})
