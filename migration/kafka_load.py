@@ -25,7 +25,7 @@ from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
 from connectors.warehouse.rows import Provenance
-from toolkit.kafka import PartitionLag
+from toolkit.kafka import PartitionLag, partition_key
 from toolkit.profiles.canonical import to_dict
 from toolkit.progress import Mode, progress
 from toolkit.tsv import ParseFailure, parse_line
@@ -104,6 +104,7 @@ class KafkaLoader:
         self.gave_up: str | None = None
         self._clock = clock
         self._lock = threading.Lock()
+        self._acked: dict[str, int] = {}  # per partition, the offset after the last message this run acknowledged
 
     def run(self, stop: threading.Event) -> None:
         started = self._clock()
@@ -123,12 +124,25 @@ class KafkaLoader:
                     continue
                 lags = self.source.lag()
                 assigned = assigned or bool(lags)
-                if lags and all(p.lag == 0 for p in lags):
+                if lags and all(self._caught_up(p) for p in lags):
                     log.info("caught up with %s: %s", self.source.description, self.report.summary())
                     return
                 if not assigned and self._clock() - started >= self.connect_timeout_s:
                     self.gave_up = self.source.why_unassigned()
                     return
+
+    def _caught_up(self, lag: PartitionLag) -> bool:
+        """Read to the end, and everything read this run committed.
+
+        ``lag`` counts from the committed offset, which stops short of a transaction's commit or abort
+        marker (an offset no consumer is handed to acknowledge): on a topic written in transactions, as
+        an exactly-once pipeline writes its enriched topic, the lag stays at 1 or more for ever.
+        """
+        if lag.lag == 0:
+            return True
+        if lag.position is None or lag.position < lag.high:
+            return False
+        return self._acked.get(partition_key(lag.topic, lag.partition), lag.committed) == lag.committed
 
     def load(self, records: list[Record]) -> None:
         """Load one batch, then acknowledge the last position of every partition in it."""
@@ -166,6 +180,7 @@ class KafkaLoader:
                 last[record.position.partition] = record.position
         for position in last.values():
             self.source.ack(position)
+            self._acked[position.partition] = position.offset + 1
         self.source.commit()
 
     def _row(self, record: Record, provenance: Provenance, bad: list[BadRowRecord]) -> dict[str, Any] | None:
