@@ -25,7 +25,7 @@ from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
 from connectors.warehouse.rows import Provenance
-from toolkit.kafka import PartitionLag, partition_key
+from toolkit.kafka import KafkaUnavailable, PartitionLag, partition_key
 from toolkit.profiles.canonical import to_dict
 from toolkit.progress import Mode, progress
 from toolkit.tsv import ParseFailure, parse_line
@@ -47,7 +47,9 @@ class BatchSource(Protocol):
 
     def commit(self) -> dict[str, int]: ...
 
-    def lag(self) -> list[PartitionLag]: ...
+    def lag(self) -> list[PartitionLag]:
+        """Raises :class:`KafkaUnavailable` when the broker does not answer."""
+        ...
 
     def why_unassigned(self) -> str: ...
 
@@ -79,9 +81,11 @@ class KafkaLoader:
     """Consume, load, acknowledge; ``run`` until stopped (or caught up), ``drain`` for the sidecar.
 
     With ``until_caught_up`` the run is a batch job, so it must end: when no partition was ever
-    assigned after ``connect_timeout_s`` (the broker does not answer, the topic is missing), it
-    gives up and says why in :attr:`gave_up` rather than wait for ever. A long-running loader
-    keeps waiting, as a service does for its broker.
+    assigned after ``connect_timeout_s`` (the broker does not answer, the topic is missing), or the
+    broker stopped answering for that long after the assignment, it gives up and says why in
+    :attr:`gave_up` rather than wait for ever or end in a traceback. Every batch loaded by then
+    stays loaded with its offsets committed (a commit is the last step of a batch), so a rerun
+    resumes after them. A long-running loader keeps waiting, as a service does for its broker.
     """
 
     def __init__(self, source: BatchSource, warehouse: Warehouse, *, bad_topics: Sequence[str] = (),
@@ -100,7 +104,7 @@ class KafkaLoader:
         self.progress_mode: Mode = progress_mode
         self.report = KafkaLoadReport()
         self.metrics = metrics
-        #: why a run that had to catch up gave up before any partition was assigned (None: it did not)
+        #: why a run that had to catch up gave up (None: it did not); ``report.messages`` says what it loaded first
         self.gave_up: str | None = None
         self._clock = clock
         self._lock = threading.Lock()
@@ -109,6 +113,7 @@ class KafkaLoader:
     def run(self, stop: threading.Event) -> None:
         started = self._clock()
         assigned = False
+        unanswered_since: float | None = None  # when the broker last failed to tell the lag, if it has not since
         with progress("kafka-load", unit="messages", mode=self.progress_mode,
                       detail=lambda: f"{self.report.load.inserted:,} rows inserted, "
                                      f"{self.report.bad_rows_written:,} bad rows; {self.source.description}") as shown:
@@ -118,11 +123,21 @@ class KafkaLoader:
                     with self._lock:
                         self.load(records)
                     shown.advance(len(records))
+                    unanswered_since = None
                     continue
                 shown.advance(0)  # a heartbeat: the periodic line still comes while the topic is quiet
                 if not self.until_caught_up:
                     continue
-                lags = self.source.lag()
+                asked = self._clock()
+                try:
+                    lags = self.source.lag()
+                except KafkaUnavailable as exc:
+                    unanswered_since = asked if unanswered_since is None else unanswered_since
+                    if self._clock() - unanswered_since >= self.connect_timeout_s:
+                        self.gave_up = str(exc)
+                        return
+                    continue
+                unanswered_since = None
                 assigned = assigned or bool(lags)
                 if lags and all(self._caught_up(p) for p in lags):
                     log.info("caught up with %s: %s", self.source.description, self.report.summary())
