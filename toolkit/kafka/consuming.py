@@ -18,8 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 from toolkit.delivery import DeliveryTracker
-from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaUnavailable
-from toolkit.kafka.client_logs import librdkafka_logger
+from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaUnavailable, client_settings
 from toolkit.kafka.producing import KafkaConfigError
 
 log = logging.getLogger(__name__)
@@ -83,9 +82,8 @@ class TrackedConsumer:
         on_assigned: Callable[[list[str]], None] | None = None,
         on_revoked: Callable[[list[str]], None] | None = None,
     ) -> None:
-        conf: dict[str, Any] = {**CONSUMER_DEFAULTS, "logger": librdkafka_logger()}
-        conf.update(settings or {})
-        conf.update({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": auto_offset_reset})
+        conf = client_settings(CONSUMER_DEFAULTS, bootstrap, settings)
+        conf.update({"group.id": group_id, "auto.offset.reset": auto_offset_reset})
         try:
             self._consumer = Consumer(conf)
         except KafkaException as exc:

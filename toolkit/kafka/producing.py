@@ -30,7 +30,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from toolkit.delivery import DeliveryTracker, PartitionId
 from toolkit.kafka.admin import describe_topics
-from toolkit.kafka.client import PRODUCER_DEFAULTS
+from toolkit.kafka.client import PRODUCER_DEFAULTS, client_settings
 from toolkit.outcomes import Output
 
 log = logging.getLogger(__name__)
@@ -172,9 +172,7 @@ class DeliveryProducer:
         admin_settings: Mapping[str, Any] | None = None,
         report_every: int = 1,
     ) -> None:
-        conf = dict(PRODUCER_DEFAULTS)
-        conf.update(settings or {})
-        conf["bootstrap.servers"] = bootstrap
+        conf = client_settings(PRODUCER_DEFAULTS, bootstrap, settings)
         if transactional_id:
             conf["transactional.id"] = transactional_id
         try:
