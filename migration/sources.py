@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -26,7 +26,7 @@ from connectors.warehouse.bad_rows import NotABadRow, parse_bad_row
 from connectors.warehouse.columns import Dialect, literal, qualified, quote
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
-from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact
+from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact, take_params
 from migration.legacy import InputFailed, legacy_load, tsv_files
 from migration.reconcile.config import ConfigError
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
@@ -57,12 +57,8 @@ class SourceSpec:
 
 def parse_source(text: str) -> SourceSpec:
     if text.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(text)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        ours = {k: v for k, v in query if k in ("schema", "bad")}
-        rest = urlencode([(k, v) for k, v in query if k not in ("schema", "bad")])
-        return SourceSpec("postgres", urlunsplit(parts._replace(query=rest)), ours.get("schema", DEFAULT_SCHEMA),
-                          ours.get("bad"))
+        ours, target = take_params(text, ("schema", "bad"))
+        return SourceSpec("postgres", target, ours.get("schema", DEFAULT_SCHEMA), ours.get("bad"))
     kind, sep, rest = text.partition(":")
     if not sep or kind not in ("duckdb", "tsv", "jsonl"):
         raise BadSource(f"{text!r} is not a source: use duckdb:PATH, postgresql://..., tsv:PATH or jsonl:PATH "
