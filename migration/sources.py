@@ -1,7 +1,7 @@
 """Reconcile sources: where each side's events (and bad output) come from, and staging them for SQL.
 
 A source is ``duckdb:PATH[?schema=S]``, a PostgreSQL URL (``?schema=S``), ``tsv:PATH``
-or ``jsonl:PATH`` (a file or a directory of files, ``.gz`` too). Any source can add
+or ``jsonl:PATH`` (a file or a directory of files, gzip too). Any source can add
 ``bad=PATH`` for a side's bad output as Snowplow bad rows (JSON lines); a warehouse
 source otherwise uses ``<schema>.bad_rows`` when it exists. Both sides end up
 visible to one SQL engine: PostgreSQL itself when both live in one database, else an
@@ -10,7 +10,6 @@ embedded DuckDB that attaches DuckDB files and stages everything else.
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from connectors.warehouse.columns import Dialect, literal, qualified, quote
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
 from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact, take_params
-from migration.legacy import InputFailed, legacy_load, tsv_files
+from migration.legacy import InputFailed, file_lines, legacy_load, tsv_files
 from migration.reconcile.config import ConfigError
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
@@ -79,35 +78,42 @@ def parse_source(text: str) -> SourceSpec:
 
 # -- reading files ------------------------------------------------------------------------------------------------
 
-def _files(path: str, suffixes: tuple[str, ...]) -> list[Path]:
+#: what a directory given as a ``jsonl:`` source (or as ``bad=``) is read for; gzip or not is told by content
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+def _files(path: str) -> list[Path]:
     root = Path(path)
     if root.is_dir():
-        found = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(suffixes))
+        found = sorted(p for p in root.rglob("*")
+                       if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_LINES_SUFFIXES))
         if not found:
-            raise SourceFailed(f"{path} holds no {' / '.join(suffixes)} files")
+            raise SourceFailed(f"{path} holds no {' / '.join(JSON_LINES_SUFFIXES)} files (gzip or not)")
         return found
     if not root.exists():
         raise SourceFailed(f"{path} does not exist")
     return [root]
 
 
-def read_lines(path: str, suffixes: tuple[str, ...]) -> Iterator[tuple[str, int, bytes]]:
-    """(file, line number, line) for every non-blank line; a file that breaks mid-read raises SourceFailed."""
-    for file in _files(path, suffixes):
-        opener: Any = gzip.open if file.name.endswith(".gz") else open
+def read_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
+    """(file, line number, line) for every non-blank line of a JSON-lines file or directory.
+
+    Files are read as ``legacy-load`` and the pipeline's file sources read them (gzip recognised by
+    its magic bytes, not by a name an archive may have lost); a file that breaks mid-read raises
+    SourceFailed.
+    """
+    for file in _files(path):
         try:
-            with opener(file, "rb") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield str(file), number, line.rstrip(b"\r\n")
-        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a truncated gzip is an EOFError
-            raise SourceFailed(f"{file} could not be read to the end: {exc}") from exc
+            for number, line in file_lines(file):
+                yield str(file), number, line
+        except InputFailed as exc:
+            raise SourceFailed(str(exc)) from exc
 
 
 def canonical_rows(path: str) -> Iterator[tuple[dict[str, Any], Provenance]]:
     problems: list[str] = []
     count = 0
-    for file, number, line in read_lines(path, (".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+    for file, number, line in read_lines(path):
         try:
             row = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
@@ -130,7 +136,7 @@ def _problem_text(source: str, count: int, problems: list[str]) -> str:
 
 
 def bad_records(path: str) -> Iterator[Any]:
-    for file, number, line in read_lines(path, (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")):
+    for file, number, line in read_lines(path):
         try:
             yield parse_bad_row(line.decode("utf-8", "replace"), Provenance.file_line(file, number))
         except NotABadRow as exc:
