@@ -4,10 +4,12 @@
 setup:
 	@bash scripts/setup
 
-demo: setup
+# scripts/demo and scripts/test run scripts/setup themselves (they are also run on their own), so these
+# targets do not depend on `setup`: it would run, and say "ready", twice.
+demo:
 	@bash scripts/demo
 
-test: setup
+test:
 	@bash scripts/test
 
 lint: setup

@@ -2,10 +2,11 @@
 
 For each input set the same lines go through
 
-* native: ``toolkit.tsv.parse_line`` then ``toolkit.profiles.canonical.to_json``, the public functions every
+* native: ``toolkit.contract.tsv.parse_line`` then ``toolkit.contract.profiles.canonical.to_json``, the public
+  functions every
   caller uses, which take the compiled fast path (``sptk_native``) when it is installed and fall back to the
   Python parser for the lines it declines;
-* pure Python: ``toolkit.tsv.parse_line_python`` then ``canonical.to_json`` (the reference codec: the full
+* pure Python: ``toolkit.contract.tsv.parse_line_python`` then ``canonical.to_json`` (the reference codec: the full
   typed parse, every field checked, orjson);
 * the SDK: ``snowplow_analytics_sdk.event_transformer.transform`` then ``json.dumps``,
 
@@ -38,12 +39,12 @@ from pathlib import Path
 
 from snowplow_analytics_sdk.event_transformer import transform
 
-from toolkit import native_codec
-from toolkit.event import EnrichedEvent
-from toolkit.profiles import to_json
-from toolkit.profiles.canonical import to_json as canonical_json
-from toolkit.samples import SampleSpec, generate
-from toolkit.tsv import parse_line, parse_line_python
+from toolkit.contract import native_codec
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.profiles import to_json
+from toolkit.contract.profiles.canonical import to_json as canonical_json
+from toolkit.contract.samples import SampleSpec, generate
+from toolkit.contract.tsv import parse_line, parse_line_python
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "enriched"
@@ -52,7 +53,7 @@ SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "enriched"
 def input_sets(events: int) -> dict[str, list[str]]:
     """Synthetic web events from the project's generator, and Snowplow's own fixture lines when present."""
     spec = SampleSpec(events=events, parse_failure_ratio=0, schema_failure_ratio=0)
-    sets = {"samples (toolkit.samples: 2-4 entities, ~1.2 KB)": list(generate(spec))}
+    sets = {"samples (toolkit.contract.samples: 2-4 entities, ~1.2 KB)": list(generate(spec))}
     if SHARED_FIXTURES.is_dir():
         lines = [p.read_text(encoding="utf-8").rstrip("\n") for p in sorted(SHARED_FIXTURES.glob("*.tsv"))]
         lines = [line for line in lines if isinstance(parse_line(line), EnrichedEvent)]

@@ -65,7 +65,7 @@ def bootstrap() -> str:
 
 def write_input(path: Path, events: int, fixtures: Path | None) -> dict[str, int]:
     """Sample events (1% unparsable, 1% invalid) plus, for realism, Snowplow's own fixture lines."""
-    from toolkit.samples import SampleSpec, SampleStats, generate
+    from toolkit.contract.samples import SampleSpec, SampleStats, generate
 
     stats = SampleStats()
     base = min(events, 50_000)  # longer inputs cycle through the same events: the work per line is the same
@@ -125,7 +125,7 @@ def usage() -> tuple[float, float]:
 
 def run_ours(cfg_path: Path) -> dict[str, Any]:
     from connectors.pipeline_app import build
-    from toolkit.config import load_config
+    from toolkit.config.loading import load_config
 
     app = build(load_config(cfg_path), serve=False)
     wall0, cpu0 = usage()
@@ -140,10 +140,10 @@ def run_ours(cfg_path: Path) -> dict[str, Any]:
 
 def run_floor(cfg_path: Path, bare: bool) -> dict[str, Any]:
     """Produce the messages ours would produce, computed before timing: the cost of delivery alone."""
-    from toolkit.config import load_config
-    from toolkit.delivery import DeliveryTracker
+    from toolkit.config.loading import load_config
     from toolkit.kafka import DeliveryProducer, idempotent_producer
-    from toolkit.pipeline import Pipeline, stream_topics
+    from toolkit.pipeline.delivery import DeliveryTracker
+    from toolkit.pipeline.fanout import Pipeline, stream_topics
 
     cfg = load_config(cfg_path)
     kafka = cfg.require_kafka()
@@ -201,9 +201,9 @@ def run_reference(cfg_path: Path, cached: bool) -> dict[str, Any]:
     from snowplow_analytics_sdk.event_transformer import transform
     from snowplow_analytics_sdk.snowplow_event_transformation_exception import SnowplowEventTransformationException
 
-    from toolkit.config import load_config
-    from toolkit.delivery import DeliveryTracker
+    from toolkit.config.loading import load_config
     from toolkit.kafka import DeliveryProducer
+    from toolkit.pipeline.delivery import DeliveryTracker
 
     cfg = load_config(cfg_path)
     kafka = cfg.require_kafka()
@@ -304,8 +304,8 @@ def child(side: str, cfg_path: Path) -> dict[str, Any]:
 def prepare(tmp: Path, broker: str, input_path: Path, resolver: Path) -> Path:
     import yaml
 
-    from toolkit.config import load_config
-    from toolkit.topics import Action, Plan, apply_plan, read_plan
+    from toolkit.config.loading import load_config
+    from toolkit.kafka.topics import Action, Plan, apply_plan, read_plan
 
     prefix = f"bench.pipeline.{uuid.uuid4().hex[:8]}"
     cfg_path = tmp / f"{prefix}.yaml"

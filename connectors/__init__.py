@@ -1,4 +1,4 @@
-"""Sources, sinks, the tracker-protocol collector and the sidecar runtime.
+"""Sources, the files output, the warehouse loader, the pipeline runner and the sidecar runtime.
 
 Builds on ``toolkit`` and ``iglu_registry``; never imported by them.
 """

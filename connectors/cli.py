@@ -1,9 +1,10 @@
 """``sptk pipeline``: run the fan-out pipeline, and replay quarantined bad rows.
 
-Exit codes: ``0`` everything read was confirmed and acknowledged; ``1`` the run stopped
-with records unconfirmed (they are read again after a restart) or failed; ``2`` the
-pipeline could not start (config, topics, broker, registry config): nothing was read.
-The run's summary (``{"in", "enriched", "bad", "filtered", "derived", ...}``) is printed
+Exit codes (docs/cli.md): ``0`` everything read was confirmed and acknowledged; ``1`` the run
+stopped with records unconfirmed (they are read again after a restart) or failed; ``2`` the
+pipeline could not start and a person must change something (config, topics, registry config,
+a port): nothing was read; ``3`` it could not start because the broker did not answer, which a
+later start can get past. The run's summary (``{"in", "enriched", "bad", "filtered", "derived", ...}``) is printed
 to stdout as one JSON line; logs go to stderr.
 """
 
@@ -15,12 +16,10 @@ from pathlib import Path
 
 import click
 
-from toolkit.config import ConfigError, PipelineConfig, load_config
-
-
-def _fail(message: str) -> None:
-    click.echo(f"sptk pipeline: {message}", err=True)
-    raise SystemExit(2)
+from toolkit.cli.conventions import CommandFailed, Exit
+from toolkit.config.errors import ConfigError
+from toolkit.config.loading import load_config
+from toolkit.config.models import PipelineConfig
 
 
 def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,
@@ -31,18 +30,18 @@ def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, out
     try:
         if config:
             if resolver or profile:
-                _fail("--resolver and --profile are for quick use without --config; set [iglu] resolver_config and "
-                      "[output] enriched_profile in the config file instead")
+                raise CommandFailed("--resolver and --profile are for quick use without --config; set [iglu] "
+                                    "resolver_config and [output] enriched_profile in the config file instead")
             return override(load_config(config), inputs=inputs, output=output), True
         if not (inputs and resolver and output):
-            _fail("give --config FILE, or all of --input PATH, --resolver FILE and --output files:DIR|kafka:BOOTSTRAP")
+            raise CommandFailed("give --config FILE, or all of --input PATH, --resolver FILE and --output "
+                                "files:DIR|kafka:BOOTSTRAP")
         assert resolver is not None and output is not None
         if not (output.startswith("files:") or output.startswith("kafka:")):
-            _fail(f"--output {output!r}: expected files:DIR or kafka:BOOTSTRAP (host:port[,host:port])")
+            raise CommandFailed(f"--output {output!r}: expected files:DIR or kafka:BOOTSTRAP (host:port[,host:port])")
         return quick_config(inputs, resolver, output, topic_prefix=topic_prefix, profile=profile), False
     except (ConfigError, ValueError) as exc:
-        _fail(str(exc))
-    raise AssertionError("unreachable")
+        raise CommandFailed(str(exc)) from None
 
 
 def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None,
@@ -54,11 +53,13 @@ def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: 
     configure_logging(cfg.sidecar.log_format, cfg.sidecar.log_level)
     try:
         app = build(cfg, serve=serve, create_topics=create_topics, allow_drift=allow_drift,
-                    replay=replay, only=only)  # type: ignore[arg-type]
-    except (StartupError, ConfigError, KafkaConfigError, OSError) as exc:
-        _fail(str(exc))
-    except Exception as exc:  # route compile errors and the like: say what, not a traceback
-        _fail(f"{type(exc).__name__}: {exc}")
+                    replay=replay, only=only, install_signals=True)  # type: ignore[arg-type]
+    except StartupError as exc:
+        raise CommandFailed(str(exc), Exit.UNDECIDED if exc.retryable else Exit.USAGE) from None
+    except (ConfigError, KafkaConfigError, OSError) as exc:
+        raise CommandFailed(str(exc)) from None
+    except Exception as exc:  # route compile errors and the like: a config a person must fix, said in one line
+        raise CommandFailed(f"{type(exc).__name__}: {exc}") from None
     code = app.run()
     click.echo(json.dumps(app.summary, sort_keys=False))
     sys.stdout.flush()
@@ -131,12 +132,13 @@ def replay_bad_command(config: str, inputs: tuple[str, ...], group: str | None, 
 
     cfg, _ = _load(config, (), None, output, "sptk", None)
     if not inputs and cfg.kafka is None:
-        _fail("without --input, replay-bad reads the bad topic, which needs a [kafka] section in the config")
+        raise CommandFailed("without --input, replay-bad reads the bad topic, which needs a [kafka] section in the "
+                            "config")
     if inputs and group:
-        _fail("--group is for reading the bad topic; it has no meaning with --input files")
+        raise CommandFailed("--group is for reading the bad topic; it has no meaning with --input files")
     for path in inputs:
         if cfg.output.target.kind == "files" and Path(path).resolve().parent == cfg.output.target.directory:
-            _fail(f"--input {path} is inside the output directory {cfg.output.target.directory}, which the replay "
-                  "starts afresh; copy it elsewhere or write to another directory")
+            raise CommandFailed(f"--input {path} is inside the output directory {cfg.output.target.directory}, which "
+                                "the replay starts afresh; copy it elsewhere or write to another directory")
     replay = ReplayOptions(tuple(Path(p) for p in inputs), group or DEFAULT_GROUP, include_all)
     _run(cfg, serve=False, create_topics=False, allow_drift=allow_drift, replay=replay)

@@ -10,7 +10,6 @@ source gets the tracker so it commits only confirmed positions.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -19,27 +18,21 @@ from typing import Any
 
 from connectors.replay import DEFAULT_GROUP, UntilCurrentEnd
 from connectors.runner import KafkaOutputs, Outputs, PipelineRunner, report_observer
-from connectors.sidecar import PipelineMetrics, Sidecar, http_probe, kafka_probe
+from connectors.sidecar import ListenError, PipelineMetrics, Sidecar, http_probe, kafka_probe
 from connectors.sidecar.health import Probe
 from connectors.sinks.files import FilesOutputs
 from connectors.sources import FileSource, HttpSource, open_source
 from connectors.sources.kafka import KafkaSource
-from toolkit.config import (
-    FileSourceConfig,
-    KafkaSourceConfig,
-    OutputTarget,
-    PipelineConfig,
-    SourceConfig,
-    config_hash,
-    toolkit_version,
-)
-from toolkit.delivery import DeliveryTracker
-from toolkit.kafka import DeliveryProducer
+from toolkit.config.identity import config_hash, toolkit_version
+from toolkit.config.models import FileSourceConfig, KafkaSourceConfig, PipelineConfig, SourceConfig
+from toolkit.config.values import OutputTarget
+from toolkit.kafka import DeliveryProducer, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
-from toolkit.outcomes import BAD, ENRICHED, RAW
-from toolkit.pipeline import Pipeline, stream_topics
-from toolkit.topics import Action, Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.fanout import Pipeline, stream_topics
+from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +44,15 @@ BATCH_FRAMING = 512
 
 
 class StartupError(RuntimeError):
-    """The pipeline cannot start (topics, broker, registry config); the message says what to do."""
+    """The pipeline cannot start (topics, broker, registry config); the message says what to do.
+
+    ``retryable`` when nothing needs changing and a later start can succeed (the broker did not
+    answer), so the command exits 3 rather than 2 (docs/cli.md) and a supervisor can tell them apart.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass
@@ -107,11 +108,11 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
     if cfg.output.target.kind != "kafka":
         return
     if allow_drift and not cfg.topics.allow_drift:
-        cfg = dataclasses.replace(cfg, topics=dataclasses.replace(cfg.topics, allow_drift=True))
+        cfg = cfg.model_copy(update={"topics": cfg.topics.model_copy(update={"allow_drift": True})})
     try:
         if create_missing:
             plan = read_plan(cfg)
-            missing = Plan(tuple(t for t in plan.topics if t.action is Action.CREATE))
+            missing = Plan(tuple(plan.missing))  # with those apply refuses, so their reason is reported
             if missing.topics:
                 result = apply_plan(cfg, missing)
                 if result.refused:
@@ -124,7 +125,8 @@ def prepare_topics(cfg: PipelineConfig, *, create_missing: bool, allow_drift: bo
     except RuntimeError as exc:
         if isinstance(exc, StartupError):
             raise
-        raise StartupError(f"cannot check the topics on {cfg.require_kafka().bootstrap_servers}: {exc}") from exc
+        raise StartupError(f"cannot check the topics on {cfg.require_kafka().bootstrap_servers}: {exc}",
+                           retryable=True) from exc
 
 
 def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
@@ -136,18 +138,50 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
           replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
-          only: tuple[str, ...] = ()) -> App:
-    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.ConfigError` if not.
+          only: tuple[str, ...] = (), install_signals: bool = False) -> App:
+    """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.errors.ConfigError` if not.
 
     ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
-    one stream from a replay without repeating the others.
+    one stream from a replay without repeating the others. The sidecar comes first: with
+    ``install_signals`` a SIGTERM during the slow steps (topics, producer, schemas) ends the run
+    the way a drain does, reading nothing, and with ``serve`` a port in use stops the start
+    before those steps; without ``serve`` no port is opened at all.
     """
     unknown = sorted(set(only) - set(streams_of(cfg)))
     if unknown:
         raise StartupError(f"--only {', '.join(unknown)}: no such stream; this config has "
                            f"{', '.join(streams_of(cfg))}")
-    prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
     metrics = metrics or PipelineMetrics()
+    sidecar = _sidecar(cfg, serve, metrics)
+    if install_signals:
+        sidecar.install_signal_handlers()
+    try:
+        return _build(cfg, sidecar, metrics, create_topics=create_topics, allow_drift=allow_drift, replay=replay,
+                      only=only)
+    except BaseException:
+        sidecar.stop()
+        raise
+
+
+def _sidecar(cfg: PipelineConfig, serve: bool, metrics: PipelineMetrics) -> Sidecar:
+    """The sidecar with its probes, its port claimed when it serves."""
+    probes = {}
+    if cfg.kafka is not None:
+        probes["kafka"] = kafka_probe(cfg.kafka.bootstrap_servers, cfg.kafka.admin_settings())
+    probes.update(registry_probes(cfg))
+    sidecar = Sidecar(cfg.sidecar.host, cfg.sidecar.port, metrics=metrics, probes=probes,
+                      drain_timeout_s=cfg.delivery.drain_timeout_s, serve=serve)
+    try:
+        sidecar.bind()
+    except ListenError as exc:
+        raise StartupError(f"sidecar: {exc}; the port is sidecar.port in the config (or SPTK_SIDECAR__PORT)") \
+            from None
+    return sidecar
+
+
+def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, create_topics: bool,
+           allow_drift: bool, replay: ReplayOptions | None, only: tuple[str, ...]) -> App:
+    prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
     metrics.set_build(toolkit_version(), config_hash(cfg))
     tracker = DeliveryTracker(cfg.delivery.max_in_flight)
     topics = stream_topics(cfg)
@@ -158,7 +192,8 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
         transactional = cfg.delivery.transactional and replay is None
         topic_limits = _topic_limits(cfg, topics)
         producer = DeliveryProducer(
-            kafka.bootstrap_servers, _producer_settings(cfg, topic_limits), tracker=tracker,
+            kafka.bootstrap_servers, {**stats_settings(metrics.observe_kafka_stats),
+                                      **_producer_settings(cfg, topic_limits)}, tracker=tracker,
             transactional_id=cfg.delivery.transactional_id if transactional else None,
             enqueue_timeout_s=cfg.delivery.enqueue_timeout_s, max_attempts=cfg.delivery.max_delivery_attempts,
             topic_limits=topic_limits, on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,
@@ -167,12 +202,13 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
         outputs = KafkaOutputs(producer, topics)
     else:
         assert cfg.output.target.directory is not None
-        resuming = (replay is None and cfg.source.kind == "dir" and cfg.source.dir is not None
-                    and cfg.source.dir.checkpoint is not None and cfg.source.dir.checkpoint.exists())
+        checkpoint = (cfg.source.dir.checkpoint if cfg.source.kind == "dir" and cfg.source.dir is not None else
+                      cfg.source.file.checkpoint if cfg.source.kind == "file" and cfg.source.file is not None else None)
+        resuming = replay is None and checkpoint is not None and checkpoint.exists()
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
-    source, label = _source(cfg, tracker, outputs, replay, runners)
+    source, label = _source(cfg, tracker, outputs, replay, runners, only)
     transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
     if replay is None:
         def handle(record: Any) -> Any:
@@ -187,14 +223,8 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
                             pipeline=pipeline, transactional=transactional,
                             commit_interval_s=cfg.delivery.commit_interval_s, only=frozenset(only) or None)
     runners.append(runner)
-    host, port = (cfg.sidecar.host, cfg.sidecar.port) if serve else ("127.0.0.1", 0)
-    probes = {}
-    if cfg.kafka is not None:
-        probes["kafka"] = kafka_probe(cfg.kafka.bootstrap_servers, cfg.kafka.admin_settings())
-    probes.update(registry_probes(cfg))
-    sidecar = Sidecar(host, port, metrics=metrics, probes=probes, drain_timeout_s=cfg.delivery.drain_timeout_s)
     if isinstance(source, HttpSource):
-        if not serve:
+        if not sidecar.serving:
             raise StartupError("source.kind = \"http\" receives batches on the sidecar's port; run with --serve")
         sidecar.mount(source)
     log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
@@ -236,7 +266,7 @@ def _producer_settings(cfg: PipelineConfig, topic_limits: dict[str, int]) -> dic
 
 
 def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, replay: ReplayOptions | None,
-            runners: list[PipelineRunner]) -> tuple[Any, str]:
+            runners: list[PipelineRunner], only: tuple[str, ...]) -> tuple[Any, str]:
     def before_revoke(keys: list[str]) -> None:
         if runners and runners[0].transactional:
             runners[0].commit_before_revoke(keys)  # outputs and offsets of the revoked partitions, atomically
@@ -244,12 +274,12 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
             outputs.flush(5.0)  # confirm what is in flight so the revoked partitions commit as far as possible
 
     if replay is None:
-        return open_source(cfg, tracker=tracker, before_revoke=before_revoke), cfg.source.kind
+        return open_source(cfg, tracker=tracker, before_revoke=before_revoke, only=only), cfg.source.kind
     if replay.inputs:
         return FileSource(replay.inputs), "file"
     kafka = cfg.require_kafka()
-    source_cfg = dataclasses.replace(cfg, source=SourceConfig(
-        "kafka", kafka=KafkaSourceConfig((bad_topic(kafka.topic_prefix),), replay.group_id)))
+    source_cfg = cfg.model_copy(update={"source": SourceConfig(
+        kind="kafka", kafka=KafkaSourceConfig(topics=(bad_topic(kafka.topic_prefix),), group_id=replay.group_id))})
     inner = open_source(source_cfg, tracker=tracker, before_revoke=before_revoke)
     assert isinstance(inner, KafkaSource)
     return UntilCurrentEnd(inner), "kafka"
@@ -258,7 +288,7 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
 def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_prefix: str = "sptk",
                  profile: str | None = None, environ: Any = None) -> PipelineConfig:
     """The config of ``sptk pipeline run --input PATH --resolver FILE --output files:DIR|kafka:BOOTSTRAP``."""
-    from toolkit.config import parse_config
+    from toolkit.config.loading import parse_config
 
     data: dict[str, Any] = {
         "source": {"kind": "stdin"} if inputs == ("-",) else {"kind": "file", "file": {"paths": list(inputs)}},
@@ -274,16 +304,18 @@ def quick_config(inputs: tuple[str, ...], resolver: str, output: str, *, topic_p
         data["kafka"] = {"bootstrap_servers": output[len("kafka:"):], "topic_prefix": topic_prefix}
     import os
 
-    return parse_config(data, origin="command line", base_dir=Path.cwd(),
-                        environ=os.environ if environ is None else environ)
+    cfg = parse_config(data, origin="command line", base_dir=Path.cwd(),
+                       environ=os.environ if environ is None else environ)
+    # SPTK_* variables fill in what the command line leaves open; what it names wins (docs/cli.md)
+    return override(cfg, inputs=inputs, output=output)
 
 
 def override(cfg: PipelineConfig, *, inputs: tuple[str, ...] = (), output: str | None = None) -> PipelineConfig:
     """``--input``/``--output`` given with ``--config``: the file's settings with another source or target."""
     if inputs:
-        source = SourceConfig("stdin") if inputs == ("-",) else SourceConfig(
-            "file", file=FileSourceConfig(tuple(Path(p).resolve() for p in inputs)))
-        cfg = dataclasses.replace(cfg, source=source)
+        source = SourceConfig(kind="stdin") if inputs == ("-",) else SourceConfig(
+            kind="file", file=FileSourceConfig(paths=tuple(Path(p).resolve() for p in inputs)))
+        cfg = cfg.model_copy(update={"source": source})
     if output:
         if output.startswith("files:") and len(output) > len("files:"):
             target = OutputTarget("files", Path(output[len("files:"):]).resolve())
@@ -291,9 +323,9 @@ def override(cfg: PipelineConfig, *, inputs: tuple[str, ...] = (), output: str |
             target = OutputTarget("kafka")
             if output.startswith("kafka:"):
                 kafka = cfg.require_kafka()
-                cfg = dataclasses.replace(cfg, kafka=dataclasses.replace(kafka,
-                                                                         bootstrap_servers=output[len("kafka:"):]))
+                cfg = cfg.model_copy(update={"kafka": kafka.model_copy(
+                    update={"bootstrap_servers": output[len("kafka:"):]})})
         else:
             raise ValueError(f"--output {output!r}: expected files:DIR, kafka or kafka:BOOTSTRAP")
-        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, target=target))
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"target": target})})
     return cfg

@@ -1,8 +1,8 @@
 """The pipeline's I/O loop: source -> process -> outputs, and back to the source once delivery is confirmed.
 
 :class:`PipelineRunner` reads records, hands each to a pure ``handle`` function
-(:meth:`toolkit.pipeline.Pipeline.process`, or ``replay`` for ``replay-bad``), registers the
-record's outputs with the :class:`~toolkit.delivery.DeliveryTracker`, gives them to the outputs
+(:meth:`toolkit.pipeline.fanout.Pipeline.process`, or ``replay`` for ``replay-bad``), registers the
+record's outputs with the :class:`~toolkit.pipeline.delivery.DeliveryTracker`, gives them to the outputs
 (Kafka or files) and acknowledges to the source only what the tracker says is confirmed: a
 record's position is acknowledged once every output of it, and of every record before it in
 its source partition, has a delivery report. Reading pauses at ``delivery.max_in_flight``
@@ -30,10 +30,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from connectors.sidecar.metrics import PipelineMetrics
+from connectors.sidecar.volume import LiveVolume
 from connectors.sources.base import Position, Record
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryFailed, DeliveryProducer, DeliveryReport, TransactionAborted
-from toolkit.outcomes import Outcome, Output
+from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.outcomes import Outcome, Output
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,18 @@ class KafkaOutputs:
     def queue_depth(self) -> int:
         return self.producer.queue_depth
 
+    @property
+    def resent(self) -> int:
+        """Messages produced again after a failed delivery report."""
+        return self.producer.resent_count
+
     def close(self, summary: dict[str, Any]) -> None:
         return None
+
+
+#: distinct (app_id, schema) label pairs a run exports: app_id comes from senders, so it is bounded
+MAX_INVALID_KEYS = 500
+OTHER_INVALID = ("other", "other")
 
 
 @dataclass
@@ -136,6 +147,8 @@ class RunSummary:
     bad_types: Counter[str] = field(default_factory=Counter)
     #: (stream, rule) -> records kept out of that stream by that rule
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: (app_id, schema) -> permanent schema violations; past MAX_INVALID_KEYS pairs, under ("other", "other")
+    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def count(self, outcome: Outcome) -> None:
         kind = outcome.kind
@@ -147,6 +160,10 @@ class RunSummary:
             self.bad_types[outcome.bad_type] += 1  # type: ignore[union-attr]
             if outcome.quarantined:  # type: ignore[union-attr]
                 self.quarantined += 1
+            violated = outcome.violated  # type: ignore[union-attr]
+            if violated is not None:
+                known = violated in self.invalid or len(self.invalid) < MAX_INVALID_KEYS
+                self.invalid[violated if known else OTHER_INVALID] += 1
             return
         elif kind == "filtered":
             self.filtered += 1
@@ -203,6 +220,8 @@ class PipelineRunner:
         self.batch_size = batch_size
         self.read_timeout_s = read_timeout_s
         self.pipeline = pipeline  # the toolkit Pipeline, for its sampled timings and validator counts
+        if pipeline is not None:
+            pipeline.collect_freshness = metrics is not None
         self.transactional = transactional
         self.commit_interval_s = commit_interval_s
         self._clock = clock
@@ -215,6 +234,8 @@ class PipelineRunner:
         self._stopping = False
         self._closed = False
         self._published = _Published()
+        #: records read per hour against the same hour of the week: ``sptk_volume_anomaly_score``
+        self.volume = LiveVolume()
         self._next_metrics = 0.0
         self._next_lag = 0.0
         self._next_commit = clock() + commit_interval_s
@@ -357,11 +378,20 @@ class PipelineRunner:
         p, s = self._published, self.summary
         if s.records_in > p.records_in:
             m.records_in.labels(source=self.source_label).inc(s.records_in - p.records_in)
+            self.volume.add(s.records_in - p.records_in)
             p.records_in = s.records_in
+        m.volume_anomaly_score.labels(stream=self.source_label).set(self.volume.score())
         for stream, n in self.outputs.delivered().items():
             if n > p.out[stream]:
                 m.records_out.labels(stream=stream).inc(n - p.out[stream])
                 p.out[stream] = n
+        for (app_id, schema), n in s.invalid.items():
+            if n > p.invalid[(app_id, schema)]:
+                m.invalid_records.labels(app_id=app_id, schema=schema).inc(n - p.invalid[(app_id, schema)])
+                p.invalid[(app_id, schema)] = n
+        if s.quarantined > p.quarantined:
+            m.quarantined.inc(s.quarantined - p.quarantined)
+            p.quarantined = s.quarantined
         for kind, n in s.bad_types.items():
             if n > p.bad[kind]:
                 m.bad_records.labels(type=kind).inc(n - p.bad[kind])
@@ -372,20 +402,23 @@ class PipelineRunner:
                 p.rules[(stream, rule)] = n
         m.in_flight.set(self.tracker.in_flight)
         m.producer_queue.set(self.outputs.queue_depth)
+        resent = self.outputs.resent if isinstance(self.outputs, KafkaOutputs) else 0
+        if resent > p.resent:
+            m.retries.labels(what="delivery").inc(resent - p.resent)
+            p.resent = resent
         pipeline = self.pipeline
         if pipeline is not None:
             timings, pipeline.timings = pipeline.timings, []
             for stage, seconds in timings:
                 m.stage_latency.labels(stage=stage).observe(seconds)
-                if stage == "validate":
-                    m.validation_latency.observe(seconds)
             stamps, pipeline.freshness = pipeline.freshness, []
-            now = time.time()
-            for text in stamps:
-                age = _age(text, now)
-                if age is not None:
-                    m.freshness.observe(age)
+            m.observe_stamps(stamps, stream="enriched")
             validator = pipeline.validator
+            retries = validator.retries
+            if retries > p.registry_retries:
+                m.retries.labels(what="registry").inc(retries - p.registry_retries)
+                p.registry_retries = retries
+            m.registry_state(held=validator.unavailable)
             lookups = validator.lookups
             hits = validator.validator.resolver.stats.hits
             if lookups > p.lookups:
@@ -407,30 +440,26 @@ class _Published:
     """What has already been added to the Prometheus counters."""
 
     records_in: int = 0
+    quarantined: int = 0
     lookups: int = 0
     hits: int = 0
+    registry_retries: int = 0
+    resent: int = 0
     out: Counter[str] = field(default_factory=Counter)
     bad: Counter[str] = field(default_factory=Counter)
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-def _age(tsv_tstamp: str, now: float) -> float | None:
-    """Seconds since a TSV ``collector_tstamp`` (``None`` for a year ``datetime`` cannot hold)."""
-    from datetime import UTC, datetime
-
-    try:
-        moment = datetime.fromisoformat(tsv_tstamp[:26]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return max(0.0, now - moment.timestamp())
+    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def report_observer(metrics: PipelineMetrics, streams: dict[str, str]) -> Callable[[DeliveryReport], None]:
-    """An ``on_report`` for sampled delivery reports: produce latency per stream."""
+    """An ``on_report`` for delivery reports: produce latency per stream (sampled), every failure counted."""
     stream_of = {topic: stream for stream, topic in streams.items()}
 
     def observe(report: DeliveryReport) -> None:
-        if report.error is None and report.latency_s is not None:
-            metrics.produce_latency.labels(stream=stream_of.get(report.topic, report.topic)).observe(report.latency_s)
+        stream = stream_of.get(report.topic, report.topic)
+        if report.error is not None:
+            metrics.delivery_errors.labels(stream=stream).inc()
+        elif report.latency_s is not None:
+            metrics.produce_latency.labels(stream=stream).observe(report.latency_s)
 
     return observe

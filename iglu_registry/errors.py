@@ -92,6 +92,12 @@ class LookupHistory:
         errors = self.errors if error in self.errors else (*self.errors, error)
         return LookupHistory(self.repository, errors, self.attempts + 1, at)
 
+    def noting(self, error: RegistryError) -> LookupHistory:
+        """``error`` added without an attempt: the repository was not asked, its outage is known."""
+        if error in self.errors:
+            return self
+        return LookupHistory(self.repository, (*self.errors, error), self.attempts, self.last_attempt)
+
     def to_json(self) -> dict[str, object]:
         return {
             "repository": self.repository,

@@ -21,6 +21,12 @@ from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
 
 #: Redshift's VARCHAR(max); igluctl warns above it because loaders cannot hold longer strings
 MAX_STRING_LENGTH = 65535
+#: Snowplow's envelopes around entities (``contexts`` is an array of self-describing JSON, ``unstruct_event``
+#: a wrapper around one). They are never loaded as columns (their entities are), so the checks whose only
+#: reason is a warehouse column (:data:`COLUMN_CHECKS`) do not apply to them.
+ENVELOPES = frozenset({("com.snowplowanalytics.snowplow", "contexts"),
+                       ("com.snowplowanalytics.snowplow", "unstruct_event")})
+COLUMN_CHECKS = frozenset({"rootObject", "stringLength"})
 
 
 class Severity(StrEnum):
@@ -230,6 +236,9 @@ def lint_schema(schema: object, file: str = "<schema>", key_from_path: SchemaKey
                                         f"the self block says {named.uri} but the file path says {key_from_path.uri}"))
         except InvalidSchemaKey as exc:
             issues.append(LintIssue(file, "$.self", "selfPath", Severity.ERROR, str(exc)))
+    self_block = schema.get("self")
+    if isinstance(self_block, dict) and (self_block.get("vendor"), self_block.get("name")) in ENVELOPES:
+        skip = skip | COLUMN_CHECKS
     rules = [r for r in RULES if r.name not in skip]
     for node, path in _walk(schema, "$"):
         for rule in rules:

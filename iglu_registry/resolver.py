@@ -11,8 +11,11 @@ What is remembered (see docs/iglu.md, "Cache rules"):
 * "not found in any repository" for ``cacheTtl`` as well, so an event stream full of a
   misspelled schema does not hammer the registries;
 * timeouts and server errors are never kept as an answer: they are retried within the
-  lookup with a short backoff, and a repository that keeps failing is asked again on a
-  later lookup once a growing backoff interval has passed (0.5 s up to 60 s);
+  lookup with a short backoff; a repository that still fails is in an *outage*, which is
+  the repository's and not the key's: lookups of every key skip it (and say why) until a
+  growing backoff interval has passed (0.5 s up to 60 s), then one lookup asks it once,
+  and its first answer ends the outage for every key. A dead registry behind a cold cache
+  then costs one request per interval, not a round of timeouts per schema;
 * when a cached schema expires and the refresh hits a failing repository, the cached
   schema keeps being served;
 * concurrent lookups of one key share a single request.
@@ -82,6 +85,16 @@ class _Entry:
 
 
 @dataclass(slots=True)
+class _Outage:
+    """A repository whose last request failed with a timeout or server error."""
+
+    error: RegistryError
+    at: datetime  # when it last failed
+    failures: int  # requests that failed in a row
+    retry_at: float  # before this, lookups skip it
+
+
+@dataclass(slots=True)
 class ResolverStats:
     hits: int = 0
     requests: int = 0
@@ -122,6 +135,7 @@ class Resolver:
         self._flights: dict[object, _Flight] = {}
         self._guard = threading.Lock()
         self._order: dict[str, tuple[Repository, ...]] = {}
+        self._outages: dict[str, _Outage] = {}
         self._versions = 0
         #: bumped by :meth:`invalidate`, so callers holding leases (see :meth:`fresh`) drop them
         self.generation = 0
@@ -253,7 +267,11 @@ class Resolver:
 
     def _traverse(self, vendor: str, entry: _Entry | None, now: float,
                   get: Callable[[Repository], T]) -> tuple[Repository, T] | tuple[None, _Entry]:
-        """Ask repositories in order; returns the first hit, or the updated failure record."""
+        """Ask repositories in order; returns the first hit, or the updated failure record.
+
+        A repository in an outage is skipped until its backoff ends (its error is recorded for
+        this key without an attempt), then asked once, without the in-lookup retries.
+        """
         failures = dict(entry.failures) if entry is not None else {}
         retry_at = dict(entry.retry_at) if entry is not None else {}
         for repo in self._ordered(vendor):
@@ -263,23 +281,38 @@ class Resolver:
                 continue
             if history is not None and now < retry_at.get(name, 0.0):
                 continue
-            for attempt in range(max(1, self.settings.attempts_per_lookup)):
+            outage = self._outages.get(name)
+            if outage is not None and now < outage.retry_at:
+                failures[name] = history.noting(outage.error) if history is not None \
+                    else LookupHistory(name, (outage.error,), 0, outage.at)
+                continue
+            tries = 1 if outage is not None else max(1, self.settings.attempts_per_lookup)
+            for attempt in range(tries):
                 try:
                     self.stats.requests += 1
-                    return repo, get(repo)
+                    found = repo, get(repo)
                 except RegistryFailure as failure:
                     error = failure.error
                 except Exception as exc:  # a repository bug must not take the pipeline down
                     error = RegistryError(ErrorKind.CLIENT_FAILURE, f"{type(exc).__name__}: {exc}")
+                else:
+                    self._outages.pop(name, None)
+                    return found
                 base = history if history is not None else LookupHistory(name, (), 0, self._wall())
                 history = base.with_error(error, self._wall())
                 if not error.kind.transient or isinstance(repo, EmbeddedRepository | InMemoryRepository):
                     break
-                if attempt + 1 < self.settings.attempts_per_lookup:
+                if attempt + 1 < tries:
                     self._sleep(self.settings.retry_pause * (2 ** attempt))
             assert history is not None
             failures[name] = history
-            retry_at[name] = self._clock() + backoff_seconds(history.attempts, self.settings)
+            if error.kind.transient and not isinstance(repo, EmbeddedRepository | InMemoryRepository):
+                failed = (outage.failures if outage is not None else 0) + tries
+                self._outages[name] = _Outage(error, history.last_attempt, failed,
+                                              self._clock() + backoff_seconds(failed, self.settings))
+            else:
+                self._outages.pop(name, None)  # it answered, if not with the schema
+                retry_at[name] = self._clock() + backoff_seconds(history.attempts, self.settings)
         return None, _Entry(None, 0.0, failures, retry_at)
 
     def _resolve(self, key: SchemaKey) -> ResolvedSchema | ResolutionError:

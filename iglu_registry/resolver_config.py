@@ -1,7 +1,9 @@
 """Snowplow's resolver configuration (``iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-x``).
 
 Teams already have this file for their enrich and loaders; accepting it unchanged means
-one source of truth for which registries a pipeline trusts. It is checked against the
+one source of truth for which registries a pipeline trusts. Snowplow's own tools read it
+as HOCON (comments, unquoted keys, ``${?IGLU_API_KEY}``), so many teams keep it that way
+(``iglu_resolver.hocon``); :func:`load_resolver_config` reads both. It is checked against the
 structure of the published resolver-config schemas (written out below from their
 documented shape, versions 1-0-0 to 1-0-3) and every problem is reported with its JSON
 path, because a typo in a 40-line config is otherwise hard to find.
@@ -140,10 +142,45 @@ def _explain(error) -> str:  # noqa: ANN001 - jsonschema.ValidationError
 
 
 def load_resolver_config(path: Path) -> ResolverConfig:
+    """Read a resolver config file, JSON or HOCON; every place that reads a resolver file comes here.
+
+    JSON is tried first: it is the common case, and HOCON's parser is far slower. A file that is
+    not JSON is read as HOCON (a superset of JSON), with ``${VAR}`` and ``${?VAR}`` substitutions
+    from the environment. When neither reads it, the error names the line: the JSON one for a
+    ``.json`` file, the HOCON one otherwise.
+    """
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ResolverConfigError(f"cannot read resolver config {path}: {exc.strerror}") from None
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ResolverConfigError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        json_error = f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        try:
+            document = _read_hocon(text, path)
+        except ResolverConfigError:
+            if path.suffix.lower() == ".json":
+                raise ResolverConfigError(json_error) from None
+            raise
     return parse_resolver_config(document, base_dir=path.parent)
+
+
+def _read_hocon(text: str, path: Path) -> object:
+    from pyhocon import ConfigFactory, ConfigTree
+    from pyhocon.exceptions import ConfigException
+    from pyparsing import ParseBaseException
+
+    try:
+        tree = ConfigFactory.parse_string(text, basedir=str(path.parent))
+    except ParseBaseException as exc:
+        raise ResolverConfigError(f"{path}: invalid HOCON at line {exc.lineno} column {exc.col}: {exc.msg}") from None
+    except ConfigException as exc:  # an unresolved ${VAR} names its line itself
+        raise ResolverConfigError(f"{path}: invalid HOCON: {exc}; for a value that may be unset, write ${{?VAR}}") \
+            from None
+    except (OSError, ValueError) as exc:  # an include that cannot be read, a value that cannot be read
+        raise ResolverConfigError(f"{path}: cannot read it as HOCON: {exc}") from None
+    if not isinstance(tree, ConfigTree):  # a bare list or value
+        raise ResolverConfigError(f"{path}: a resolver config is an object with 'schema' and 'data', not "
+                                  f"{type(tree).__name__}")
+    return tree.as_plain_ordered_dict()

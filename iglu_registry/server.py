@@ -8,7 +8,9 @@ would hurt consumers: overwriting a published version, gaps in numbering, and a 
 smaller than the change's compatibility classification.
 
 The standard library's threading server is enough here: requests are tiny, every schema
-is held in memory, and one lock serialises publishing.
+is held in memory, and one lock serialises publishing. It runs on the hardened base in
+``iglu_registry.http_server`` (bounded threads, request deadlines, lengths checked before
+reading), and a publisher's key is checked before its body is read.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import os
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from iglu_registry.compat import CompatReport, compare_schemas
+from iglu_registry.http_server import HardenedHandler, HardenedHTTPServer, Refusal, ServerLimits, parse_json
 from iglu_registry.layout import load_registry, schema_path
 from iglu_registry.meta_schema import check_schema
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
@@ -59,7 +62,9 @@ class SchemaStore:
                       and (model is None or k.version.model == model))
 
     def authorised(self, presented: str | None) -> bool:
-        return bool(self.api_key) and presented is not None and hmac.compare_digest(presented, self.api_key or "")
+        if not self.api_key or presented is None:
+            return False
+        return hmac.compare_digest(_header_bytes(presented), self.api_key.encode("utf-8"))
 
     def publish(self, schema: object, path_key: SchemaKey | None) -> Answer:
         if not isinstance(schema, dict):
@@ -117,14 +122,42 @@ class SchemaStore:
         return Answer(201, body)
 
 
+def _header_bytes(value: str) -> bytes:
+    """The bytes a client sent in a header: ``http.server`` decodes them as ISO-8859-1, which this undoes.
+
+    Comparing bytes (``compare_digest`` refuses non-ASCII text) lets any presented key be
+    refused with 401 and a non-ASCII key, sent as UTF-8, match.
+    """
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # text that never came through a header (route() called directly)
+        return value.encode("utf-8")
+
+
 def _listing(keys: list[SchemaKey], store: SchemaStore, query: dict[str, list[str]]) -> Answer:
     if query.get("repr", ["Uri"])[0].lower() == "canonical":
         return Answer(200, [store.schemas[k] for k in keys if k in store.schemas])
     return Answer(200, [k.uri for k in keys])
 
 
+def refusal_before_body(store: SchemaStore, method: str, raw_path: str, headers: dict[str, str]) -> Answer | None:
+    """What refuses a publishing request from its headers alone, so an unauthorised body is never read."""
+    parts = [p for p in urlsplit(raw_path).path.split("/") if p]
+    if method not in ("PUT", "POST") or parts[:2] != ["api", "schemas"]:
+        return None
+    if not store.api_key:
+        return Answer(403, {"message": "publishing is disabled: start the server with --api-key "
+                                       "(or SPTK_IGLU_API_KEY) to accept new schemas"})
+    if not store.authorised(headers.get("apikey")):
+        return Answer(401, {"message": "Not authorized: send the registry's API key in the 'apikey' header"})
+    return None
+
+
 def route(store: SchemaStore, method: str, raw_path: str, headers: dict[str, str], body: bytes | None) -> Answer:
     """Pure request -> answer mapping, so the API can be tested without sockets."""
+    refused = refusal_before_body(store, method, raw_path, headers)
+    if refused is not None:
+        return refused
     url = urlsplit(raw_path)
     parts = [p for p in url.path.split("/") if p]
     query = parse_qs(url.query)
@@ -149,11 +182,6 @@ def route(store: SchemaStore, method: str, raw_path: str, headers: dict[str, str
                 return _listing(keys, store, query)
         return Answer(404, {"message": f"no such resource: {url.path}"})
     if method in ("PUT", "POST") and parts[:2] == ["api", "schemas"]:
-        if not store.api_key:
-            return Answer(403, {"message": "publishing is disabled: start the server with --api-key "
-                                           "(or SPTK_IGLU_API_KEY) to accept new schemas"})
-        if not store.authorised(headers.get("apikey")):
-            return Answer(401, {"message": "Not authorized: send the registry's API key in the 'apikey' header"})
         path_key: SchemaKey | None = None
         if method == "PUT":
             if len(parts) != 6:
@@ -165,9 +193,9 @@ def route(store: SchemaStore, method: str, raw_path: str, headers: dict[str, str
         elif len(parts) != 2:
             return Answer(404, {"message": "POST /api/schemas with the schema as the body"})
         try:
-            schema = json.loads(body or b"")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return Answer(400, {"message": f"the body is not JSON: {exc}"})
+            schema = parse_json(body or b"")
+        except ValueError as exc:
+            return Answer(400, {"message": str(exc)})
         if isinstance(schema, dict) and set(schema) == {"json"} and isinstance(schema["json"], dict):
             schema = schema["json"]  # older igluctl wraps the schema as {"json": ...}
         return store.publish(schema, path_key)
@@ -185,26 +213,13 @@ def _schema_answer(store: SchemaStore, path: str) -> Answer:
     return Answer(200, schema)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(HardenedHandler):
     server_version = "sptk-iglu"
-    protocol_version = "HTTP/1.1"
-    # headers and body go out in two writes; without TCP_NODELAY, keep-alive clients wait ~40 ms per request
-    disable_nagle_algorithm = True
     store: SchemaStore
     quiet = True
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            answer = Answer(413, {"message": f"body larger than {MAX_BODY} bytes"})
-            self.close_connection = True
-        else:
-            body = self.rfile.read(length) if length else None
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                answer = route(self.store, self.command, self.path, headers, body)
-            except Exception as exc:  # never kill the connection without an answer
-                answer = Answer(500, {"message": f"internal error: {type(exc).__name__}: {exc}"})
+        answer = self._answer()
         if isinstance(answer.body, str):
             payload, ctype = answer.body.encode(), "text/plain; charset=utf-8"
         else:
@@ -212,22 +227,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status, HTTPStatus(answer.status).phrase)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
 
+    def _answer(self) -> Answer:
+        length = self.body_length(MAX_BODY)
+        if isinstance(length, Refusal):
+            return Answer(length.status, {"message": length.message})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        refused = refusal_before_body(self.store, self.command, self.path, headers)
+        if refused is not None:
+            if length:
+                self.close_connection = True  # the body stays unread
+            return refused
+        body = self.read_body(length) if length else b""
+        if isinstance(body, Refusal):
+            return Answer(body.status, {"message": body.message})
+        try:
+            return route(self.store, self.command, self.path, headers, body or None)
+        except Exception as exc:  # never kill the connection without an answer
+            return Answer(500, {"message": f"internal error: {type(exc).__name__}: {exc}"})
+
     do_GET = do_PUT = do_POST = do_DELETE = _handle
 
-    def log_message(self, format: str, *args: object) -> None:
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         if not self.quiet:
-            super().log_message(format, *args)
+            BaseHTTPRequestHandler.log_message(self, format, *args)
 
 
 def make_server(root: Path, host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None,
-                quiet: bool = True) -> ThreadingHTTPServer:
+                quiet: bool = True, limits: ServerLimits | None = None) -> HardenedHTTPServer:
     store = SchemaStore(root, api_key)
     handler = type("Handler", (_Handler,), {"store": store, "quiet": quiet})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = HardenedHTTPServer((host, port), handler, limits)
     server.store = store  # type: ignore[attr-defined]
     return server
-

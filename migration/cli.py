@@ -1,19 +1,17 @@
 """`sptk reconcile` and `sptk migrate`: the commands the migration package contributes.
 
-Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on:
-0 parity, 1 warn, 2 fail, 3 could not decide. A usage error is also 3, never 2,
-so a typo can never read as "the data differs" or, worse, as parity; and so is
-anything else that stops the command before a verdict (an unreadable source, Ctrl-C,
-an unexpected exception), never 1, which a gate that accepts warn would pass.
-``sptk migrate shadow`` keeps the same contract.
+Exit codes of ``sptk reconcile`` are the contract CI jobs gate a cutover on: 0 parity, 1 warn,
+2 fail, 3 could not decide. Its 2 is a finding, so a usage error exits 3, not the 2 of every
+other command, and so does anything else that stops it before a verdict (an unreadable source,
+Ctrl-C, an unexpected exception); ``sptk migrate shadow`` keeps the same contract
+(:class:`~toolkit.cli.conventions.VerdictCommand`, docs/cli.md). The loaders follow the shared
+codes: 2 a person must change the command or its input, 3 a service did not answer.
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -27,42 +25,16 @@ from migration.reconcile.config import (
     parse_duration,
     parse_tolerances,
 )
-from migration.reconcile.result import EXIT_CODES
-
-UNDECIDED = EXIT_CODES["undecided"]
-
-
-class _UndecidedOnFailure(click.Command):
-    """A command whose exit code is a verdict: usage errors and any failure exit 3 (could not decide).
-
-    click's own codes would lie here: 2 for a usage error means 'fail', and 1 for an exception that
-    escapes (or Ctrl-C) means 'warn', which a gate that accepts warn would wave through.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            exc.exit_code = UNDECIDED
-            raise
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException as exc:
-            exc.exit_code = UNDECIDED
-            raise
-        except KeyboardInterrupt:
-            click.echo(f"{ctx.command_path}: interrupted; no verdict (exit 3)", err=True)
-            sys.exit(UNDECIDED)
-        except Exception as exc:
-            frame = traceback.extract_tb(exc.__traceback__)[-1]
-            click.echo(f"{ctx.command_path}: could not decide: unexpected {type(exc).__name__} at "
-                       f"{Path(frame.filename).name}:{frame.lineno}: {exc}. This is a bug in sptk; please report it "
-                       f"with this line (exit 3)", err=True)
-            sys.exit(UNDECIDED)
+from toolkit.cli.conventions import (
+    BOOTSTRAP_ENV,
+    STDOUT,
+    CommandFailed,
+    Exit,
+    VerdictCommand,
+    emit,
+    json_option,
+    write_file,
+)
 
 
 def _as_of(text: str | None) -> datetime | None:
@@ -75,25 +47,17 @@ def _as_of(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _write(path: str, data: bytes, what: str) -> None:
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write the {what} report to {path}: {exc.strerror or exc}") from exc
-
-
-@click.command(cls=_UndecidedOnFailure)
+@click.command(cls=VerdictCommand)
 @click.option("--legacy", "legacy_source", required=True, metavar="SRC",
-              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH or jsonl:PATH; "
+              help="The legacy side: duckdb:PATH[?schema=S], postgresql://...?schema=S, tsv:PATH, jsonl:PATH, "
+                   "parquet:PATH_OR_GLOB, delta:PATH or iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]; "
                    "add bad=PATH for its bad rows.")
 @click.option("--new", "new_source", required=True, metavar="SRC", help="The new (Kafka) side, same forms.")
 @click.option("--window", default="1h", show_default=True, help="Window size on collector_tstamp.")
 @click.option("--lookback", default="2h", show_default=True,
               help="Events this close to --as-of that one side lacks are pending, not missing.")
 @click.option("--as-of", default=None, help="The 'now' lookback counts back from (default: latest collector_tstamp).")
-@click.option("--json", "json_path", default=None, metavar="FILE", help="Write the JSON report here.")
+@json_option("the report")
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Write the HTML report here.")
 @click.option("--fail-on", multiple=True, type=click.Choice(FAIL_ON_CHOICES),
               help="Treat these warn-level findings as failures (repeatable; 'warn' = all of them).")
@@ -110,7 +74,7 @@ def _write(path: str, data: bytes, what: str) -> None:
               help="Event ids listed per bucket.")
 @click.option("--memory-limit", default="1GB", show_default=True, help="Memory the embedded DuckDB engine may use.")
 def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, as_of: str | None,
-              json_path: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
+              json_to: str | None, html_path: str | None, fail_on: tuple[str, ...], rules: tuple[str, ...],
               tolerances: tuple[str, ...], type_tolerance: float, ignore_columns: tuple[str, ...], sample_size: int,
               memory_limit: str) -> None:
     """Compare the legacy and the Kafka path and give a cutover verdict.
@@ -132,21 +96,18 @@ def reconcile(legacy_source: str, new_source: str, window: str, lookback: str, a
             ignore_columns=frozenset(ignore_columns), as_of=_as_of(as_of))
         legacy, new = parse_source(legacy_source), parse_source(new_source)
     except (ConfigError, BadSource) as exc:
-        click.echo(f"sptk reconcile: {exc}", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     try:
         with stages("reconcile") as step, open_workspace(legacy, new, memory_limit, step) as workspace:
             result = run(workspace, config, step)
     except ConfigError as exc:
-        click.echo(f"sptk reconcile: {exc}", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     except SourceFailed as exc:
         result = failed(str(legacy), str(new), config, f"a source could not be read: {exc}")
-    if json_path:
-        _write(json_path, render_json(result), "JSON")
     if html_path:
-        _write(html_path, render_html(result).encode(), "HTML")
-    click.echo(render_terminal(result, json_path, html_path), nl=False)
+        write_file(html_path, render_html(result).encode(), "HTML")
+    emit(json_to, render_json(result),
+         render_terminal(result, None if json_to == STDOUT else json_to, html_path))
     sys.exit(result.exit_code)
 
 
@@ -155,14 +116,26 @@ def migrate() -> None:
     """Load the legacy and the Kafka path into a warehouse, alone or side by side."""
 
 
-def _open_warehouse(url: str) -> Any:
+def _open_warehouse(url: str, lakes: bool = False) -> Any:
+    """The load target; ``lakes``: Parquet, Delta and Iceberg locations too (they record Kafka offsets only)."""
     from connectors.warehouse import BadWarehouseURL, Warehouse
     from connectors.warehouse.backends import WarehouseUnavailable
+    from connectors.warehouse.lakes import LakeWarehouse, is_lake_url
+    from connectors.warehouse.lakes.tables import LakeUnreadable
 
     try:
+        if is_lake_url(url):
+            if not lakes:
+                raise BadWarehouseURL(f"{url}: legacy-load writes a DuckDB or PostgreSQL warehouse; lake targets "
+                                      f"(parquet:, delta:, iceberg:) are for kafka-load, which commits Kafka offsets")
+            return LakeWarehouse.open(url)
         return Warehouse.open(url)
-    except (BadWarehouseURL, WarehouseUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except LakeUnreadable as exc:
+        raise CommandFailed(str(exc)) from None
+    except BadWarehouseURL as exc:
+        raise CommandFailed(str(exc)) from None
+    except WarehouseUnavailable as exc:
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
 
 
 @migrate.command("legacy-load")
@@ -181,7 +154,7 @@ def _open_warehouse(url: str) -> Any:
 def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: str, batch_size: int) -> None:
     """Load archived enriched TSV into a warehouse as the legacy loaders did (idempotent by file and line).
 
-    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows. Exits 1 when there
+    Lines that do not parse go to <schema>.bad_rows as loader_parsing_error bad rows. Exits 2 when there
     is nothing to load (no such input, or no file matches) or an input cannot be read.
     """
     from migration.legacy import InputFailed, NothingToLoad, legacy_load, tsv_files
@@ -189,25 +162,26 @@ def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: st
     try:
         files = tsv_files(input_path, pattern)
     except NothingToLoad as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CommandFailed(str(exc)) from None
     with _open_warehouse(warehouse) as target:
         try:
             report = legacy_load(files, target, Dedup(dedup), batch_size=batch_size, progress_mode="auto")
         except InputFailed as exc:
-            raise click.ClickException(f"{str(exc).rstrip('.')}. Files before it were loaded; re-running is safe "
-                                       f"(loads are idempotent by file and line).") from exc
+            raise CommandFailed(f"{str(exc).rstrip('.')}. Files before it were loaded; re-running is safe "
+                                f"(loads are idempotent by file and line).") from None
     click.echo(f"legacy-load into {target.url}: {report.summary()}")
     for problem in report.load.problems[:10]:
         click.echo(f"  not loaded: {problem}")
 
 
 @migrate.command("kafka-load")
-@click.option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", required=True, metavar="HOST:PORT",
-              help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS).")
+@click.option("--bootstrap", envvar=BOOTSTRAP_ENV, required=True, metavar="HOST:PORT",
+              help=f"Kafka bootstrap servers (default: ${BOOTSTRAP_ENV}, as for a pipeline config).")
 @click.option("--topic", required=True, help="The enriched topic (canonical JSON or enriched TSV messages).")
 @click.option("--bad-topic", default=None, help="The bad topic (Snowplow bad rows), loaded into <schema>.bad_rows.")
 @click.option("--warehouse", required=True, metavar="URL",
-              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic).")
+              help="duckdb:PATH or postgresql://..., with ?schema=NAME (default atomic); or a lake: parquet:DIR, "
+                   "delta:DIR or iceberg:DIR[?namespace=NS] (events and bad_rows tables, offsets in their commits).")
 @click.option("--group", default="sptk-kafka-load", show_default=True, help="Consumer group id.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Messages per warehouse transaction (offsets are committed after each).")
@@ -232,49 +206,60 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
 
     from connectors.sources.kafka import KafkaSource
     from migration.kafka_load import KafkaLoader
+    from toolkit.kafka import stats_settings
+    from toolkit.signals import take_held
 
     topics = [topic] + ([bad_topic] if bad_topic else [])
-    with _open_warehouse(warehouse) as target:
-        source = KafkaSource(bootstrap, topics, group)
+    with _open_warehouse(warehouse, lakes=True) as target:
+        sidecar = None
+        if sidecar_port is not None:
+            from connectors.sidecar import Sidecar
+
+            sidecar = Sidecar(port=sidecar_port)
+        settings = stats_settings(sidecar.metrics.observe_kafka_stats) if sidecar is not None else None
+        source = KafkaSource(bootstrap, topics, group, settings)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
-                             until_caught_up=until_caught_up, progress_mode="auto")
+                             until_caught_up=until_caught_up, progress_mode="auto",
+                             metrics=sidecar.metrics if sidecar is not None else None)
         if connect_timeout is not None:
             loader.connect_timeout_s = connect_timeout
         try:
-            if sidecar_port is not None:
-                from connectors.sidecar.runtime import Sidecar
+            if sidecar is not None:
+                from connectors.sidecar import ListenError
 
-                sidecar = Sidecar(port=sidecar_port)
-                loader.metrics = sidecar.metrics
-                sidecar.start()
+                try:
+                    sidecar.start()
+                except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
+                    raise CommandFailed(f"{exc}; the port is --sidecar-port") from None
                 click.echo(f"kafka-load: /healthz, /readyz and /metrics on 127.0.0.1:{sidecar.port}", err=True)
                 code = sidecar.run(loader)
             else:
                 stop = threading.Event()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, lambda *_: stop.set())
+                if take_held():  # a stop that arrived while the command was starting
+                    stop.set()
                 loader.run(stop)
                 code = 0 if loader.drain(30.0) else 1
         finally:
             source.close()
     loaded = loader.report.messages
     if loader.gave_up and not loaded:
-        click.echo(f"sptk migrate kafka-load: nothing loaded: {loader.gave_up} (waited {loader.connect_timeout_s:g} s; "
-                   f"--connect-timeout changes that)", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(f"nothing loaded: {loader.gave_up} (waited {loader.connect_timeout_s:g} s; "
+                            f"--connect-timeout changes that)", Exit.UNDECIDED)
     click.echo(f"kafka-load from {topic} into {target.url}: {loader.report.summary()}")
     for problem in loader.report.load.problems[:10]:
         click.echo(f"  not loaded (kept as a bad row): {problem}")
     if loader.gave_up:
-        click.echo(f"sptk migrate kafka-load: stopped after {loaded:,} messages: {loader.gave_up} (waited "
-                   f"{loader.connect_timeout_s:g} s; --connect-timeout changes that). What was loaded stays loaded; "
-                   "once Kafka answers, rerun the same command: it resumes after the last committed offsets, and a "
-                   "batch whose commit did not reach Kafka is read again without adding rows.", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(f"stopped after {loaded:,} messages: {loader.gave_up} (waited "
+                            f"{loader.connect_timeout_s:g} s; --connect-timeout changes that). What was loaded stays "
+                            "loaded; once Kafka answers, rerun the same command: it resumes after the last committed "
+                            "offsets, and a batch whose commit did not reach Kafka is read again without adding rows.",
+                            Exit.UNDECIDED)
     sys.exit(code)
 
 
-@migrate.command("shadow", cls=_UndecidedOnFailure)
+@migrate.command("shadow", cls=VerdictCommand)
 @click.option("--config", "config_path", required=True, metavar="FILE",
               help="Shadow config (YAML or TOML): input, pipeline, legacy and kafka warehouses, reconcile settings.")
 def shadow_command(config_path: str) -> None:
@@ -288,15 +273,14 @@ def shadow_command(config_path: str) -> None:
     from migration.legacy import InputFailed
     from migration.reports import render_html, render_json, render_terminal
     from migration.shadow import ShadowConfigError, load_shadow_config, run_shadow
-    from toolkit.config import ConfigError as PipelineConfigError
+    from toolkit.config.errors import ConfigError as PipelineConfigError
 
     try:
         config = load_shadow_config(config_path)
         result = run_shadow(config)
     except (ShadowConfigError, InputFailed, StartupError, PipelineConfigError, BadWarehouseURL,
             WarehouseUnavailable) as exc:
-        click.echo(f"sptk migrate shadow: {exc}", err=True)
-        sys.exit(UNDECIDED)
+        raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     click.echo(f"legacy path: {result.legacy.summary()}")
     summary = result.pipeline_summary
     bad = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("bad_by_type", {}).items()))
@@ -306,9 +290,9 @@ def shadow_command(config_path: str) -> None:
     click.echo(f"kafka path load: {result.kafka.summary()}")
     rec = result.reconciliation
     if config.json_path:
-        _write(str(config.json_path), render_json(rec), "JSON")
+        write_file(config.json_path, render_json(rec), "JSON")
     if config.html_path:
-        _write(str(config.html_path), render_html(rec).encode(), "HTML")
+        write_file(config.html_path, render_html(rec).encode(), "HTML")
     click.echo(render_terminal(rec, str(config.json_path) if config.json_path else None,
                                str(config.html_path) if config.html_path else None), nl=False)
     sys.exit(rec.exit_code)

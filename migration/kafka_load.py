@@ -23,17 +23,19 @@ import orjson
 from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
-from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
+from connectors.warehouse.loader import Dedup, LoadReport
 from connectors.warehouse.rows import Provenance
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.kafka import KafkaUnavailable, PartitionLag, partition_key
-from toolkit.profiles.canonical import to_dict
 from toolkit.progress import Mode, progress
-from toolkit.tsv import ParseFailure, parse_line
 
 log = logging.getLogger(__name__)
 
 #: how long a run that must catch up waits for its first partition assignment
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
+#: the sidecar's consumer lag asks the broker for watermarks: not on every batch
+LAG_INTERVAL_S = 2.0
 
 
 class BatchSource(Protocol):
@@ -54,6 +56,15 @@ class BatchSource(Protocol):
     def why_unassigned(self) -> str: ...
 
     def stop(self) -> None: ...
+
+
+class LoadTarget(Protocol):
+    """Where batches go: a warehouse schema, or a lake location (:mod:`connectors.warehouse.lakes`)."""
+
+    def load(self, rows: list[tuple[dict[str, Any], Provenance]], dedup: Dedup = ...,
+             batch_size: int = ...) -> LoadReport: ...
+
+    def load_bad_rows(self, records: list[BadRowRecord]) -> int: ...
 
 
 @dataclass(slots=True)
@@ -88,7 +99,7 @@ class KafkaLoader:
     resumes after them. A long-running loader keeps waiting, as a service does for its broker.
     """
 
-    def __init__(self, source: BatchSource, warehouse: Warehouse, *, bad_topics: Sequence[str] = (),
+    def __init__(self, source: BatchSource, warehouse: LoadTarget, *, bad_topics: Sequence[str] = (),
                  dedup: Dedup = Dedup.CROSS_BATCH, batch_size: int = 5000, poll_timeout_s: float = 1.0,
                  until_caught_up: bool = False, metrics: PipelineMetrics | None = None,
                  connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S, progress_mode: Mode = "off",
@@ -109,6 +120,7 @@ class KafkaLoader:
         self._clock = clock
         self._lock = threading.Lock()
         self._acked: dict[str, int] = {}  # per partition, the offset after the last message this run acknowledged
+        self._next_lag = 0.0
 
     def run(self, stop: threading.Event) -> None:
         started = self._clock()
@@ -123,9 +135,11 @@ class KafkaLoader:
                     with self._lock:
                         self.load(records)
                     shown.advance(len(records))
+                    self._observe_lag()
                     unanswered_since = None
                     continue
                 shown.advance(0)  # a heartbeat: the periodic line still comes while the topic is quiet
+                self._observe_lag(force=True)
                 if not self.until_caught_up:
                     continue
                 asked = self._clock()
@@ -175,6 +189,7 @@ class KafkaLoader:
             row = self._row(record, provenance, bad)
             if row is not None:
                 rows.append((row, provenance))
+        started = time.perf_counter()
         loaded = self.warehouse.load(rows, self.dedup, batch_size=max(len(rows), 1))
         bad += [BadRowRecord(p.event_id, "generic_error", "; ".join(p.reasons), p.provenance)
                 for p in loaded.problems]
@@ -183,11 +198,14 @@ class KafkaLoader:
         self.report.load.add(loaded)
         self.report.bad_rows_written += written
         if self.metrics is not None:  # the sidecar's /metrics: what came in, what reached the warehouse, what was bad
+            m = self.metrics
+            m.load_latency.observe(time.perf_counter() - started)
             for record in records:
-                self.metrics.records_in.labels(source=_topic(record.position)).inc()
-            self.metrics.records_out.labels(stream="warehouse").inc(loaded.inserted)
+                m.records_in.labels(source=_topic(record.position)).inc()
+            m.records_out.labels(stream="warehouse").inc(loaded.inserted)
+            m.observe_stamps((str(row.get("collector_tstamp") or "") for row, _ in rows), stream="warehouse")
             for item in bad:
-                self.metrics.bad_records.labels(type=item.bad_row_type).inc()
+                m.bad_records.labels(type=item.bad_row_type).inc()
         last: dict[str, Position] = {}
         for record in records:
             current = last.get(record.position.partition)
@@ -197,6 +215,17 @@ class KafkaLoader:
             self.source.ack(position)
             self._acked[position.partition] = position.offset + 1
         self.source.commit()
+
+    def _observe_lag(self, force: bool = False) -> None:
+        """``sptk_consumer_lag`` after loads (every few seconds) and whenever the topic is quiet."""
+        now = self._clock()
+        if self.metrics is None or (not force and now < self._next_lag):
+            return
+        self._next_lag = now + LAG_INTERVAL_S
+        try:
+            self.metrics.set_lag(self.source.lag())
+        except Exception as exc:  # lag is an observation: never stop loading for it
+            log.debug("consumer lag unavailable: %s", exc)
 
     def _row(self, record: Record, provenance: Provenance, bad: list[BadRowRecord]) -> dict[str, Any] | None:
         raw = record.raw

@@ -23,13 +23,13 @@ from typing import Any
 import orjson
 
 from connectors.sources import SourceError, discover
-from connectors.sources.files import iter_lines, open_binary
+from connectors.sources.lines import iter_lines, open_binary
 from connectors.warehouse.bad_rows import BadRowRecord
 from connectors.warehouse.loader import Dedup, LoadReport, Warehouse
 from connectors.warehouse.rows import Provenance
-from toolkit.profiles.canonical import to_dict
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.progress import Mode, Progress, progress
-from toolkit.tsv import ParseFailure, parse_line
 
 EVENT_ID_POSITION = 6
 

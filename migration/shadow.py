@@ -28,7 +28,6 @@ The shadow config is YAML or TOML::
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -49,9 +48,10 @@ from migration.reconcile.engine import reconcile as run_reconcile
 from migration.reconcile.result import Reconciliation
 from migration.reconcile.workspace import SourceFailed
 from migration.sources import open_workspace, parse_source
-from toolkit.config import FileSourceConfig, SourceConfig, load_config
-from toolkit.outcomes import BAD, ENRICHED
-from toolkit.pipeline import stream_topics
+from toolkit.config.loading import load_config
+from toolkit.config.models import FileSourceConfig, SourceConfig
+from toolkit.pipeline.fanout import stream_topics
+from toolkit.pipeline.outcomes import BAD, ENRICHED
 from toolkit.progress import stages
 
 
@@ -142,7 +142,8 @@ def run_shadow(config: ShadowConfig) -> ShadowResult:
         legacy = legacy_load(files, warehouse, config.legacy_dedup, progress_mode="auto")
 
     pipeline_cfg = load_config(config.pipeline)
-    pipeline_cfg = dataclasses.replace(pipeline_cfg, source=SourceConfig("file", file=FileSourceConfig(files)))
+    pipeline_cfg = pipeline_cfg.model_copy(
+        update={"source": SourceConfig(kind="file", file=FileSourceConfig(paths=files))})
     app = build(pipeline_cfg, serve=False, create_topics=True)
     pipeline_exit = app.run(install_signals=False)
 

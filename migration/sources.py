@@ -1,7 +1,9 @@
 """Reconcile sources: where each side's events (and bad output) come from, and staging them for SQL.
 
 A source is ``duckdb:PATH[?schema=S]``, a PostgreSQL URL (``?schema=S``), ``tsv:PATH``
-or ``jsonl:PATH`` (a file or a directory of files, gzip too). Any source can add
+or ``jsonl:PATH`` (a file or a directory of files, gzip too), or a lake: ``parquet:PATH_OR_GLOB``,
+``delta:PATH`` or ``iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]`` (see
+:mod:`connectors.warehouse.lakes.url`), which DuckDB scans in place. Any source can add
 ``bad=PATH`` for a side's bad output as Snowplow bad rows (JSON lines); a warehouse
 source otherwise uses ``<schema>.bad_rows`` when it exists. Both sides end up
 visible to one SQL engine: PostgreSQL itself when both live in one database, else an
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +26,16 @@ import orjson
 from connectors.warehouse.backends import DuckDBBackend, PostgresBackend, WarehouseUnavailable
 from connectors.warehouse.bad_rows import NotABadRow, parse_bad_row
 from connectors.warehouse.columns import Dialect, literal, qualified, quote
+from connectors.warehouse.lakes import LakeURL, is_lake_url, open_table, parse_lake_url
+from connectors.warehouse.lakes.tables import LakeUnreadable
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
-from connectors.warehouse.url import DEFAULT_SCHEMA, WarehouseURL, _redact, take_params
+from connectors.warehouse.url import DEFAULT_SCHEMA, BadWarehouseURL, WarehouseURL, _redact, take_params
 from migration.legacy import InputFailed, file_lines, legacy_load, tsv_files
 from migration.reconcile.config import ConfigError
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
 
-KINDS = ("duckdb", "postgres", "tsv", "jsonl")
+KINDS = ("duckdb", "postgres", "tsv", "jsonl", "parquet", "delta", "iceberg")
 #: Problems quoted in a SourceFailed message; the count is always given.
 QUOTED_PROBLEMS = 5
 
@@ -45,8 +50,11 @@ class SourceSpec:
     target: str  # a path, or a libpq URL without our parameters
     schema: str = DEFAULT_SCHEMA
     bad: str | None = None
+    lake: LakeURL | None = None  # parquet, delta and iceberg sources
 
     def __str__(self) -> str:
+        if self.lake is not None:
+            return str(self.lake) + (f" bad={self.bad}" if self.bad else "")
         if self.kind == "postgres":
             text = _redact(self.target) + (f" schema={self.schema}" if self.schema != DEFAULT_SCHEMA else "")
         else:
@@ -58,10 +66,16 @@ def parse_source(text: str) -> SourceSpec:
     if text.startswith(("postgresql://", "postgres://")):
         ours, target = take_params(text, ("schema", "bad"))
         return SourceSpec("postgres", target, ours.get("schema", DEFAULT_SCHEMA), ours.get("bad"))
+    if is_lake_url(text):
+        try:
+            lake, ours = parse_lake_url(text, frozenset({"bad"}))
+        except BadWarehouseURL as exc:
+            raise BadSource(str(exc)) from None
+        return SourceSpec(lake.format, lake.path, bad=ours.get("bad"), lake=lake)
     kind, sep, rest = text.partition(":")
     if not sep or kind not in ("duckdb", "tsv", "jsonl"):
-        raise BadSource(f"{text!r} is not a source: use duckdb:PATH, postgresql://..., tsv:PATH or jsonl:PATH "
-                        f"(add ?bad=PATH for the side's bad rows)")
+        raise BadSource(f"{text!r} is not a source: use duckdb:PATH, postgresql://..., tsv:PATH, jsonl:PATH, "
+                        f"parquet:PATH_OR_GLOB, delta:PATH or iceberg:PATH (add ?bad=PATH for the side's bad rows)")
     path, params = rest, {}
     if "?" in rest:
         path, query = rest.rsplit("?", 1)
@@ -196,6 +210,8 @@ class _DuckWorkspaceBuilder:
             if not spec.bad and self._columns(alias, spec.schema, "bad_rows"):
                 bad_relation = f"{alias}.{qualified(spec.schema, 'bad_rows')}"
             storage_table = f"{alias}.{spec.schema}.events"
+        elif spec.lake is not None:
+            relation, columns, bad_relation = self._scan_lake(name, spec, spec.lake)
         elif spec.kind == "postgres":
             relation, columns = self._copy_from_postgres(spec, stage_schema)
             if not spec.bad and self._columns("memory", stage_schema, "bad_rows"):
@@ -221,6 +237,20 @@ class _DuckWorkspaceBuilder:
         if spec.bad:
             bad_relation = self._stage_bad(spec.bad, stage_schema)
         return Side(name, str(spec), relation, columns, bad_relation, storage_table)
+
+    def _scan_lake(self, name: str, spec: SourceSpec, lake: LakeURL) -> tuple[str, list[str], str | None]:
+        """Views over the lake's tables: DuckDB reads the files where they are, nothing is staged."""
+        con, view = self.backend.con, f"_sptk_{name}_events"
+        try:
+            if not open_table(lake, "events").scan(con, view):
+                raise SourceFailed(f"{spec}: no events table there (Parquet files, a Delta table or an Iceberg "
+                                   f"table, as docs/reconciliation.md describes)")
+            bad_view = f"_sptk_{name}_bad_rows"
+            has_bad = not spec.bad and open_table(lake, "bad_rows").scan(con, bad_view)
+        except LakeUnreadable as exc:
+            raise SourceFailed(f"{spec}: {exc}") from exc
+        columns = [r[0] for r in con.execute(f"DESCRIBE {quote(view)}").fetchall()]
+        return quote(view), columns, quote(bad_view) if has_bad else None
 
     def _stage_bad(self, path: str, stage_schema: str) -> str:
         warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
@@ -353,3 +383,13 @@ def open_workspace(legacy: SourceSpec, new: SourceSpec, memory_limit: str = "1GB
         raise
     workspace.on_close(builder.close)
     return workspace
+
+
+@contextmanager
+def open_source(spec: SourceSpec, memory_limit: str = "1GB") -> Iterator[tuple[Any, Side]]:
+    """One source alone, visible to SQL as reconcile sees a side: ``(backend, side)``, closed on exit."""
+    builder = _DuckWorkspaceBuilder(memory_limit)
+    try:
+        yield builder.backend, _side(builder, "source", spec)
+    finally:
+        builder.close()

@@ -222,7 +222,7 @@ def launch(config: Path, log4j: Path, port: int) -> None:
     PIDFILE.write_text(f"{proc.pid}\n")
     bootstrap = f"127.0.0.1:{port}"
 
-    from toolkit.kafka import KafkaUnavailable, wait_until_ready
+    from toolkit.kafka import KafkaUnavailable, wait_until_ready, warm_up_producer_ids
 
     deadline = started + READY_TIMEOUT_S
     while True:
@@ -239,6 +239,11 @@ def launch(config: Path, log4j: Path, port: int) -> None:
                 stop(quiet=True)
                 fail(f"the broker did not answer a metadata request within {READY_TIMEOUT_S:.0f}s; "
                      f"see {RUN / 'logs' / 'server.log'}")
+    try:
+        warm_up_producer_ids(bootstrap, timeout_s=max(5.0, deadline - time.monotonic()))
+    except KafkaUnavailable as exc:
+        stop(quiet=True)
+        fail(f"{exc}; see {RUN / 'logs' / 'server.log'}")
     BOOTSTRAP_FILE.write_text(bootstrap + "\n")
     say(f"Apache Kafka {KAFKA_VERSION} ready at {bootstrap} (pid {proc.pid}) "
         f"in {time.monotonic() - started:.1f}s")

@@ -9,12 +9,13 @@ from connectors.sidecar.health import Readiness, http_probe, kafka_probe
 from connectors.sidecar.logs import JsonFormatter, configure_logging
 from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sidecar.runtime import Drainable, Sidecar
-from connectors.sidecar.server import HttpServer, Request, Response
+from connectors.sidecar.server import HttpServer, ListenError, Request, Response
 
 __all__ = [
     "Drainable",
     "HttpServer",
     "JsonFormatter",
+    "ListenError",
     "PipelineMetrics",
     "Readiness",
     "Request",

@@ -58,6 +58,11 @@ class Readiness:
             self._cache[name] = (now, result)
         return result
 
+    def probed(self, prefix: str) -> bool | None:
+        """Whether every probe named ``prefix...`` passes (``None`` when there is none)."""
+        results = [self._run(name, probe).ok for name, probe in list(self._probes.items()) if name.startswith(prefix)]
+        return all(results) if results else None
+
     def check(self) -> tuple[bool, dict[str, Any]]:
         checks = {}
         for name, probe in self._probes.items():

@@ -3,7 +3,7 @@
 Fields passed with ``extra={...}`` become top-level keys, so a log line about a
 record can carry ``source``, ``event_id`` or ``topic`` as data rather than text.
 Values that are not JSON are written with ``str()``, and configuration secrets
-(``toolkit.config.Secret``) print only their reference, so they cannot leak here.
+(``toolkit.config.secrets.Secret``) print only their reference, so they cannot leak here.
 """
 
 from __future__ import annotations

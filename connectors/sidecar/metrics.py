@@ -12,10 +12,22 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from toolkit.kafka import DeliveryReport, PartitionLag
+from toolkit.kafka import DeliveryReport, KafkaStats, PartitionLag
+
+#: ``*_created`` series double the series count and no dashboard or alert reads them (process-wide switch)
+disable_created_metrics()
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -26,11 +38,16 @@ FRESHNESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 
 
 
 class PipelineMetrics:
-    """All metric families of a running pipeline; see docs/pipeline.md for what each means."""
+    """All metric families of a running pipeline; see docs/pipeline.md for what each means.
+
+    One family per meaning: a stage's latency is ``sptk_stage_latency_seconds{stage}`` and nothing
+    else, so a dashboard cannot disagree with an alert about which one to read.
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
+        ProcessCollector(registry=r)  # process_* (CPU, memory, open files): the library's, on our registry
         self.records_in = Counter("sptk_records_in", "Records read from the source.", ["source"], registry=r)
         self.records_out = Counter("sptk_records_out", "Messages confirmed by a delivery report, per output stream.",
                                    ["stream"], registry=r)
@@ -38,8 +55,6 @@ class PipelineMetrics:
                                    registry=r)
         self.filtered_records = Counter("sptk_filtered_records", "Records kept out of a stream, per rule.",
                                         ["stream", "rule"], registry=r)
-        self.validation_latency = Histogram("sptk_validation_latency_seconds", "Time to validate one event.",
-                                            buckets=LATENCY_BUCKETS, registry=r)
         self.stage_latency = Histogram("sptk_stage_latency_seconds",
                                        "Time one record spends in a pipeline stage (decode, validate, route), "
                                        "measured on a sample of records.", ["stage"], buckets=LATENCY_BUCKETS,
@@ -47,12 +62,37 @@ class PipelineMetrics:
         self.produce_latency = Histogram("sptk_produce_latency_seconds",
                                          "Time from produce() to its delivery report, per output stream.",
                                          ["stream"], buckets=LATENCY_BUCKETS, registry=r)
-        self.freshness = Histogram("sptk_event_freshness_seconds",
-                                   "Age of an event when it is produced (now - collector_tstamp).",
-                                   buckets=FRESHNESS_BUCKETS, registry=r)
-        self.consumer_lag = Gauge("sptk_consumer_lag_messages",
+        self.freshness = Histogram("sptk_freshness_seconds",
+                                   "Age of every event (now - collector_tstamp) when it reaches a stream: "
+                                   "'enriched' when the pipeline processes it, 'warehouse' when it is loaded.",
+                                   ["stream"], buckets=FRESHNESS_BUCKETS, registry=r)
+        self.consumer_lag = Gauge("sptk_consumer_lag",
                                   "Messages of the source topic not yet committed, per partition.",
                                   ["topic", "partition"], registry=r)
+        self.registry_available = Gauge("sptk_registry_available",
+                                        "1 while every Iglu repository answers (or none is configured), 0 when "
+                                        "one does not; schemas already cached are still served.", registry=r)
+        self.registry_available.set(1)
+        self._registry_answers = True  # the sidecar's registry probes
+        self._registry_held = False  # the validator holds a schema whose registry did not answer
+        self.retries = Counter("sptk_retries", "Retries: 'delivery' (a message produced again after a failed "
+                               "delivery report), 'registry' (a schema lookup asked again).", ["what"], registry=r)
+        self.volume_anomaly_score = Gauge("sptk_volume_anomaly_score",
+                                          "How far this window's record count is from the same hour of the week "
+                                          "(robust z-score: negative is a drop, positive a spike; 0 until enough "
+                                          "history is held).", ["stream"], registry=r)
+        self.kafka_rtt = Gauge("sptk_kafka_broker_rtt_seconds", "librdkafka: average broker round trip.",
+                               ["client", "broker"], registry=r)
+        self.kafka_queue = Gauge("sptk_kafka_queue_messages",
+                                 "librdkafka: messages in the client's queues (producer: awaiting delivery).",
+                                 ["client"], registry=r)
+        self.kafka_retries = Gauge("sptk_kafka_request_retries", "librdkafka: requests retried since the client "
+                                   "started (summed over brokers).", ["client"], registry=r)
+        self.kafka_errors = Gauge("sptk_kafka_request_errors", "librdkafka: transmit and receive errors since "
+                                  "the client started (summed over brokers).", ["client"], registry=r)
+        self.load_latency = Histogram("sptk_warehouse_load_latency_seconds",
+                                      "Time to load one batch into the warehouse (kafka-load).",
+                                      buckets=LATENCY_BUCKETS, registry=r)
         self.registry_lookups = Counter("sptk_registry_cache_lookups", "Schema lookups, by cache result.",
                                         ["result"], registry=r)
         self.registry_hit_ratio = Gauge("sptk_registry_cache_hit_ratio",
@@ -61,6 +101,15 @@ class PipelineMetrics:
                                     "Messages in the producer queue awaiting a delivery report.", registry=r)
         self.in_flight = Gauge("sptk_in_flight_records", "Source records read and not yet fully confirmed.",
                                registry=r)
+        self.delivery_errors = Counter("sptk_delivery_errors", "Failed delivery reports (each is retried), per "
+                                       "output stream.", ["stream"], registry=r)
+        self.invalid_records = Counter("sptk_invalid_records", "Records that broke a schema (permanent schema "
+                                       "violations), per app_id and the first schema they broke.",
+                                       ["app_id", "schema"], registry=r)
+        self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
+                                   "answer; a replay runs them again.", registry=r)
+        self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",
+                           registry=r)
         self.draining = Gauge("sptk_draining", "1 while the pipeline drains after SIGTERM/SIGINT.", registry=r)
         self.build = Info("sptk_build", "Toolkit version and config hash of this pipeline.", registry=r)
         self._hits = 0
@@ -80,9 +129,43 @@ class PipelineMetrics:
         if report.latency_s is not None:
             self.produce_latency.labels(stream=stream).observe(report.latency_s)
 
-    def observe_freshness(self, collector_tstamp: datetime, now: float | None = None) -> None:
+    def observe_freshness(self, collector_tstamp: datetime, stream: str, now: float | None = None) -> None:
         ts = collector_tstamp if collector_tstamp.tzinfo else collector_tstamp.replace(tzinfo=UTC)
-        self.freshness.observe(max(0.0, (now if now is not None else time.time()) - ts.timestamp()))
+        self.freshness.labels(stream=stream).observe(max(0.0, (now if now is not None else time.time())
+                                                         - ts.timestamp()))
+
+    def observe_stamps(self, stamps: Iterable[str], stream: str, now: float | None = None) -> None:
+        """One freshness observation per record, from its ``collector_tstamp`` text (TSV or ISO 8601).
+
+        Records of one batch often share a stamp, so each distinct stamp is parsed once; a stamp
+        that is not a date (the contract rejected it already) is skipped.
+        """
+        now = time.time() if now is None else now
+        child = self.freshness.labels(stream=stream)
+        ages: dict[str, float | None] = {}
+        for text in stamps:
+            age = ages.get(text, 0.0)
+            if age == 0.0:
+                age = ages[text] = _age(text, now)
+            if age is not None:
+                child.observe(age)
+
+    def registry_state(self, *, answers: bool | None = None, held: bool | None = None) -> None:
+        """``sptk_registry_available`` is 1 only while the probes reach every registry and no schema is held."""
+        if answers is not None:
+            self._registry_answers = answers
+        if held is not None:
+            self._registry_held = held
+        self.registry_available.set(int(self._registry_answers and not self._registry_held))
+
+    def observe_kafka_stats(self, stats: KafkaStats) -> None:
+        """librdkafka's statistics callback: the gauges of one client."""
+        client = stats.client
+        for broker, rtt_s in stats.rtt_s.items():
+            self.kafka_rtt.labels(client=client, broker=broker).set(rtt_s)
+        self.kafka_queue.labels(client=client).set(stats.queue_messages)
+        self.kafka_retries.labels(client=client).set(stats.retries)
+        self.kafka_errors.labels(client=client).set(stats.errors)
 
     def registry_lookup(self, hit: bool) -> None:
         self.registry_lookups_add(int(hit), int(not hit))
@@ -112,3 +195,14 @@ class PipelineMetrics:
     def exposition(self) -> bytes:
         """The Prometheus text format of every family."""
         return generate_latest(self.registry)
+
+
+def _age(text: str, now: float) -> float | None:
+    """Seconds since a ``collector_tstamp`` (``None`` for text that is no date ``datetime`` can hold)."""
+    try:
+        moment = datetime.fromisoformat(text[:26].rstrip("Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, now - moment.timestamp())

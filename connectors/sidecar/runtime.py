@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Protocol
 from connectors.sidecar.health import Probe, Readiness
 from connectors.sidecar.metrics import CONTENT_TYPE, PipelineMetrics
 from connectors.sidecar.server import HttpServer, Request, Response
-from toolkit.config import PipelineConfig
+from iglu_registry.http_server import ServerLimits
+from toolkit.config.models import PipelineConfig
+from toolkit.signals import take_held
 
 if TYPE_CHECKING:
     from connectors.sources.http import HttpSource
@@ -43,14 +45,22 @@ class Drainable(Protocol):
 
 
 class Sidecar:
-    """``/healthz``, ``/readyz`` and ``/metrics`` on one port, plus SIGTERM/SIGINT draining."""
+    """``/healthz``, ``/readyz`` and ``/metrics`` on one port, plus SIGTERM/SIGINT draining.
+
+    ``serve=False`` keeps the signals and the drain but opens no port (a run from the command
+    line that nobody probes).
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, *, metrics: PipelineMetrics | None = None,
                  probes: Mapping[str, Probe] | None = None, drain_timeout_s: float = 30.0,
-                 readiness_cache_s: float = 2.0) -> None:
-        self.server = HttpServer(host, port)
+                 readiness_cache_s: float = 2.0, serve: bool = True, limits: ServerLimits | None = None) -> None:
+        self.server = HttpServer(host, port, limits)
+        self.serving = serve
+        self._running = False
         self.metrics = metrics or PipelineMetrics()
         self.readiness = Readiness(probes, cache_s=readiness_cache_s)
+        # read at each scrape, so alerting sees what /readyz would answer (SptkNotReady)
+        self.metrics.ready.set_function(lambda: float(self.readiness.check()[0]))
         self.drain_timeout_s = drain_timeout_s
         self._signals = 0
         self._started = False
@@ -66,9 +76,12 @@ class Sidecar:
     def from_config(cls, cfg: PipelineConfig, *, metrics: PipelineMetrics | None = None,
                     probes: Mapping[str, Probe] | None = None) -> Sidecar:
         return cls(cfg.sidecar.host, cfg.sidecar.port, metrics=metrics, probes=probes,
-                   drain_timeout_s=cfg.delivery.drain_timeout_s)
+                   drain_timeout_s=cfg.delivery.drain_timeout_s, limits=cfg.sidecar.limits)
 
     def _metrics(self, request: Request) -> Response:
+        registries = self.readiness.probed("registry:")
+        if registries is not None:  # the same cached probes as /readyz: a scrape does not add registry traffic
+            self.metrics.registry_state(answers=registries)
         return Response(HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE)
 
     def mount(self, source: HttpSource) -> None:
@@ -77,8 +90,15 @@ class Sidecar:
         self.on_drain(source.stop)
 
     def on_drain(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` once when the drain starts (stop intake: pause a consumer, refuse new batches)."""
-        self._drain_hooks.append(hook)
+        """Call ``hook`` once when the drain starts (stop intake: pause a consumer, refuse new batches).
+
+        A hook registered after the drain started (a signal during start-up) is called at once.
+        """
+        with self._hook_lock:
+            if not self._drain_started:
+                self._drain_hooks.append(hook)
+                return
+        hook()
 
     @property
     def draining(self) -> threading.Event:
@@ -88,22 +108,32 @@ class Sidecar:
     def port(self) -> int:
         return self.server.port
 
+    def bind(self) -> None:
+        """Claim the port before the slow start-up steps (:class:`ListenError` if taken); endpoints answer from run."""
+        if self.serving:
+            self.server.bind()
+
     def start(self) -> None:
-        if not self._started:
+        if self.serving and not self._started:
             self.server.start()
             self._started = True
 
     def stop(self) -> None:
-        if self._started:
-            self.server.stop()
-            self._started = False
+        self.server.stop()  # also releases a port that was bound but never served
+        self._started = False
 
     # -- signals and draining ------------------------------------------------------------
 
     def install_signal_handlers(self, signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT)) -> None:
-        """Only the main thread may do this (Python delivers signals there)."""
+        """Only the main thread may do this (Python delivers signals there).
+
+        Signals the command line held during start-up (:mod:`toolkit.signals`) are handled
+        now, in order, as if they had just arrived.
+        """
         for sig in signals:
             signal.signal(sig, self._on_signal)
+        for signum in take_held():
+            self._on_signal(signum, None)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -113,6 +143,10 @@ class Sidecar:
             # The hooks take locks the interrupted code may hold: run them outside the signal handler.
             threading.Thread(target=self.begin_drain, args=(f"received {name}",), name="sptk-drain-start",
                              daemon=True).start()
+            if not self._running:
+                log.warning("received %s during start-up: the pipeline reads nothing and exits once started; send "
+                            "%s again to exit at once", name, name, extra={"signal": name})
+                return
             log.warning("received %s: draining (stop reading, flush the producer, commit what is confirmed) within "
                         "%gs; send %s again to exit at once", name, self.drain_timeout_s, name,
                         extra={"signal": name, "drain_timeout_s": self.drain_timeout_s})
@@ -145,9 +179,10 @@ class Sidecar:
         it did not (or the pipeline failed); in both cases nothing unconfirmed was
         committed, so a restart re-reads it.
         """
-        self.start()
         if install_signals:
             self.install_signal_handlers()
+        self.start()
+        self._running = True
         failed = False
         try:
             pipeline.run(self.draining)

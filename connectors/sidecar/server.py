@@ -1,22 +1,26 @@
 """A small threaded HTTP server with a route table, for probes, metrics and the HTTP source.
 
 The sidecar needs four endpoints and one port, not a web framework: the standard
-library's ``ThreadingHTTPServer`` serves each request in its own thread, which
-matters because the HTTP source holds a request open until its records are
-durably produced while probes must still answer.
+library's threading server serves each request in its own thread, which matters
+because the HTTP source holds a request open until its records are durably
+produced while probes must still answer. It runs on the same hardened base as
+``sptk iglu serve`` (``iglu_registry.http_server``): bounded threads, a deadline per
+request, and lengths checked before a body is read.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from iglu_registry.http_server import BODY_METHODS, HardenedHandler, HardenedHTTPServer, Refusal, ServerLimits
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,10 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class ListenError(OSError):
+    """The server cannot listen on its address (the port is taken, or not permitted); says which and what to do."""
+
+
 @dataclass(frozen=True)
 class _Route:
     handler: Handler
@@ -56,11 +64,12 @@ class _Route:
 class HttpServer:
     """Routes ``(method, path)`` to handlers; serves in a daemon thread; ``port=0`` picks a free port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, limits: ServerLimits | None = None) -> None:
         self.host = host
         self._requested_port = port
+        self.limits = limits or ServerLimits()
         self._routes: dict[tuple[str, str], _Route] = {}
-        self._server: ThreadingHTTPServer | None = None
+        self._server: HardenedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def route(self, method: str, path: str, handler: Handler, max_body_bytes: int = 0) -> None:
@@ -76,15 +85,18 @@ class HttpServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
+    def bind(self) -> None:
+        """Claim the address now (:class:`ListenError` if it cannot be had); requests are answered from :meth:`start`.
+
+        Callers bind before their slow start-up steps, so a port in use stops the start at once;
+        until :meth:`start`, connections wait in the listen queue.
+        """
+        if self._server is not None:
+            return
         routes = self._routes
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class _Handler(HardenedHandler):
             server_version = "sptk-sidecar"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                log.debug("%s %s", self.address_string(), format % args)
 
             def _send(self, response: Response) -> None:
                 self.send_response(response.status)
@@ -92,43 +104,36 @@ class HttpServer:
                 self.send_header("Content-Length", str(len(response.body)))
                 for k, v in response.headers.items():
                     self.send_header(k, v)
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(response.body)
+
+            def _refused(self, refusal: Refusal) -> Response:
+                payload: dict[str, object] = {"error": refusal.message}
+                if self.command in BODY_METHODS:
+                    payload["accepted"] = 0  # what the HTTP source's callers read
+                return Response.json(refusal.status, payload)
 
             def _handle(self) -> None:
                 url = urlsplit(self.path)
                 route = routes.get((self.command, url.path))
                 if route is None:
+                    self.close_connection = True  # a body, if any, is not read
                     allowed = sorted(m for m, p in routes if p == url.path)
                     if allowed:
-                        self.close_connection = True
                         self._send(Response.json(HTTPStatus.METHOD_NOT_ALLOWED,
                                                  {"error": f"{self.command} is not supported on {url.path}; use "
                                                   f"{', '.join(allowed)}"}, {"Allow": ", ".join(allowed)}))
                     else:
-                        self.close_connection = True
                         self._send(Response.json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {url.path}"}))
                     return
-                body = b""
-                if self.command in ("POST", "PUT"):
-                    length_text = self.headers.get("Content-Length")
-                    if length_text is None:
-                        self.close_connection = True
-                        self._send(Response.json(HTTPStatus.LENGTH_REQUIRED,
-                                                 {"accepted": 0, "error": "a Content-Length header is required"}))
-                        return
-                    try:
-                        length = int(length_text)
-                    except ValueError:
-                        length = -1
-                    if length < 0 or length > route.max_body_bytes:
-                        self.close_connection = True  # the body is not read, so the connection cannot be reused
-                        self._send(Response.json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
-                            "accepted": 0, "error": f"body of {length_text} bytes is over the limit of "
-                                                    f"{route.max_body_bytes} bytes; send smaller batches"}))
-                        return
-                    body = self.rfile.read(length)
+                length = self.body_length(route.max_body_bytes)
+                body = self.read_body(length) if isinstance(length, int) else length
+                if isinstance(body, Refusal):
+                    self._send(self._refused(body))
+                    return
                 request = Request(self.command, url.path, parse_qs(url.query),
                                   {k.lower(): v for k, v in self.headers.items()}, body, self.client_address[0])
                 try:
@@ -141,16 +146,30 @@ class HttpServer:
 
             do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle  # noqa: N815
 
-        server = ThreadingHTTPServer((self.host, self._requested_port), _Handler)
-        server.daemon_threads = True
+        try:
+            server = HardenedHTTPServer((self.host, self._requested_port), _Handler, self.limits)
+        except OSError as exc:
+            address = f"{self.host}:{self._requested_port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise ListenError(f"cannot listen on {address}: the port is in use by another process (stop it, or "
+                                  "choose another port)") from None
+            raise ListenError(f"cannot listen on {address}: {exc.strerror or exc}") from None
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="sptk-http", daemon=True)
+
+    def start(self) -> None:
+        """Bind (unless :meth:`bind` did) and answer requests from a daemon thread."""
+        self.bind()
+        if self._thread is not None:
+            return
+        assert self._server is not None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sptk-http", daemon=True)
         self._thread.start()
         log.info("HTTP server listening on %s", self.url)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            if self._thread is not None:  # shutdown() waits for serve_forever, which a bound-only server never ran
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
         if self._thread is not None:

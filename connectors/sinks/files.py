@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from toolkit.delivery import DeliveryTracker
-from toolkit.outcomes import RAW, Output
+from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.outcomes import RAW, Output
 
 SUMMARY = "summary.json"
 _BUFFER = 1 << 20

@@ -7,24 +7,76 @@ makes durable its own way (checkpoint, offset commit, HTTP response).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from connectors.sources.archive import CheckpointMismatch, DirSource, discover
+from connectors.sources.archive import DirSource, discover
 from connectors.sources.base import Position, Record, Source
-from connectors.sources.files import FileSource, SourceError, StdinSource
+from connectors.sources.files import FileSource, StdinSource
 from connectors.sources.http import HttpSource
-from toolkit.config import PipelineConfig
-from toolkit.delivery import DeliveryTracker
+from connectors.sources.lines import SourceError
+from connectors.sources.resumable import CheckpointMismatch
+from toolkit.config.models import PipelineConfig
+from toolkit.pipeline.delivery import DeliveryTracker
+
+log = logging.getLogger(__name__)
+
+
+def file_checkpoint(cfg: PipelineConfig, only: tuple[str, ...] = (),
+                    environ: Mapping[str, str] = os.environ) -> tuple[Path | None, bool]:
+    """Where a ``file`` source keeps its checkpoint, and whether it is the automatic one.
+
+    ``source.file.checkpoint`` when set: kept, like a directory's, so a rerun skips what was
+    delivered. Otherwise, with Kafka output, an automatic one (``True``) under
+    ``$XDG_STATE_HOME/sptk/checkpoints`` (``~/.local/state`` by default), named for the files
+    and where they go (the cluster, the topic prefix and ``--only``: the same files sent
+    elsewhere start afresh). It only serves to resume an interrupted run and is deleted once
+    every file was delivered. Files output keeps none unless configured: a dry run that is
+    run again writes everything again.
+    """
+    assert cfg.source.file is not None
+    if cfg.source.file.checkpoint is not None:
+        return cfg.source.file.checkpoint, False
+    if cfg.output.target.kind != "kafka" or cfg.kafka is None:
+        return None, False
+    run = {"inputs": [str(p.resolve()) for p in cfg.source.file.paths],
+           "bootstrap_servers": cfg.kafka.bootstrap_servers, "topic_prefix": cfg.kafka.topic_prefix,
+           "only": sorted(only)}
+    name = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()[:24]
+    state = Path(environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    path = state / "sptk" / "checkpoints" / f"files-{name}.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("cannot keep a checkpoint of the input files in %s (%s): a rerun after a crash will send them "
+                    "from the start; set source.file.checkpoint (or XDG_STATE_HOME) to a writable place",
+                    path.parent, exc.strerror or exc)
+        return None, False
+    return path, True
 
 
 def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
-                before_revoke: Callable[[list[str]], None] | None = None) -> Any:
-    """The source ``[source]`` describes. An HTTP source still has to be mounted on the sidecar server."""
+                before_revoke: Callable[[list[str]], None] | None = None, only: tuple[str, ...] = ()) -> Any:
+    """The source ``[source]`` describes. An HTTP source still has to be mounted on the sidecar server.
+
+    ``only`` (the streams written, when not all) is part of what a file source's automatic
+    checkpoint is for: see :func:`file_checkpoint`.
+    """
     src = cfg.source
     if src.kind == "file":
         assert src.file is not None
-        return FileSource(src.file.paths)
+        checkpoint, automatic = file_checkpoint(cfg, only)
+        files = FileSource(src.file.paths, checkpoint=checkpoint, forget_when_done=automatic,
+                           checkpoint_interval_s=cfg.delivery.commit_interval_s, progress=src.file.progress)
+        if files.resumed:
+            log.info("resuming from the checkpoint %s: %s; delete it to send the files from the start", checkpoint,
+                     files.resume_summary(), extra={"checkpoint": str(checkpoint)})
+        return files
     if src.kind == "stdin":
         return StdinSource()
     if src.kind == "dir":
@@ -58,5 +110,6 @@ __all__ = [
     "SourceError",
     "StdinSource",
     "discover",
+    "file_checkpoint",
     "open_source",
 ]

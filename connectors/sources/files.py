@@ -1,173 +1,57 @@
-"""Enriched TSV from files and stdin: streamed line by line, plain or gzip, bytes kept exactly.
-
-Archives are large, so a file is never loaded whole: lines are read one at a time
-with a cap, and gzip is recognised by its magic bytes rather than its name
-(archives are often renamed). A line is handed on as the bytes it had (only the
-``\\n`` is removed), so a line that is not valid UTF-8 still reaches the
-pipeline and becomes a bad row with a reason instead of a decoding crash.
-"""
+"""Enriched TSV from named files (resumable from a checkpoint) and from stdin (which cannot resume)."""
 
 from __future__ import annotations
 
-import gzip
-import io
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from connectors.sources.base import Position, Record
-
-GZIP_MAGIC = b"\x1f\x8b"
-#: Longer lines are cut (and flagged) so one corrupt file cannot exhaust memory.
-DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+from connectors.sources.lines import DEFAULT_MAX_LINE_BYTES, SourceError, iter_lines, wrap_gzip
+from connectors.sources.resumable import CheckpointMismatch, ResumableFiles
 
 
-class SourceError(RuntimeError):
-    """An input could not be read; the message names it and says what to check."""
-
-
-@dataclass(slots=True)
-class Line:
-    offset: int  # byte offset of the line start (in the decompressed stream for gzip)
-    number: int  # 1-based
-    raw: bytes
-    size: int  # full length without the newline, even when raw was cut
-    truncated: bool
-
-
-def open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
-    """Open ``path`` for reading, decompressing gzip if its first bytes say so.
-
-    Returns (reader, underlying file) so callers can report progress in input bytes.
-    """
-    try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as exc:
-        raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    return wrap_gzip(raw), raw
-
-
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == GZIP_MAGIC
-
-
-def wrap_gzip(stream: BinaryIO) -> BinaryIO:
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-    return buffered  # type: ignore[return-value]
-
-
-def iter_lines(stream: BinaryIO, *, start_offset: int = 0, start_line: int = 0,
-               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, name: str = "input") -> Iterator[Line]:
-    """Lines of ``stream`` with their byte offsets; ``stream`` is positioned at ``start_offset``."""
-    offset, number = start_offset, start_line
-    while True:
-        try:
-            chunk = stream.readline(max_line_bytes + 1)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise SourceError(f"{name}: read failed after line {number} (byte {offset}): {exc}. The file may be "
-                              "truncated or corrupt; records before this point were read normally.") from exc
-        if not chunk:
-            return
-        number += 1
-        start = offset
-        if chunk.endswith(b"\n") or len(chunk) <= max_line_bytes:
-            offset += len(chunk)
-            content = chunk[:-1] if chunk.endswith(b"\n") else chunk
-            yield Line(start, number, content, len(content), False)
-            continue
-        # Longer than the cap: keep the start, skip the rest of the line without holding it.
-        head = chunk[:max_line_bytes]
-        size = len(chunk)
-        while not chunk.endswith(b"\n"):
-            chunk = stream.readline(1024 * 1024)
-            if not chunk:
-                break
-            size += len(chunk)
-        offset += size
-        content_size = size - 1 if chunk.endswith(b"\n") else size
-        yield Line(start, number, head, content_size, True)
-
-
-class _LineReader:
-    """Shared machinery: a queue of inputs read in order, ``read()`` in batches, cumulative acks."""
-
-    description = "lines"
-
-    def __init__(self, inputs: Sequence[tuple[str, Callable[[], BinaryIO]]], max_line_bytes: int) -> None:
-        self._inputs = list(inputs)
-        self._max_line_bytes = max_line_bytes
-        self._lines = self._iterate()
-        self._finished = False
-        self._stopped = False
-        self.acked: dict[str, Position] = {}
-        self.records_read = 0
-
-    def _iterate(self) -> Iterator[Record]:
-        for name, opener in self._inputs:
-            stream = opener()
-            try:
-                for line in iter_lines(stream, max_line_bytes=self._max_line_bytes, name=name):
-                    yield Record(line.raw, Position(name, line.offset, line.number), f"{name}:{line.number}",
-                                 truncated=line.truncated, size=line.size)
-            finally:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
-
-    def read(self, max_records: int, timeout_s: float = 0.0) -> list[Record]:
-        out: list[Record] = []
-        if self._stopped:
-            return out
-        for record in self._lines:
-            out.append(record)
-            if len(out) >= max_records:
-                break
-        else:
-            self._finished = True
-        self.records_read += len(out)
-        return out
-
-    @property
-    def finished(self) -> bool:
-        return self._finished or self._stopped
-
-    def ack(self, position: Position) -> None:
-        current = self.acked.get(position.partition)
-        if current is None or position.offset > current.offset:
-            self.acked[position.partition] = position
-
-    def stop(self) -> None:
-        self._stopped = True
-
-    def close(self) -> None:
-        self._lines.close()
-
-
-class FileSource(_LineReader):
+class FileSource(ResumableFiles):
     """Named files (plain or gzip), in the order given; positions are path, line and byte offset.
 
-    A plain file list has nothing durable to commit; acknowledged positions are
-    kept in ``acked`` for reports. Use :class:`~connectors.sources.archive.DirSource`
-    with a checkpoint for resumable runs.
+    With a ``checkpoint`` a rerun over the same files resumes after the last acknowledged
+    line of each (see :class:`~connectors.sources.resumable.ResumableFiles`, which also shows
+    the progress); the checkpoint names each file by its absolute path, so a rerun from
+    another directory finds it.
     """
 
-    def __init__(self, paths: Sequence[Path | str], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(self, paths: Sequence[Path | str], *, checkpoint: Path | str | None = None,
+                 forget_when_done: bool = False, checkpoint_interval_s: float = 1.0, progress: str = "auto",
+                 progress_stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         files = [Path(p) for p in paths]
         for p in files:
             if not p.is_file():
                 raise SourceError(f"input file {p} does not exist (or is not a regular file)")
-        super().__init__([(str(p), (lambda p=p: open_binary(p)[0])) for p in files], max_line_bytes)
+        super().__init__([(str(p), str(p.resolve()), p) for p in files], checkpoint=checkpoint,
+                         forget_when_done=forget_when_done, progress=progress, progress_stream=progress_stream,
+                         progress_label="file", checkpoint_interval_s=checkpoint_interval_s, clock=clock,
+                         max_line_bytes=max_line_bytes)
         self.description = f"files: {', '.join(map(str, files))}"
 
+    def _scope(self) -> dict[str, Any]:
+        return {"kind": "files"}
 
-class StdinSource(_LineReader):
+    def _check_scope(self, data: dict[str, Any]) -> None:
+        if data.get("kind") != "files":
+            raise CheckpointMismatch(f"checkpoint {self.checkpoint_path} belongs to a run over the directory "
+                                     f"{data.get('root')}, not to named files; use a separate checkpoint file")
+
+
+class StdinSource:
     """Standard input (plain or gzip), read by a thread so the loop never waits on a quiet pipe.
+
+    A pipe cannot be read again, so there is nothing to checkpoint: acknowledged positions
+    are kept in ``acked`` for reports, and a run that stops early cannot resume.
 
     Why a thread: a pipe that stays open but idle holds ``readline`` until the next line. In
     the loop's own thread that would keep records that did arrive waiting for a full batch,
@@ -181,14 +65,24 @@ class StdinSource(_LineReader):
     QUEUE_RECORDS = 2048
 
     def __init__(self, stream: BinaryIO | None = None, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
-        target = stream if stream is not None else sys.stdin.buffer
-        super().__init__([("stdin", lambda: wrap_gzip(target))], max_line_bytes)
+        self._stream = stream if stream is not None else sys.stdin.buffer
+        self._max_line_bytes = max_line_bytes
+        self._lines = self._iterate()
+        self._finished = False
+        self._stopped = False
+        self.acked: dict[str, Position] = {}
+        self.records_read = 0
         self.description = "stdin"
         self._ready: deque[Record | BaseException | None] = deque()  # None: the end of the input
         self._arrived = threading.Event()
         self._room = threading.Event()
         self._room.set()
         self._thread = threading.Thread(target=self._pump, name="sptk-stdin", daemon=True)
+
+    def _iterate(self) -> Iterator[Record]:
+        for line in iter_lines(wrap_gzip(self._stream), max_line_bytes=self._max_line_bytes, name="stdin"):
+            yield Record(line.raw, Position("stdin", line.offset, line.number), f"stdin:{line.number}",
+                         truncated=line.truncated, size=line.size)
 
     def _pump(self) -> None:
         ready, arrived, room = self._ready, self._arrived, self._room
@@ -240,8 +134,13 @@ class StdinSource(_LineReader):
     def finished(self) -> bool:
         return self._finished or (self._stopped and not self._ready)
 
+    def ack(self, position: Position) -> None:
+        current = self.acked.get(position.partition)
+        if current is None or position.offset > current.offset:
+            self.acked[position.partition] = position
+
     def stop(self) -> None:
-        super().stop()
+        self._stopped = True
         self._room.set()
 
     def close(self) -> None:

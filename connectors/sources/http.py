@@ -5,7 +5,10 @@ once it gets ``200``, so ``200`` means every record of the batch is durably
 produced (acknowledged by the pipeline), not merely received. When the sidecar
 cannot promise that soon (draining, or too many records already waiting) it
 answers ``503`` at once, with a JSON body saying how many records it accepted,
-so the caller retries elsewhere or later instead of queueing without bound.
+so the caller retries elsewhere or later instead of queueing without bound. A
+batch is taken whole or not at all: a body that is not complete, valid gzip, or
+a batch larger than ``max_pending_records`` (it could never fit), is refused with
+a ``4xx`` and nothing of it reaches the pipeline.
 """
 
 from __future__ import annotations
@@ -62,30 +65,51 @@ class HttpSource:
 
     # -- HTTP side (server threads) ------------------------------------------------------
 
-    def _reject(self, reason: str, retry_after_s: int | None = 1) -> Response:
+    def _refuse(self, status: HTTPStatus, reason: str, retry_after_s: int | None = None) -> Response:
+        """A batch refused whole: nothing of it was taken, so the caller keeps it (and may retry after
+        ``retry_after_s`` when it says so)."""
         self.rejected_batches += 1
         headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
-        return Response.json(HTTPStatus.SERVICE_UNAVAILABLE, {"accepted": 0, "acked": 0, "error": reason}, headers)
+        return Response.json(status, {"accepted": 0, "acked": 0, "error": reason}, headers)
 
     def _decode_body(self, request: Request) -> bytes | Response:
         encoding = request.headers.get("content-encoding", "identity").lower()
         if encoding in ("identity", ""):
             return request.body
         if encoding != "gzip":
-            return Response.json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {
-                "accepted": 0, "acked": 0, "error": f"Content-Encoding {encoding!r} is not supported; send "
-                                                    "identity or gzip"})
-        try:
+            return self._refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Encoding {encoding!r} is not supported; "
+                                                                   "send identity or gzip")
+        return self._gunzip(request.body)
+
+    def _gunzip(self, data: bytes) -> bytes | Response:
+        """Every member of a gzip body (RFC 1952 allows several), or a refusal: a batch is never taken in part.
+
+        Each member must reach its trailer (which checks its CRC and length), and whatever
+        follows a member must be another member; the size limit counts all members together.
+        """
+        members: list[bytes] = []
+        size = 0
+        bad = HTTPStatus.BAD_REQUEST
+        while True:
+            member = len(members) + 1
             d = zlib.decompressobj(wbits=31)
-            body = d.decompress(request.body, self.max_body_bytes + 1)
-        except zlib.error as exc:
-            return Response.json(HTTPStatus.BAD_REQUEST, {"accepted": 0, "acked": 0,
-                                                          "error": f"the gzip body is corrupt: {exc}"})
-        if len(body) > self.max_body_bytes or d.unconsumed_tail:
-            return Response.json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
-                "accepted": 0, "acked": 0,
-                "error": f"the body decompresses to more than {self.max_body_bytes} bytes; send smaller batches"})
-        return body
+            try:
+                out = d.decompress(data, self.max_body_bytes - size + 1)
+            except zlib.error as exc:
+                return self._refuse(bad, f"the gzip body is corrupt (member {member}: {exc}); nothing was accepted")
+            size += len(out)
+            if size > self.max_body_bytes:
+                return self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the body decompresses to more than "
+                                    f"{self.max_body_bytes} bytes; send smaller batches")
+            if not d.eof:
+                return self._refuse(bad, f"the gzip body is incomplete (member {member} ends before its trailer); "
+                                         "nothing was accepted: send the whole batch again")
+            members.append(out)
+            data = d.unused_data
+            if not data:
+                return b"".join(members)
+            if not data.startswith(b"\x1f\x8b"):
+                return self._refuse(bad, f"{len(data)} bytes after the gzip data are not gzip; nothing was accepted")
 
     def handle(self, request: Request) -> Response:
         body = self._decode_body(request)
@@ -94,14 +118,21 @@ class HttpSource:
         lines = body.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()  # the newline that ends the last line
+        if len(lines) > self.max_pending_records:  # could never fit, however long the caller waits: not retryable
+            limit = self.max_pending_records
+            return self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                f"the batch has {len(lines)} records, more than source.http.max_pending_records "
+                                f"({limit}) lets wait for delivery at once; split it into batches of at most "
+                                f"{limit} records")
         with self._lock:
             if self._draining or self._closed:
-                return self._reject("draining: this instance is shutting down; send the batch to another instance",
-                                    retry_after_s=None)
+                return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "draining: this instance is shutting down; "
+                                                                     "send the batch to another instance")
             pending = self._next - 1 - self._acked
             if pending + len(lines) > self.max_pending_records:
-                return self._reject(f"overloaded: {pending} records are waiting for delivery (limit "
-                                    f"{self.max_pending_records}); retry shortly or send smaller batches")
+                return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, f"overloaded: {pending} records are waiting for "
+                                    f"delivery (limit {self.max_pending_records}); retry shortly or send smaller "
+                                    "batches", retry_after_s=1)
             if not lines:
                 return Response.json(HTTPStatus.OK, {"accepted": 0, "acked": 0})
             batch = next(self._batches)

@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from connectors.sources.base import Position, Record
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import PartitionLag, TrackedConsumer
 from toolkit.kafka.headers import TRACE_ID
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 class KafkaSource:

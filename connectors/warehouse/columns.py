@@ -1,6 +1,6 @@
 """The columns of ``atomic.events``, derived from the one field table.
 
-Atomic columns come from :mod:`toolkit.fields` (so a field is named and typed in
+Atomic columns come from :mod:`toolkit.contract.fields` (so a field is named and typed in
 one place); the three self-describing fields become one JSON column per entity
 type, named the way Snowplow's wide-row loaders name them, and added on demand.
 The load metadata columns make every load idempotent and traceable to its input.
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from toolkit.fields import FIELDS, FieldKind
+from toolkit.contract.fields import FIELDS, FieldKind
 
 
 class Dialect(Enum):

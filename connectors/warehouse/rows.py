@@ -4,7 +4,7 @@ A canonical row is a dict keyed by warehouse column names holding only the
 non-empty atomic fields (typed int/float/bool/str, timestamps as ISO-8601 UTC
 text with 0-9 fractional digits) plus ``contexts_*`` lists and
 ``unstruct_event_*`` objects: the toolkit's ``canonical`` JSON profile
-(:func:`toolkit.profiles.canonical.to_dict`), whose extra keys are skipped.
+(:func:`toolkit.contract.profiles.canonical.to_dict`), whose extra keys are skipped.
 Anything else is rejected with a reason that names the field, so a bad row is
 explained rather than silently loaded or dropped.
 """
@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from connectors.warehouse.columns import ATOMIC_COLUMNS, ENTITY_KEY, entity_column
-from toolkit.fields import FieldKind
-from toolkit.profiles.canonical import EXTRA_KEYS
+from toolkit.contract.fields import FieldKind
+from toolkit.contract.profiles.canonical import EXTRA_KEYS
 
 #: Canonical-profile keys that are not columns: ``geo_location`` repeats geo_latitude/longitude, ``_schemas``
 #: and ``_tsv`` only serve to rebuild the TSV byte for byte.

@@ -14,7 +14,7 @@ from enum import Enum
 
 from connectors.warehouse.columns import ATOMIC_COLUMNS, LOAD_NAMES, is_entity_column
 from migration.reconcile.config import EVENT_TYPE_COLUMNS
-from toolkit.fields import FieldKind
+from toolkit.contract.fields import FieldKind
 
 
 class Category(Enum):

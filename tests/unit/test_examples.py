@@ -7,7 +7,7 @@ from pathlib import Path
 
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
-from toolkit.config import load_config
+from toolkit.config.loading import load_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -27,3 +27,13 @@ def test_example_resolver_resolves_every_example_schema() -> None:
         key = SchemaKey.from_path(str(path.relative_to(EXAMPLES / "iglu" / "schemas")))
         resolved = resolver.lookup(key)
         assert getattr(resolved, "schema", None) == json.loads(path.read_text()), key
+
+
+def test_the_example_registry_passes_the_projects_own_lint_and_check_strictly() -> None:
+    from click.testing import CliRunner
+
+    from toolkit.cli.iglu import iglu
+
+    for command in ("lint", "check"):
+        result = CliRunner().invoke(iglu, [command, "--strict", str(EXAMPLES / "iglu")])
+        assert result.exit_code == 0, f"sptk iglu {command} --strict examples/iglu:\n{result.output}"

@@ -6,12 +6,14 @@ the code can be tested without a broker.
 """
 
 from toolkit.kafka.client import (
+    KafkaConfigError,
     KafkaUnavailable,
     admin_client,
     consumer,
     create_topics,
     idempotent_producer,
     wait_until_ready,
+    warm_up_producer_ids,
 )
 from toolkit.kafka.consuming import ConsumedMessage, KafkaConsumeError, PartitionLag, TrackedConsumer, partition_key
 from toolkit.kafka.headers import MessageHeaders, new_trace_id
@@ -19,13 +21,13 @@ from toolkit.kafka.producing import (
     DeliveryFailed,
     DeliveryProducer,
     DeliveryReport,
-    KafkaConfigError,
     MessageTooLarge,
     ProducerQueueFull,
     TopicMissing,
     TransactionAborted,
     message_size,
 )
+from toolkit.kafka.stats import KafkaStats, parse_stats, stats_settings
 
 __all__ = [
     "ConsumedMessage",
@@ -34,6 +36,7 @@ __all__ = [
     "DeliveryReport",
     "KafkaConfigError",
     "KafkaConsumeError",
+    "KafkaStats",
     "KafkaUnavailable",
     "MessageHeaders",
     "MessageTooLarge",
@@ -48,6 +51,9 @@ __all__ = [
     "idempotent_producer",
     "message_size",
     "new_trace_id",
+    "parse_stats",
     "partition_key",
+    "stats_settings",
     "wait_until_ready",
+    "warm_up_producer_ids",
 ]

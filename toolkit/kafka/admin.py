@@ -1,6 +1,6 @@
 """Topic inspection and changes through the admin API, returning plain data.
 
-``toolkit.topics`` plans against :class:`TopicState` values and never sees a
+``toolkit.kafka.topics`` plans against :class:`TopicState` values and never sees a
 ``confluent_kafka`` object, so planning stays pure and testable without a broker.
 """
 

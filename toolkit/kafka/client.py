@@ -32,6 +32,17 @@ class KafkaUnavailable(RuntimeError):
     retryable = True
 
 
+class KafkaConfigError(ValueError):
+    """librdkafka refused the client settings (an unknown property, a bad value); retrying cannot help."""
+
+    @classmethod
+    def refused(cls, exc: KafkaException, settings: str, tables: str) -> KafkaConfigError:
+        """The error for a client librdkafka would not create, naming the config tables to check."""
+        err = exc.args[0] if exc.args else exc
+        reason = err.str() if isinstance(err, KafkaError) else str(err)
+        return cls(f"librdkafka refused the {settings} settings: {reason}. Check {tables} in the pipeline config.")
+
+
 def client_settings(defaults: Mapping[str, Any], bootstrap: str,
                     overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The librdkafka settings of any client the toolkit makes: defaults, overrides, the bootstrap servers.
@@ -53,7 +64,10 @@ ADMIN_DEFAULTS: dict[str, Any] = {"log_level": 5}
 
 
 def admin_client(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> AdminClient:
-    return AdminClient(client_settings(ADMIN_DEFAULTS, bootstrap, overrides))
+    try:
+        return AdminClient(client_settings(ADMIN_DEFAULTS, bootstrap, overrides))
+    except KafkaException as exc:
+        raise KafkaConfigError.refused(exc, "admin client", "[kafka.common]") from exc
 
 
 def idempotent_producer(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> Producer:
@@ -89,6 +103,26 @@ def wait_until_ready(bootstrap: str, timeout_s: float = 60.0) -> float:
         f" (last error: {last_error}). Check that the broker is running"
         " (scripts/kafka-local status) and that the address is right."
     )
+
+
+def warm_up_producer_ids(bootstrap: str, timeout_s: float = 60.0) -> None:
+    """Block until the cluster hands out producer ids, asking once with librdkafka's logs off.
+
+    A new cluster creates its transaction state and fetches a block of producer ids only when
+    the first producer asks, and answers "coordinator load in progress" until then. The first
+    idempotent producer (every pipeline's) would print that as a raw librdkafka line
+    (``%4|...|GETPID|...: retrying``) although it recovers by itself. Asking here, as part of a
+    broker's start-up, keeps it out of every later run.
+    """
+    import uuid
+
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"sptk-warm-up-{uuid.uuid4().hex}",
+                         "log_level": 0})
+    try:
+        producer.init_transactions(timeout_s)
+    except KafkaException as exc:
+        raise KafkaUnavailable(f"Kafka at {bootstrap} did not hand out a producer id within {timeout_s:.0f}s: "
+                               f"{exc.args[0]}") from exc
 
 
 def create_topics(

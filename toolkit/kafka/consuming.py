@@ -17,9 +17,8 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
-from toolkit.delivery import DeliveryTracker
-from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaUnavailable, client_settings
-from toolkit.kafka.producing import KafkaConfigError
+from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaConfigError, KafkaUnavailable, client_settings
+from toolkit.pipeline.delivery import DeliveryTracker
 
 log = logging.getLogger(__name__)
 

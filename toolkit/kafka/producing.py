@@ -9,7 +9,7 @@ handles each once:
   after ``enqueue_timeout_s`` turns a dead broker into a clear error instead of
   an endless wait.
 * Only a delivery report says a message is durable, so source positions are
-  acknowledged from the report (through :class:`~toolkit.delivery.DeliveryTracker`),
+  acknowledged from the report (through :class:`~toolkit.pipeline.delivery.DeliveryTracker`),
   never from ``produce()`` returning.
 * A record bigger than the topic's ``max.message.bytes`` is rejected by the
   broker on every retry; checking the size *before* producing lets the pipeline
@@ -28,10 +28,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
-from toolkit.delivery import DeliveryTracker, PartitionId
 from toolkit.kafka.admin import describe_topics
-from toolkit.kafka.client import PRODUCER_DEFAULTS, client_settings
-from toolkit.outcomes import Output
+from toolkit.kafka.client import PRODUCER_DEFAULTS, KafkaConfigError, client_settings
+from toolkit.pipeline.delivery import DeliveryTracker, PartitionId
+from toolkit.pipeline.outcomes import Output
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +52,6 @@ PERMANENT_ERRORS = frozenset({
 })
 
 RecordRef = tuple[PartitionId, int]
-
-
-class KafkaConfigError(ValueError):
-    """librdkafka refused the client settings (an unknown property, a bad value)."""
-
-    @classmethod
-    def refused(cls, exc: KafkaException, settings: str, tables: str) -> KafkaConfigError:
-        """The error for a client librdkafka would not create, naming the config tables to check."""
-        return cls(f"librdkafka refused the {settings} settings: {exc.args[0]}. Check the {tables} tables of the "
-                   "pipeline config.")
 
 
 class MessageTooLarge(ValueError):
@@ -196,6 +186,7 @@ class DeliveryProducer:
         self.backpressure_waits = 0
         self.delivered_count = 0
         self.failed_count = 0
+        self.resent_count = 0
         #: confirmed messages per topic (cheap enough for every report; the pipeline's per-stream counts)
         self.delivered_by_topic: dict[str, int] = {}
         #: successful deliveries are passed to ``on_report`` one in ``report_every`` (failures always are)
@@ -336,6 +327,7 @@ class DeliveryProducer:
                 self.tracker.retried(*msg.record)
             self._enqueue(msg)
             resent += 1
+        self.resent_count += resent
         return resent
 
     def poll(self, timeout_s: float = 0.0) -> int:

@@ -20,6 +20,12 @@ SCHEMA = {"self": {"vendor": "com.acme", "name": "click", "format": "jsonschema"
           "type": "object"}
 
 
+def schema_at(path: str) -> dict:
+    """The schema the registry has at ``/api/schemas/<vendor>/<name>/<format>/<version>``."""
+    vendor, name, format, version = path.rsplit("/", 4)[1:]
+    return {**SCHEMA, "self": {"vendor": vendor, "name": name, "format": format, "version": version}}
+
+
 class Script:
     """What the fake server answers next: "404", "500", "hang", "ok" (the last entry repeats)."""
 
@@ -48,7 +54,7 @@ def fake() -> Iterator[tuple[str, Script]]:
                 time.sleep(1.0)  # longer than the client's timeout
             status, body = {"404": (404, b'{"message":"The schema is not found"}'),
                             "500": (500, b'{"message":"boom"}'),
-                            "badjson": (200, b"<html>")}.get(action, (200, json.dumps(SCHEMA).encode()))
+                            "badjson": (200, b"<html>")}.get(action, (200, json.dumps(schema_at(self.path)).encode()))
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -155,3 +161,20 @@ def test_concurrent_lookups_make_one_http_request(fake: tuple[str, Script]) -> N
         t.join(10)
     assert len(results) == 16 and all(isinstance(r, ResolvedSchema) for r in results)
     assert len(script.requests) == 1
+
+
+def test_a_hanging_registry_costs_one_round_of_timeouts_per_outage_not_one_per_schema(
+        fake: tuple[str, Script]) -> None:
+    uri, script = fake
+    script.plan = ["hang"]
+    resolver = make(uri, attempts_per_lookup=3, backoff_min=0.5)
+    keys = [SchemaKey.parse(f"iglu:com.acme/s{i}/jsonschema/1-0-0") for i in range(9)]
+    for key in keys:
+        failed = resolver.lookup(key)
+        assert isinstance(failed, ResolutionError) and failed.retryable
+        assert failed.history[0].errors[0].kind is ErrorKind.TIMEOUT
+    assert len(script.requests) == 3  # the first key's tries; the other eight skip the registry in its outage
+    script.plan = ["ok"]
+    time.sleep(0.7)  # the backoff after three failures: 0.5 s + 4^3 ms
+    assert all(isinstance(resolver.lookup(key), ResolvedSchema) for key in keys)
+    assert len(script.requests) == 3 + 9  # the first answer ended the outage for every key

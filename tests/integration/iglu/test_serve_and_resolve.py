@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -103,6 +104,24 @@ def test_the_cli_resolves_and_validates_through_the_server(central_server: str, 
     assert json.loads(out.stdout)["dataReports"][0]["path"] == "$.id"
 
 
+def test_the_cli_exits_1_for_a_missing_schema_and_3_for_a_registry_that_cannot_answer(
+        central_server: str, tmp_path: Path) -> None:
+    missing = "iglu:com.acme/no_such_thing/jsonschema/1-0-0"
+    out = subprocess.run([str(SPTK), "iglu", "resolve", missing, "--resolver",
+                          str(resolver_config(tmp_path, f"{central_server}/api"))], capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr  # a finding: the registry answered that it has no such schema
+    assert out.stderr.startswith("sptk iglu resolve: ") and "Traceback" not in out.stderr
+    with socket.socket() as closed:  # bound, never listening: connections are refused at once
+        closed.bind(("127.0.0.1", 0))
+        down = resolver_config(tmp_path, f"http://127.0.0.1:{closed.getsockname()[1]}/api")
+        web_page = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
+        for command in (["resolve", web_page], ["validate", web_page, "--data", "{}"]):
+            out = subprocess.run([str(SPTK), "iglu", *command, "--resolver", str(down)], capture_output=True,
+                                 text=True, timeout=60)
+            assert out.returncode == 3, out.stderr  # could not decide: retrying can help (docs/cli.md)
+            assert out.stderr.startswith(f"sptk iglu {command[0]}: ") and "Traceback" not in out.stderr
+
+
 def test_concurrent_clients_are_served(central_server: str, tmp_path: Path, iglu_central: Path) -> None:
     schemas, _ = load_registry(iglu_central.parent)
     keys = list(schemas)[:120]
@@ -156,5 +175,18 @@ def test_serve_refuses_a_port_in_use(central_server: str, iglu_central: Path) ->
     port = central_server.rsplit(":", 1)[1]
     out = subprocess.run([str(SPTK), "iglu", "serve", str(iglu_central.parent), "--port", port],
                          capture_output=True, text=True, timeout=30, env={**os.environ})
-    assert out.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in out.stderr
+    assert out.returncode == 2 and f"sptk iglu serve: cannot listen on 127.0.0.1:{port}" in out.stderr
     assert shutil.which("git")  # check's integration needs git too; fail loudly if CI lacks it
+
+
+def test_serve_takes_its_limits_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    proc, url = start(tmp_path, "--request-timeout", "0.5", "--max-connections", "2")
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(b"GET /api/meta/health HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+            assert s.recv(1024) == b""  # disconnected at the deadline, not held for ever
+        assert requests.get(f"{url}/api/meta/health", timeout=5).text == "OK"
+    finally:
+        stop(proc)

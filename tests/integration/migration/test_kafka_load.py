@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from connectors.warehouse import Warehouse
 from tests.conftest import LocalBroker
 from tests.unit.migration.scenario import bad_row, eid, events, run, write_jsonl
-from toolkit.cli import main
+from toolkit.cli.root import main
 from toolkit.kafka import create_topics, idempotent_producer
 
 
@@ -101,9 +101,31 @@ def test_kafka_load_as_a_sidecar_drains_on_sigterm_and_resumes_from_its_commits(
                 if exists and con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 60:
                     break
                 time.sleep(0.3)
-        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        def scrape() -> str:
+            return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+        metrics = scrape()
         assert f'sptk_records_in_total{{source="{topic}"}} 60.0' in metrics
-        assert 'sptk_records_out_total{stream="warehouse"} 60.0' in metrics
+        # rows loaded equals the rows in the warehouse; freshness at the warehouse counts every row
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            rows = con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0]
+        assert f'sptk_records_out_total{{stream="warehouse"}} {rows}.0' in metrics and rows == 60
+        assert f'sptk_freshness_seconds_count{{stream="warehouse"}} {rows}.0' in metrics
+        assert "sptk_warehouse_load_latency_seconds_count" in metrics
+        assert "_created" not in metrics and "process_cpu_seconds_total" in metrics
+        # consumer lag per partition, and 0 once caught up
+        while time.monotonic() < deadline and not all(
+                f'sptk_consumer_lag{{partition="{p}",topic="{topic}"}} 0.0' in metrics for p in (0, 1)):
+            time.sleep(0.5)
+            metrics = scrape()
+        for p in (0, 1):
+            assert f'sptk_consumer_lag{{partition="{p}",topic="{topic}"}} 0.0' in metrics
+        # librdkafka statistics of the consumer (every 5 s)
+        stats_deadline = time.monotonic() + 20
+        while 'sptk_kafka_broker_rtt_seconds{' not in metrics and time.monotonic() < stats_deadline:
+            time.sleep(0.5)
+            metrics = scrape()
+        assert 'sptk_kafka_request_errors{client="consumer"}' in metrics
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
         assert process.returncode == 0, out
@@ -153,9 +175,11 @@ def test_kafka_load_gives_up_on_an_unreachable_broker_with_one_clear_error(tmp_p
 
 def test_kafka_load_gives_up_on_a_topic_that_does_not_exist(kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = f"test.enriched.missing.{uuid.uuid4().hex[:8]}"
-    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--bootstrap", kafka_bootstrap, "--topic", topic,
-                                       "--warehouse", f"duckdb:{tmp_path / 'wh.duckdb'}", "--until-caught-up",
-                                       "--connect-timeout", "2"])
+    # the bootstrap comes from the variable a pipeline config reads; the test suite's own is not sptk's
+    env = {"SPTK_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    result = CliRunner().invoke(main, ["migrate", "kafka-load", "--topic", topic, "--warehouse",
+                                       f"duckdb:{tmp_path / 'wh.duckdb'}", "--until-caught-up",
+                                       "--connect-timeout", "2"], env=env)
     assert result.exit_code == 3, result.output
     assert f"topic {topic} does not exist on Kafka at {kafka_bootstrap}" in result.stderr
 

@@ -191,7 +191,7 @@ def test_a_postgres_side_locked_by_another_session_is_undecided(tmp_path: Path, 
     """A lock another session holds (a migration, a long load) fails the copy: undecided with the reason, no trace."""
     from click.testing import CliRunner
 
-    from toolkit.cli import main
+    from toolkit.cli.root import main
 
     legacy, _ = _sides()
     _load(f"{postgres_url}?schema={pg_schemas[0]}", legacy)

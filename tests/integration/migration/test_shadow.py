@@ -1,7 +1,7 @@
 """`sptk migrate shadow`: one generated archive through the legacy path and the real Kafka pipeline, reconciled.
 
 The archive holds lines that do not parse, lines whose entities break their schema,
-late events and natural duplicates (toolkit.samples). The legacy path loads what
+late events and natural duplicates (toolkit.contract.samples). The legacy path loads what
 parses (it never validated schemas); the Kafka path's pipeline sends the schema
 violations to the bad topic. So the verdict is ``warn``: those events are *rejected*
 on the Kafka side, and nothing is missing, extra or modified.
@@ -17,8 +17,8 @@ import yaml
 from click.testing import CliRunner
 
 from tests.integration.pipeline.conftest import base_config, write_config
-from toolkit.cli import main
-from toolkit.samples import SampleSpec, SampleStats, generate
+from toolkit.cli.root import main
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
 
 
 def test_a_shadow_run_loads_both_paths_and_explains_every_difference(kafka_bootstrap: str, tmp_path: Path) -> None:

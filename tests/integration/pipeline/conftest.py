@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -18,8 +20,8 @@ import pytest
 import yaml
 
 from tests.integration.pipeline_infra.conftest import read_all
+from toolkit.contract.samples import SampleSpec, generate
 from toolkit.kafka import create_topics, idempotent_producer
-from toolkit.samples import SampleSpec, generate
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "iglu"
@@ -54,7 +56,7 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout_s:
 
 def fill_input_topic(bootstrap: str, topic: str, *, partitions: int, events: int, seed: int, keys: int,
                      held_back: int = 0) -> list[str]:
-    """Create ``topic`` and produce ``toolkit.samples`` lines to it, keyed round-robin over ``keys`` keys.
+    """Create ``topic`` and produce ``toolkit.contract.samples`` lines to it, keyed round-robin over ``keys`` keys.
 
     The pipeline tests with a Kafka source all start from such a topic; the lines are returned
     so a test can check the outputs against exactly what went in. The last ``held_back`` lines
@@ -126,6 +128,16 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
                             env={**os.environ, **(env or {})})
 
 
+def post(url: str, body: bytes, timeout: float = 60) -> tuple[int, dict]:
+    """POST ``body``; the status and the JSON answer, also for an error status."""
+    request = urllib.request.Request(url, data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -141,9 +153,10 @@ def metric(port: int, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
-def start_mid_stream(config: Path, port: int, records: int, *args: str) -> subprocess.Popen[str]:
+def start_mid_stream(config: Path, port: int, records: int, *args: str,
+                     env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``sptk pipeline run --config config``, returned once it has read ``records`` (seen on /metrics) or ended."""
-    run = start("pipeline", "run", "--config", str(config), *args)
+    run = start("pipeline", "run", "--config", str(config), *args, env=env)
     wait_for(lambda: metric(port, "sptk_records_in_total") >= records or run.poll() is not None, 120,
              f"the run to read {records} records")
     return run

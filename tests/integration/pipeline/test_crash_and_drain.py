@@ -6,6 +6,7 @@ import json
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.integration.pipeline.conftest import (
@@ -21,12 +22,29 @@ from tests.integration.pipeline.conftest import (
     write_config,
 )
 from tests.integration.pipeline_infra.conftest import unique
-from toolkit.samples import SampleSpec, generate
+from toolkit.contract.samples import SampleSpec, generate
 
 
 def landed(bootstrap: str, prefix: str, expect: int | None = None) -> list[Message]:
     """Every enriched and bad message (the records' one-of outcomes)."""
     return read_topic(bootstrap, f"{prefix}.enriched") + read_topic(bootstrap, f"{prefix}.bad")
+
+
+def only_the_tail_repeats(bootstrap: str, prefix: str, expected: dict[str, str],
+                          is_committed: Callable[[str], bool]) -> tuple[dict[str, list[Message]], set[str]]:
+    """Every line landed in enriched or bad; the repeated ones (returned) all come after the last commit."""
+    copies: dict[str, list[Message]] = defaultdict(list)
+    for m in landed(bootstrap, prefix):
+        copies[m.source].append(m)
+    assert set(copies) == set(expected)  # nothing missing from enriched ∪ bad
+    duplicated = {s for s, ms in copies.items() if len(ms) > 1}
+    assert duplicated, "a kill -9 after records were read but before they were committed should repeat some"
+    assert not any(is_committed(s) for s in duplicated)  # duplicates only from the uncommitted tail
+    for source, ms in copies.items():
+        assert len({m.event_id for m in ms}) == 1 and len({m.topic for m in ms}) == 1, source
+        if ms[0].topic.endswith(".enriched"):
+            assert len({m.value for m in ms}) == 1  # the same event, byte for byte
+    return copies, duplicated
 
 
 def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
@@ -63,22 +81,51 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_boot
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err[-3000:]
 
-    copies: dict[str, list[Message]] = defaultdict(list)
-    for m in landed(kafka_bootstrap, prefix):
-        copies[m.source].append(m)
-    assert set(copies) == set(expected)  # nothing missing from enriched ∪ bad
-    duplicated = {s for s, ms in copies.items() if len(ms) > 1}
-    assert duplicated, "a kill -9 after records were read but before they were committed should repeat some"
-    assert not any(is_committed(s) for s in duplicated)  # duplicates only from the uncommitted tail
-    for source, ms in copies.items():
-        assert len({m.event_id for m in ms}) == 1 and len({m.topic for m in ms}) == 1, source
-        if ms[0].topic.endswith(".enriched"):
-            assert len({m.value for m in ms}) == 1  # the same event, byte for byte
+    copies, duplicated = only_the_tail_repeats(kafka_bootstrap, prefix, expected, is_committed)
     raw_sources = {m.source for m in read_topic(kafka_bootstrap, f"{prefix}.raw")}
     assert raw_sources == set(expected)
     print(f"kill -9 accounting: {len(expected)} lines; {sum(map(is_committed, expected))} committed before the kill; "
           f"{len(copies)} distinct in enriched + bad ({sum(len(ms) for ms in copies.values())} messages); "
           f"{len(duplicated)} repeated, all from the uncommitted tail, each with one event_id")
+
+
+def test_kill_9_on_a_plain_file_then_rerun_repeats_only_the_uncommitted_tail(tmp_path: Path, kafka_bootstrap: str,
+                                                                            prefix: str) -> None:
+    """A plain ``file`` source into Kafka checkpoints on its own: a rerun resumes after what was committed."""
+    events = tmp_path / "events.tsv"
+    lines = list(generate(SampleSpec(events=40_000, seed=22)))
+    events.write_text("".join(x + "\n" for x in lines))
+    expected = {f"{events}:{i + 1}": x for i, x in enumerate(lines)}
+    state = tmp_path / "state"  # where the automatic checkpoint goes (XDG_STATE_HOME)
+    env = {"XDG_STATE_HOME": str(state)}
+    port = free_port()
+    cfg = base_config(prefix, kafka_bootstrap, source={"kind": "file", "file": {"paths": [str(events)]}},
+                      delivery={"commit_interval_s": 0.1, "max_in_flight": 500, "drain_timeout_s": 20},
+                      sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    config = write_config(tmp_path / "pipeline.yaml", cfg)
+
+    first = start_mid_stream(config, port, 3000, "--create-topics", env=env)
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    assert first.returncode == -signal.SIGKILL, "the run finished before it could be killed; give it more input"
+    checkpoints = list((state / "sptk" / "checkpoints").glob("*.json"))
+    assert len(checkpoints) == 1, "the file source keeps no checkpoint"
+    committed = json.loads(checkpoints[0].read_text())["files"][str(events.resolve())]["line"]
+    assert 0 < committed < len(lines)
+
+    def is_committed(source: str) -> bool:
+        return int(source.rsplit(":", 1)[1]) <= committed
+
+    second = start("pipeline", "run", "--config", str(config), env=env)
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1])["in"] == len(lines) - committed  # resumed after the checkpoint
+    assert "resuming from the checkpoint" in err
+    assert not checkpoints[0].exists()  # everything delivered: nothing left to resume, a later run starts afresh
+
+    _, duplicated = only_the_tail_repeats(kafka_bootstrap, prefix, expected, is_committed)
+    print(f"kill -9 on a plain file: {len(lines)} lines; {committed} committed before the kill; {len(duplicated)} "
+          f"repeated, all from the uncommitted tail")
 
 
 def test_sigterm_drains_and_a_restart_repeats_nothing(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:

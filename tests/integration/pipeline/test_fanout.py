@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 
 from tests.integration.pipeline.conftest import Message, base_config, read_topic, sptk, write_config
-from toolkit.event import EnrichedEvent
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import parse_line
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import parse_line
 
 KEY = "integration-pseudonymisation-key"
 HEADERS = {"sp.event_id", "sp.schema", "sp.collector_tstamp", "sp.source", "sp.pipeline", "sp.trace_id"}

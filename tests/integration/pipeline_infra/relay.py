@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 class Relay:

@@ -13,8 +13,8 @@ import time
 from connectors.sidecar import Sidecar, configure_logging, kafka_probe
 from connectors.sources import HttpSource
 from tests.integration.pipeline_infra.relay import Relay
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 class HangingRelay(Relay):

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from tests.integration.pipeline_infra.conftest import read_all, unique
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import ConsumedMessage, DeliveryProducer, TrackedConsumer, idempotent_producer
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 def fill(bootstrap: str, topic: str, per_partition: int, partitions: int) -> None:

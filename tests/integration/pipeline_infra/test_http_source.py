@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +16,8 @@ from connectors.sidecar import HttpServer
 from connectors.sources import HttpSource, Position
 from tests.integration.pipeline_infra.conftest import read_all
 from tests.integration.pipeline_infra.relay import Relay
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 def post(port: int, body: bytes, headers: dict[str, str] | None = None,
@@ -162,3 +163,108 @@ def test_request_errors(serve: Callable[..., tuple[HttpSource, int]]) -> None:
     assert [r.raw for r in records] == [b"g1", b"g2"]
     source.ack(Position("http", records[-1].position.offset))
     assert ok.wait() == (200, {"accepted": 2, "acked": 2})
+
+
+def raw_exchange(port: int, request: bytes, *, half_close: bool = True) -> tuple[int, bytes]:
+    """Send ``request`` as is over a plain socket (no client library fixing it up) and read the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(request)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)  # the client is done: what it sent is all there is
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+@pytest.fixture
+def relayed(serve: Callable[..., tuple[HttpSource, int]], kafka_bootstrap: str,
+            new_topic: Callable[..., str]) -> Iterator[Callable[..., tuple[HttpSource, int, str]]]:
+    """An HTTP source whose batches a relay produces to a fresh topic on the real broker."""
+    stops: list[tuple[threading.Event, threading.Thread]] = []
+
+    def make(**options: object) -> tuple[HttpSource, int, str]:
+        source, port = serve(**options)
+        topic = new_topic("http")
+        tracker = DeliveryTracker()
+        relay = Relay(source, DeliveryProducer(kafka_bootstrap, tracker=tracker), tracker, topic)
+        stop = threading.Event()
+        thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+        thread.start()
+        stops.append((stop, thread))
+        return source, port, topic
+
+    yield make
+    for stop, thread in stops:
+        stop.set()
+        thread.join(10)
+
+
+def test_gzip_bodies_are_taken_whole_or_not_at_all(relayed: Callable[..., tuple[HttpSource, int, str]],
+                                                   kafka_bootstrap: str) -> None:
+    source, port, topic = relayed()
+    gz = {"Content-Encoding": "gzip"}
+    truncated = gzip.compress(b"".join(b"truncated %d\n" % i for i in range(100)))
+    status, body = post(port, truncated[: len(truncated) // 2], gz)
+    assert status == 400 and body["accepted"] == 0 and "incomplete" in body["error"]
+    assert post(port, b"\x1f\x8b\x08\x00garbage", gz)[0] == 400
+    member = gzip.compress(b"trailing 0\n")
+    status, body = post(port, member + b"not gzip at all", gz)
+    assert status == 400 and "after the gzip data" in body["error"]
+    status, body = raw_exchange(port, b"POST /v1/enriched HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n"
+                                      b"short 0\nshort 1\n")
+    assert status == 400 and b"ended after 16 of the 200 bytes" in body
+    # RFC 1952: a gzip file may hold several members; every one of them is part of the batch
+    lines = [b"member %d" % i for i in range(100)]
+    two_members = gzip.compress(b"\n".join(lines[:50]) + b"\n") + gzip.compress(b"\n".join(lines[50:]) + b"\n")
+    assert post(port, two_members, gz) == (200, {"accepted": 100, "acked": 100})
+    produced = [value for _, _, _, value, _ in read_all(kafka_bootstrap, topic)]
+    assert produced == lines  # all of the two-member batch, nothing of the rejected ones
+    assert source.accepted_total == 100
+
+
+def test_the_decompressed_size_limit_counts_every_member(serve: Callable[..., tuple[HttpSource, int]]) -> None:
+    source, port = serve(max_body_bytes=100)
+    members = gzip.compress(b"a" * 59 + b"\n") + gzip.compress(b"b" * 59 + b"\n")
+    status, body = post(port, members, {"Content-Encoding": "gzip"})
+    assert status == 413 and "decompresses to more than 100 bytes" in body["error"]
+    assert source.accepted_total == 0
+
+
+def test_a_batch_that_can_never_fit_gets_413_naming_the_limit_not_a_retry(
+        serve: Callable[..., tuple[HttpSource, int]]) -> None:
+    source, port = serve(max_pending_records=3)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/v1/enriched", body=b"1\n2\n3\n4\n")
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 413 and response.getheader("Retry-After") is None
+    assert body["accepted"] == 0 and "max_pending_records (3)" in body["error"]
+    assert source.accepted_total == 0 and source.rejected_batches == 1
+
+
+def test_two_hundred_clients_connecting_at_once_are_all_answered(
+        relayed: Callable[..., tuple[HttpSource, int, str]], kafka_bootstrap: str) -> None:
+    source, port, topic = relayed()
+    clients = 200
+    ready = threading.Barrier(clients)
+    results: list[object] = [None] * clients
+
+    def client(i: int) -> None:
+        ready.wait()
+        try:
+            results[i] = post(port, b"client %d\n" % i)
+        except OSError as exc:  # ConnectionResetError when the listen backlog overflows
+            results[i] = f"{type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    failures = [r for r in results if r != (200, {"accepted": 1, "acked": 1})]
+    assert failures == [], f"{len(failures)} of {clients} clients failed, e.g. {failures[:3]}"
+    produced = {value for _, _, _, value, _ in read_all(kafka_bootstrap, topic, expect=clients)}
+    assert produced == {b"client %d" % i for i in range(clients)}

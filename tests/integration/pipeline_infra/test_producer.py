@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 
 from tests.integration.pipeline_infra.conftest import read_all
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import (
     DeliveryFailed,
     DeliveryProducer,
@@ -21,6 +20,7 @@ from toolkit.kafka import (
     create_topics,
     message_size,
 )
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 def headers_for(i: int) -> MessageHeaders:
@@ -171,7 +171,7 @@ def test_a_record_whose_one_message_fails_re_sends_that_message_exactly_and_acks
     """produce_record shares one callback per record; a failed report lacks headers, so they must come from it."""
     import uuid
 
-    from toolkit.outcomes import Output
+    from toolkit.pipeline.outcomes import Output
 
     present, late = f"test.present.{uuid.uuid4().hex[:10]}", f"test.late.{uuid.uuid4().hex[:10]}"
     create_topics(kafka_bootstrap, [present])

@@ -22,8 +22,8 @@ import pytest
 from connectors.sidecar import PipelineMetrics, Sidecar, configure_logging, http_probe, kafka_probe
 from tests.integration.pipeline_infra.conftest import read_all
 from tests.integration.pipeline_infra.test_http_source import post
-from toolkit.config import Secret
-from toolkit.kafka import DeliveryReport, PartitionLag
+from toolkit.config.secrets import Secret
+from toolkit.kafka import DeliveryReport, PartitionLag, parse_stats
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -80,8 +80,16 @@ def test_metrics_endpoint_exposes_every_family_with_units(sidecar: Sidecar) -> N
     m.observe_delivery(DeliveryReport("t", -1, -1, 0.1, None, "timed out"), stream="enriched")
     m.bad_records.labels(type="schema_violations").inc()
     m.filtered_records.labels(stream="clicks.v1", rule="filter").inc(2)
-    m.validation_latency.observe(0.0003)
-    m.observe_freshness(datetime.now(UTC) - timedelta(seconds=42))
+    m.stage_latency.labels(stage="validate").observe(0.0003)
+    m.observe_freshness(datetime.now(UTC) - timedelta(seconds=42), stream="enriched")
+    m.observe_stamps(["2020-01-01 00:00:00.000", "not a date", "2020-01-01T00:00:01.000Z"], stream="warehouse")
+    m.retries.labels(what="registry").inc(2)
+    m.volume_anomaly_score.labels(stream="http").set(-5.5)
+    m.registry_state(held=True)
+    m.observe_kafka_stats(parse_stats(json.dumps({
+        "type": "producer", "msg_cnt": 7, "brokers": {
+            "127.0.0.1:9092/1": {"nodeid": 1, "rtt": {"avg": 2500}, "txretries": 3, "txerrs": 1, "rxerrs": 1},
+            "GroupCoordinator": {"nodeid": -1, "rtt": {"avg": 9}, "txretries": 50}}})))
     m.set_lag([PartitionLag("src", 0, 0, 10, 7, 5, 5), PartitionLag("src", 1, 0, 3, 3, 3, 0)])
     m.set_lag([PartitionLag("src", 0, 0, 10, 7, 6, 4)])  # partition 1 was revoked: its gauge goes away
     for hit in (True, True, False, True):
@@ -97,11 +105,21 @@ def test_metrics_endpoint_exposes_every_family_with_units(sidecar: Sidecar) -> N
         'sptk_records_out_total{stream="enriched"} 1.0',
         'sptk_bad_records_total{type="schema_violations"} 1.0',
         'sptk_filtered_records_total{rule="filter",stream="clicks.v1"} 2.0',
-        "sptk_validation_latency_seconds_count 1.0",
+        'sptk_stage_latency_seconds_count{stage="validate"} 1.0',
         'sptk_produce_latency_seconds_bucket{le="0.005",stream="enriched"} 1.0',
-        'sptk_event_freshness_seconds_bucket{le="30.0"} 0.0',
-        'sptk_event_freshness_seconds_bucket{le="60.0"} 1.0',
-        'sptk_consumer_lag_messages{partition="0",topic="src"} 4.0',
+        'sptk_freshness_seconds_bucket{le="30.0",stream="enriched"} 0.0',
+        'sptk_freshness_seconds_bucket{le="60.0",stream="enriched"} 1.0',
+        'sptk_freshness_seconds_count{stream="warehouse"} 2.0',
+        'sptk_consumer_lag{partition="0",topic="src"} 4.0',
+        'sptk_retries_total{what="registry"} 2.0',
+        'sptk_volume_anomaly_score{stream="http"} -5.5',
+        "sptk_registry_available 0.0",
+        'sptk_kafka_broker_rtt_seconds{broker="127.0.0.1:9092/1",client="producer"} 0.0025',
+        'sptk_kafka_queue_messages{client="producer"} 7.0',
+        'sptk_kafka_request_retries{client="producer"} 3.0',
+        'sptk_kafka_request_errors{client="producer"} 2.0',
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
         'sptk_registry_cache_lookups_total{result="hit"} 3.0',
         "sptk_registry_cache_hit_ratio 0.75",
         "sptk_producer_queue_messages 12.0",
@@ -111,6 +129,9 @@ def test_metrics_endpoint_exposes_every_family_with_units(sidecar: Sidecar) -> N
     ]:
         assert line in text, line
     assert 'partition="1"' not in text
+    assert "_created" not in text  # no *_created series
+    assert "sptk_validation_latency_seconds" not in text  # one latency family per stage
+    assert "sptk_event_freshness_seconds" not in text and "sptk_consumer_lag_messages" not in text
 
 
 def test_json_logs_carry_extra_fields_and_never_a_secret() -> None:

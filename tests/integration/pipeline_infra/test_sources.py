@@ -12,8 +12,8 @@ from connectors.sources import DirSource, FileSource
 from connectors.sources.kafka import KafkaSource
 from tests.integration.pipeline_infra.conftest import read_all, unique
 from tests.integration.pipeline_infra.relay import Relay
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryProducer, idempotent_producer
+from toolkit.pipeline.delivery import DeliveryTracker
 
 
 def write_archive(root: Path, files: int, lines_per_file: int) -> list[bytes]:

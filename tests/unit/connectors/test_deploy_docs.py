@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from toolkit.config import load_config
+from toolkit.cli.conventions import Exit
+from toolkit.config.loading import load_config
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
@@ -59,3 +60,5 @@ def test_the_systemd_unit_gives_the_drain_time_and_its_config_loads(tmp_path: Pa
     assert unit["Service"]["KillSignal"] == "SIGTERM"
     assert "--config /etc/sptk/pipeline.toml" in unit["Service"]["ExecStart"]
     assert cfg.source.kind == "kafka" and cfg.sidecar.port == 9108
+    # a config mistake is not restarted in a loop; an unanswering broker (3) is (docs/cli.md)
+    assert unit["Service"]["RestartPreventExitStatus"] == str(int(Exit.USAGE))

@@ -50,3 +50,12 @@ def test_input_and_output_override_a_config_file(tmp_path: Path) -> None:
     assert moved.kafka is not None and moved.kafka.bootstrap_servers == "b:9092"
     with pytest.raises(ValueError, match="expected files:DIR, kafka or kafka:BOOTSTRAP"):
         override(cfg, output="ftp:x")
+
+
+def test_the_command_line_wins_over_the_environment_and_the_environment_over_the_file(tmp_path: Path) -> None:
+    (tmp_path / "in.tsv").write_text("")
+    env = {"SPTK_KAFKA__BOOTSTRAP_SERVERS": "env:9092", "SPTK_DELIVERY__MAX_IN_FLIGHT": "7"}
+    quick = quick_config((str(tmp_path / "in.tsv"),), RESOLVER, "kafka:cli:9092", environ=env)
+    assert quick.kafka is not None and quick.kafka.bootstrap_servers == "cli:9092"
+    assert quick.delivery.max_in_flight == 7 and quick.source.kind == "file"
+    assert override(quick, output="kafka").require_kafka().bootstrap_servers == "cli:9092"

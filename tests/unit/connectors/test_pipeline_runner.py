@@ -16,10 +16,10 @@ from connectors.sidecar import PipelineMetrics
 from connectors.sinks.files import FilesOutputs
 from connectors.sources.base import Position, Record
 from tests.unit.toolkit.pipeline_events import CONSENT, config, line, sdj
-from toolkit.delivery import DeliveryTracker
 from toolkit.kafka import DeliveryFailed, TransactionAborted
-from toolkit.outcomes import Output
-from toolkit.pipeline import Pipeline
+from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.fanout import Pipeline
+from toolkit.pipeline.outcomes import Output
 
 
 class ListSource:
@@ -233,7 +233,7 @@ def test_only_writes_the_chosen_streams_and_still_acknowledges_everything() -> N
 
 def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
     from connectors.pipeline_app import build
-    from toolkit.config import parse_config
+    from toolkit.config.loading import parse_config
 
     archive = tmp_path / "archive"
     archive.mkdir()
@@ -251,6 +251,29 @@ def test_a_resumed_backfill_appends_to_its_files(tmp_path: Path) -> None:
     run()
     (archive / "part-2").write_text(line() + "\n")  # a new file arrives; part-1 is done in the checkpoint
     run()
+    assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["in"] == 1
+
+
+def test_a_resumed_file_run_appends_to_its_files(tmp_path: Path) -> None:
+    from connectors.pipeline_app import build
+    from toolkit.config.loading import parse_config
+
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text(line() + "\n" + line() + "\n")
+    second.write_text(line() + "\n")
+
+    def run(*paths: Path) -> None:
+        data = {"source": {"kind": "file", "file": {"paths": [str(p) for p in paths],
+                                                    "checkpoint": str(tmp_path / "cp.json")}},
+                "iglu": {"resolver_config": str(Path(__file__).resolve().parents[3] / "examples/iglu/resolver.json")},
+                "output": {"target": f"files:{tmp_path / 'out'}"}}
+        app = build(parse_config(data, base_dir=tmp_path, environ={}), serve=False)
+        app.runner.run(threading.Event())
+        assert app.runner.drain(5.0)
+
+    run(first)
+    run(first, second)  # a.tsv is done in the checkpoint: only b.tsv is read, and the outputs are kept
     assert len((tmp_path / "out" / "enriched.jsonl").read_text().splitlines()) == 3
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["in"] == 1
 
@@ -343,3 +366,34 @@ def test_records_of_an_aborted_transaction_are_counted_once_when_read_again() ->
     assert producer.aborts_left == 0 and producer.commits >= 1 and source.committed == len(lines)
     summary = runner.summary.to_dict()
     assert (summary["in"], summary["enriched"], summary["bad"]) == (33, 30, 3)
+
+
+def test_failed_delivery_reports_are_counted_per_stream() -> None:
+    from connectors.runner import report_observer
+    from toolkit.kafka import DeliveryReport
+
+    metrics = PipelineMetrics()
+    observe = report_observer(metrics, {"enriched": "t.enriched"})
+    observe(DeliveryReport("t.enriched", -1, -1, None, None, "Broker: Not enough in-sync replicas"))
+    observe(DeliveryReport("t.enriched", 0, 7, 0.01, None))
+    assert 'sptk_delivery_errors_total{stream="enriched"} 1.0' in metrics.exposition().decode()
+
+
+def test_quarantined_records_are_published() -> None:
+    metrics = PipelineMetrics()
+    runner, _, _ = make([line().encode()], metrics=metrics)
+    runner.summary.quarantined = 3  # what count() adds for each quarantined outcome
+    runner._publish()
+    assert "sptk_quarantined_records_total 3.0" in metrics.exposition().decode()
+
+
+def test_schema_violations_are_counted_per_app_and_failing_schema() -> None:
+    metrics = PipelineMetrics()
+    lines = [line(app_id="shop", contexts=[sdj(CONSENT, {"analytics": "yes"})]).encode() for _ in range(3)]
+    lines += [line(app_id="blog").encode(), b"not an event"]
+    runner, _, _ = make(lines, metrics=metrics)
+    runner.run(threading.Event())
+    assert runner.drain(5.0)
+    text = metrics.exposition().decode()
+    assert f'sptk_invalid_records_total{{app_id="shop",schema="{CONSENT}"}} 3.0' in text
+    assert 'app_id="blog"' not in text  # valid events and undecodable lines are not schema violations

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 
-from connectors.sidecar import Readiness, Request
+from connectors.sidecar import Readiness, Request, Sidecar
 from connectors.sources import HttpSource, Position
+from iglu_registry.http_server import ServerLimits
+from toolkit.config.loading import parse_config
 
 
 def request(body: bytes, **headers: str) -> Request:
@@ -46,12 +49,14 @@ def test_readiness_combines_probes_and_draining_and_caches_results() -> None:
 
 def test_http_source_admission_without_a_server() -> None:
     source = HttpSource(max_pending_records=2, ack_timeout_s=0.01)
-    response = source.handle(request(b"a\nb\nc\n"))
-    assert response.status == HTTPStatus.SERVICE_UNAVAILABLE and b'"accepted": 0' in response.body
-    assert response.headers == {"Retry-After": "1"}
+    response = source.handle(request(b"a\nb\nc\n"))  # could never fit: not worth a retry
+    assert response.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE and b'"accepted": 0' in response.body
+    assert response.headers == {}
     assert source.handle(request(b"")).status == HTTPStatus.OK
     timed_out = source.handle(request(b"a\nb"))  # nothing acks: accepted, then 503 after the timeout
     assert timed_out.status == HTTPStatus.SERVICE_UNAVAILABLE and b'"accepted": 2' in timed_out.body
+    overloaded = source.handle(request(b"c"))  # fits the limit, but the queue is full for now: retry later
+    assert overloaded.status == HTTPStatus.SERVICE_UNAVAILABLE and overloaded.headers == {"Retry-After": "1"}
     records = source.read(10, 0)
     assert [r.position for r in records] == [Position("http", 0), Position("http", 1)]
     assert records[1].source == "http:10.0.0.7 batch 1 line 2"
@@ -62,3 +67,23 @@ def test_http_source_admission_without_a_server() -> None:
     source.stop()
     assert source.finished  # draining and nothing left to hand over
     assert source.handle(request(b"x")).status == HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def test_the_sidecar_server_limits_come_from_config() -> None:
+    data = {"kafka": {"bootstrap_servers": "127.0.0.1:9092", "topic_prefix": "test.acme.snowplow"},
+            "source": {"kind": "stdin"}, "iglu": {"resolver_config": "resolver.json"},
+            "sidecar": {"request_timeout_s": 2.5, "max_connections": 7}}
+    cfg = parse_config(data, origin="test.toml", base_dir=Path("/etc/sptk"), environ={})
+    assert Sidecar.from_config(cfg).server.limits == ServerLimits(request_timeout_s=2.5, max_connections=7)
+    default = parse_config({**data, "sidecar": {}}, origin="test.toml", base_dir=Path("/etc/sptk"), environ={})
+    assert Sidecar.from_config(default).server.limits == ServerLimits()
+
+
+def test_metrics_say_whether_the_sidecar_is_ready_at_each_scrape() -> None:
+    from connectors.sidecar.runtime import Sidecar
+
+    healthy = {"ok": True}
+    sidecar = Sidecar(serve=False, probes={"registry": lambda: healthy["ok"]}, readiness_cache_s=0.0)
+    assert "sptk_ready 1.0" in sidecar.metrics.exposition().decode()
+    healthy["ok"] = False
+    assert "sptk_ready 0.0" in sidecar.metrics.exposition().decode()

@@ -251,3 +251,158 @@ def test_the_shared_enriched_fixtures_come_through_byte_for_byte(enriched_fixtur
     assert [r.raw for r in records] == expected
     assert {r.position.partition for r in records} >= {"python-1.tsv", "invalid/scala-invalid-1.tsv"}
     assert all(r.raw.count(b"\t") >= 100 for r in records if not r.position.partition.startswith("invalid/"))
+
+
+def numbered(count: int, start: int = 1) -> bytes:
+    return b"".join(b"line %d\n" % i for i in range(start, start + count))
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_named_files_resume_after_their_last_acknowledged_line(tmp_path: Path, packed: bool) -> None:
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_bytes(numbered(3))
+    second.write_bytes(gzip.compress(numbered(10)) if packed else numbered(10))
+    checkpoint = tmp_path / "state" / "cp.json"
+    src = FileSource([first, second], checkpoint=checkpoint)
+    records = src.read(9, 0)
+    for r in records[:8]:  # a.tsv whole, b.tsv up to line 5; line 6 was read and never acknowledged
+        src.ack(r.position)
+    src.close()
+    saved = json.loads(checkpoint.read_text())
+    assert saved["kind"] == "files" and saved["files"][str(first.resolve())] == {"done": True, "size": 21}
+    assert saved["files"][str(second.resolve())]["line"] == 5
+
+    again = FileSource([first, second], checkpoint=checkpoint)
+    assert again.resumed and again.resume_summary() == f"{first} done, {second} after line 5"
+    rest = read_all(again, batch=4)
+    assert [(r.raw, r.source) for r in rest][:1] == [(b"line 6", f"{second}:6")]
+    assert [r.raw for r in rest] == [b"line %d" % i for i in range(6, 11)]
+
+
+def test_a_named_file_that_only_grew_resumes_after_its_checkpoint(tmp_path: Path) -> None:
+    path, checkpoint = tmp_path / "live.tsv", tmp_path / "cp.json"
+    path.write_bytes(numbered(4))
+    src = FileSource([path], checkpoint=checkpoint)
+    for r in src.read(3, 0):
+        src.ack(r.position)
+    src.close()
+    with open(path, "ab") as f:
+        f.write(numbered(2, start=5))
+    assert [r.raw for r in read_all(FileSource([path], checkpoint=checkpoint))] == [b"line 4", b"line 5", b"line 6"]
+
+
+@pytest.mark.parametrize("change", ["truncated", "inserted", "rewritten", "gzip rewritten", "gzip truncated"])
+def test_a_file_changed_below_its_checkpoint_is_refused_before_anything_is_sent(tmp_path: Path, change: str) -> None:
+    path, checkpoint = tmp_path / "events.tsv", tmp_path / "cp.json"
+    packed = change.startswith("gzip")
+    path.write_bytes(gzip.compress(numbered(10)) if packed else numbered(10))
+    src = FileSource([path], checkpoint=checkpoint)
+    for r in src.read(6, 0):
+        src.ack(r.position)
+    src.close()
+    content = {"truncated": numbered(3), "inserted": b"an extra line\n" + numbered(10),
+               "rewritten": numbered(10).replace(b"line 6", b"LINE 6"),
+               "gzip rewritten": gzip.compress(numbered(10).replace(b"line", b"Line")),
+               "gzip truncated": gzip.compress(numbered(4))}[change]
+    path.write_bytes(content)
+    with pytest.raises(CheckpointMismatch, match=r"events.tsv was acknowledged up to line 6 .* the file changed "
+                                                 r"since it was read.*remove its entry"):
+        resumed = FileSource([path], checkpoint=checkpoint)
+        assert packed  # a plain file is checked when the source opens; gzip when decompression gets there
+        assert resumed.read(10, 0) == []
+
+
+def test_a_finished_file_that_changed_and_a_directory_checkpoint_are_refused(tmp_path: Path) -> None:
+    path, checkpoint = tmp_path / "events.tsv", tmp_path / "cp.json"
+    path.write_bytes(numbered(2))
+    src = FileSource([path], checkpoint=checkpoint)
+    for r in read_all(src):
+        src.ack(r.position)
+    src.close()
+    path.write_bytes(numbered(3))
+    with pytest.raises(CheckpointMismatch, match="was fully processed when it had 14 bytes, but it now has 21"):
+        FileSource([path], checkpoint=checkpoint)
+    root = tmp_path / "archive"
+    root.mkdir()
+    DirSource(root, checkpoint=tmp_path / "dir.json").close()
+    with pytest.raises(CheckpointMismatch, match="belongs to a run over the directory"):
+        FileSource([path], checkpoint=tmp_path / "dir.json")
+
+
+def test_an_automatic_checkpoint_is_forgotten_once_every_file_was_delivered(tmp_path: Path) -> None:
+    path, checkpoint = tmp_path / "events.tsv", tmp_path / "state" / "cp.json"
+    path.write_bytes(numbered(5))
+    src = FileSource([path], checkpoint=checkpoint, forget_when_done=True)
+    for r in src.read(2, 0):
+        src.ack(r.position)
+    src.close()  # interrupted: kept for the rerun
+    assert json.loads(checkpoint.read_text())["files"][str(path.resolve())]["line"] == 2
+    src = FileSource([path], checkpoint=checkpoint, forget_when_done=True)
+    for r in read_all(src):
+        src.ack(r.position)
+    src.close()
+    assert not checkpoint.exists()  # a later run over the same file starts afresh
+    assert len(read_all(FileSource([path], checkpoint=checkpoint, forget_when_done=True))) == 5
+
+
+def test_file_sources_keep_their_checkpoint_where_the_config_and_the_output_say(tmp_path: Path) -> None:
+    from connectors.sources import file_checkpoint
+    from toolkit.config.loading import parse_config
+
+    events = tmp_path / "events.tsv"
+    events.write_bytes(numbered(1))
+
+    def cfg(output: str, **file: str) -> object:
+        data: dict = {"source": {"kind": "file", "file": {"paths": [str(events)], **file}},
+                      "iglu": {"resolver_config": "resolver.json"}, "output": {"target": output},
+                      "kafka": {"bootstrap_servers": "broker:9092", "topic_prefix": "prod.acme"}}
+        return parse_config(data, base_dir=tmp_path, environ={})
+
+    state = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    path, automatic = file_checkpoint(cfg("kafka"), environ=state)  # type: ignore[arg-type]
+    assert automatic and path is not None and path.parent == tmp_path / "state" / "sptk" / "checkpoints"
+    assert file_checkpoint(cfg("kafka"), environ=state) == (path, True)  # type: ignore[arg-type]
+    assert file_checkpoint(cfg("kafka"), ("enriched",), environ=state)[0] != path  # type: ignore[arg-type]
+    assert file_checkpoint(cfg(f"files:{tmp_path / 'out'}"), environ=state) == (None, False)  # type: ignore[arg-type]
+    explicit = file_checkpoint(cfg(f"files:{tmp_path / 'out'}", checkpoint="cp.json"), environ=state)  # type: ignore[arg-type]
+    assert explicit == (tmp_path / "cp.json", False)
+    (tmp_path / "readonly").write_text("a file where a directory would have to be")
+    assert file_checkpoint(cfg("kafka"), environ={"XDG_STATE_HOME": str(tmp_path / "readonly")}) == (  # type: ignore[arg-type]
+        None, False)
+
+
+def test_file_source_progress_is_a_bar_on_a_terminal_and_periodic_lines_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = tmp_path / "events.tsv"
+    plain.write_bytes(CONTENT)
+    packed = tmp_path / "more.tsv.gz"
+    packed.write_bytes(gzip.compress(CONTENT))
+    total_mib = (plain.stat().st_size + packed.stat().st_size) / 2**20
+    monkeypatch.setenv("SPTK_PROGRESS_INTERVAL_S", "0")
+    terminal = _Terminal()
+    read_all(FileSource([plain, packed], progress="auto", progress_stream=terminal), batch=3)
+    final = terminal.getvalue().split("\r")[-1]
+    assert "[sptk] file" in final and "100%" in final and "2/2 files, 10 records" in final
+    lines = io.StringIO()  # not a terminal (the pipeline's stderr is its log): lines only when asked for
+    read_all(FileSource([plain, packed], progress="always", progress_stream=lines), batch=3)
+    shown = lines.getvalue().splitlines()
+    assert len(shown) > 2 and shown[-1].startswith(f"[sptk] file: done, {total_mib:.1f} of {total_mib:.1f} MiB (100%)")
+    assert "2/2 files, 10 records" in shown[-1]
+    quiet, silent = io.StringIO(), _Terminal()
+    read_all(FileSource([plain], progress="auto", progress_stream=quiet))
+    read_all(FileSource([plain], progress="never", progress_stream=silent))
+    assert quiet.getvalue() == "" and silent.getvalue() == ""
+
+
+def test_the_file_sources_progress_is_configured_like_the_dir_sources(tmp_path: Path) -> None:
+    from connectors.sources import open_source
+    from toolkit.config.loading import parse_config
+
+    (tmp_path / "in.tsv").write_bytes(CONTENT)
+    cfg = parse_config({"source": {"kind": "file", "file": {"paths": ["in.tsv"], "progress": "always"}},
+                        "iglu": {"resolver_config": "r.json"}, "output": {"target": f"files:{tmp_path}"}},
+                       base_dir=tmp_path, environ={})
+    assert cfg.source.file is not None and cfg.source.file.progress == "always"
+    source = open_source(cfg)
+    assert isinstance(source, FileSource) and source.progress_mode == "always"
+    source.close()

@@ -269,3 +269,39 @@ def test_listing_latest_and_criteria() -> None:
 def test_repository_names_must_be_unique() -> None:
     with pytest.raises(ValueError, match="unique"):
         make([repo("a", "x"), repo("a", "y")])
+
+
+OTHER = SchemaKey.parse("iglu:com.acme/view/jsonschema/1-0-0")
+THIRD = SchemaKey.parse("iglu:com.acme/buy/jsonschema/1-0-0")
+
+
+def test_a_repository_that_failed_is_skipped_by_lookups_of_every_key_until_its_backoff_ends() -> None:
+    """An outage is the repository's, not one key's: nine cold keys must not each pay the timeouts."""
+    source = repo("a", ErrorKind.TIMEOUT)
+    resolver, clock = make([source], attempts_per_lookup=3, retry_pause=0.1, backoff_min=0.5)
+    first = resolver.lookup(KEY)
+    assert isinstance(first, ResolutionError) and first.retryable and len(source.calls) == 3
+    slept = list(clock.slept)
+    for key in (OTHER, THIRD):
+        skipped = resolver.lookup(key)
+        assert isinstance(skipped, ResolutionError) and skipped.retryable
+        assert skipped.history[0].errors == first.history[0].errors  # the repository's error, said again
+        assert skipped.history[0].attempts == 0
+    assert len(source.calls) == 3 and clock.slept == slept  # no request, no pause
+
+
+def test_a_repository_in_an_outage_is_asked_once_per_backoff_and_its_answer_ends_the_outage() -> None:
+    source = repo("a", ErrorKind.REPO_FAILURE, ErrorKind.REPO_FAILURE, ErrorKind.REPO_FAILURE, ErrorKind.REPO_FAILURE,
+                  "back")
+    resolver, clock = make([source], attempts_per_lookup=3, retry_pause=0.1, backoff_min=0.5)
+    assert isinstance(resolver.lookup(KEY), ResolutionError) and len(source.calls) == 3
+    clock.now += 61
+    slept = list(clock.slept)
+    assert isinstance(resolver.lookup(OTHER), ResolutionError)
+    assert len(source.calls) == 4 and clock.slept == slept  # one request, without the in-lookup pauses
+    assert isinstance(resolver.lookup(THIRD), ResolutionError) and len(source.calls) == 4  # backoff again
+    clock.now += 61
+    assert resolver.lookup(THIRD).repository == "a"  # type: ignore[union-attr]
+    # the repository answers again: keys that failed during the outage are asked at once, not after their own rest
+    assert resolver.lookup(KEY).repository == "a" and resolver.lookup(OTHER).repository == "a"  # type: ignore[union-attr]
+    assert len(source.calls) == 7

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from click.testing import CliRunner, Result
 
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 SP = "com.snowplowanalytics.snowplow"
 

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from tests.unit.migration.scenario import run
-from toolkit.cli import main
-from toolkit.fields import BY_NAME
-from toolkit.profiles.canonical import to_dict
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import ParseFailure, parse_line
+from toolkit.cli.root import main
+from toolkit.contract.fields import BY_NAME
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import ParseFailure, parse_line
 
 TITLE = BY_NAME["page_title"].position
 EVENT_ID = BY_NAME["event_id"].position
@@ -72,7 +72,7 @@ def test_a_cut_off_archive_is_reported_and_a_rerun_is_safe(tmp_path: Path) -> No
     broken.write_bytes(payload[: len(payload) // 2])
     result = CliRunner().invoke(main, ["migrate", "legacy-load", "--input", str(broken), "--warehouse",
                                        f"duckdb:{tmp_path / 'wh.duckdb'}"])
-    assert result.exit_code == 1 and "part.tsv.gz: read failed after line" in result.output
+    assert result.exit_code == 2 and "part.tsv.gz: read failed after line" in result.output
     assert "truncated or corrupt" in result.output and "normally. Files before it" in result.output
     assert "re-running is safe" in result.output
 
@@ -135,7 +135,8 @@ def test_legacy_load_with_nothing_to_load_fails_and_says_why(tmp_path: Path) -> 
                            ([str(empty), "--pattern", "*.tsv"], "matching '*.tsv'"),
                            ([str(tmp_path / "nonexistent")], f"{tmp_path / 'nonexistent'} does not exist")):
         result = CliRunner().invoke(main, ["migrate", "legacy-load", "--warehouse", url, "--input", *args])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output  # a person must change --input (docs/cli.md)
+        assert result.stderr.startswith("sptk migrate legacy-load: ")
         assert expected in result.output and "Files before it were loaded" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
 

@@ -21,7 +21,7 @@ from tests.unit.migration.scenario import (
     run,
     write_jsonl,
 )
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 
 def test_identical_inputs_are_parity_and_the_json_report_is_byte_identical(tmp_path: Path) -> None:
@@ -263,7 +263,7 @@ def test_any_unexpected_failure_is_undecided_never_warn(tmp_path: Path, monkeypa
     monkeypatch.setattr(engine, "reconcile", broken)
     crashed = _invoke(*sides)
     assert crashed.exit_code == 3 and _no_traceback(crashed)
-    assert "could not decide: unexpected RuntimeError" in crashed.output
+    assert "sptk reconcile: unexpected RuntimeError" in crashed.output and "exit 3" in crashed.output
     assert "an internal check failed" in crashed.output
 
     def interrupted(*_: object) -> None:
@@ -288,3 +288,18 @@ def test_reconcile_shows_its_stages_on_stderr_and_keeps_stdout_for_the_verdict(t
     assert "key-level diff of the 1 windows that differ" in stages
     assert result.stderr.splitlines()[-1].startswith("[sptk] reconcile: done, 7 steps")
     assert result.stdout.startswith("verdict: FAIL (exit 2)") and "[sptk]" not in result.stdout
+
+
+def test_json_alone_puts_the_report_on_stdout_and_the_verdict_on_stderr(tmp_path: Path) -> None:
+    legacy = events(30)
+    new = [r for r in clone(legacy) if r["event_id"] != eid(3)]
+    to_file, report = reconcile_files(tmp_path, legacy, new)
+    sides = ("--legacy", f"jsonl:{tmp_path / 'legacy.jsonl'}", "--new", f"jsonl:{tmp_path / 'new.jsonl'}",
+             "--lookback", "0s")
+    for spelling in (["--json"], ["--json", "-"]):
+        result = run(*sides, *spelling)
+        assert result.exit_code == 2, result.output
+        assert result.stdout_bytes == (tmp_path / "report.json").read_bytes()  # the same bytes as the file
+        assert result.stderr.startswith("verdict: FAIL (exit 2)") and "json report" not in result.stderr
+    assert to_file.stdout.startswith("verdict: FAIL (exit 2)") and f"json report: {tmp_path / 'report.json'}" in \
+        to_file.stdout and report["verdict"] == "fail"

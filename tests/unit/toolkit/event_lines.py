@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from toolkit.fields import BY_NAME, FIELD_COUNT, FIELDS, FieldKind
+from toolkit.contract.fields import BY_NAME, FIELD_COUNT, FIELDS, FieldKind
 
 CONTEXTS_WRAPPER = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
 DERIVED_WRAPPER = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"

@@ -12,11 +12,12 @@ from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
 from iglu_registry.resolver import Resolver, ResolverSettings
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
-from toolkit.config import PipelineConfig, parse_config
-from toolkit.event import EnrichedEvent
-from toolkit.fields import BY_NAME, FIELD_COUNT
-from toolkit.tsv import parse_line
-from toolkit.validate import EventValidator, RetryPolicy
+from toolkit.config.loading import parse_config
+from toolkit.config.models import PipelineConfig
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import BY_NAME, FIELD_COUNT
+from toolkit.contract.tsv import parse_line
+from toolkit.pipeline.validate import EventValidator, RetryPolicy
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "iglu"

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from tests.unit.toolkit.event_lines import line
-from toolkit.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, bad_row, generic_error, loader_parsing_error
-from toolkit.tsv import ParseFailure, parse_line
+from toolkit.contract.badrows import TOOLKIT_PROCESSOR, BadRow, Processor, bad_row, generic_error, loader_parsing_error
+from toolkit.contract.tsv import ParseFailure, parse_line
 
 
 def _validate(row: BadRow, iglu_central: Path) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def test_builder_refuses_what_it_cannot_make_valid() -> None:
 
 
 def test_invalid_value_keys_fit_the_schema_even_for_long_canonical_keys() -> None:
-    from toolkit.tsv import FieldError
+    from toolkit.contract.tsv import FieldError
 
     failure = ParseFailure("{}", "RowDecodingError", 0,
                            (FieldError("contexts_com_snowplowanalytics_snowplow_ua_parser_context_1", "", "m"),))

@@ -8,29 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from toolkit.config import (
-    DEFAULT_PARTITION_KEY,
-    AllOf,
-    AnyIndex,
-    AnyOf,
-    Compare,
-    CompareOp,
-    ConfigError,
-    Index,
-    Key,
-    Not,
-    PathKind,
-    SchemaMatch,
-    Secret,
-    config_hash,
-    config_keys,
-    config_to_dict,
-    load_config,
-    parse_config,
-    parse_field_path,
-    pipeline_id,
-)
+from toolkit.config.errors import ConfigError
+from toolkit.config.field_paths import DEFAULT_PARTITION_KEY, AnyIndex, Index, Key, PathKind, parse_field_path
+from toolkit.config.filters import AllOf, AnyOf, Compare, CompareOp, Not, SchemaMatch
+from toolkit.config.identity import config_hash, config_to_dict, pipeline_id
+from toolkit.config.loading import load_config, parse_config
+from toolkit.config.schema import config_keys
+from toolkit.config.secrets import Secret
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -445,6 +432,16 @@ def test_file_level_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "list.yaml", environ={})
 
 
+def test_keys_that_are_not_text_are_named_not_crashed_on(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("source: {kind: stdin, 2: y}\niglu: {resolver_config: r.json}\n1: x\n"
+                                     "output: {target: 'files:out'}\nprivacy: {3: {strip_ip: true}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "p.yaml", environ={})
+    assert {(p.path, p.message) for p in info.value.problems} >= {
+        ("1", "keys must be text, got integer 1"), ("source.2", "keys must be text, got integer 2"),
+        ("privacy.3", "keys must be text, got integer 3")}
+
+
 def _doc_blocks(lang: str) -> list[str]:
     text = (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
     return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
@@ -475,3 +472,67 @@ def test_profiles_are_checked_against_the_profile_registry() -> None:
     err = error_of(minimal(derived=[{"name": "s", "version": 1, "owner": "o", "profile": "scala"}]))
     assert err.path == "derived[s].profile" and "choose one of: canonical" in str(err)
     assert parse(minimal(output={"enriched_profile": "scala-sdk"})).output.enriched_profile == "scala-sdk"
+
+
+# ------------------------------------------------------------------------------ every error at once
+
+
+def test_every_error_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(
+        '[kafka]\nbootstrap_server = "k:9092"\ntopic_prefix = "prod acme"\n'
+        '[kafka.producer]\n"acks" = "1"\n'
+        '[source]\nkind = "stdin"\n[iglu]\nresolver_config = "resolver.json"\ncache_size = -1\n'
+        '[[derived]]\nname = "clicks"\nversion = 0\nowner = "web"\nprojecton = ["event_id"]\n'
+        'filter = { any = [{ field = "app_idd", op = "eq", value = "x" }, { field = "app_id", op = "equals" }] }\n'
+        '[sidecar]\nport = "eighty"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "p.toml", environ={"SPTK_DELIVERY__MAX_IN_FLIGHT": "lots"})
+    err = info.value
+    paths = [p.path for p in err.problems]
+    assert paths == sorted(set(paths), key=paths.index), "each problem once"
+    assert set(paths) == {
+        "kafka.bootstrap_server", "kafka.topic_prefix", 'kafka.producer."acks"', "iglu.cache_size",
+        "derived[clicks].version", "derived[clicks].projecton", "derived[clicks].filter.any[0].field",
+        "derived[clicks].filter.any[1].op", "sidecar.port", "delivery.max_in_flight"}
+    text = str(err)
+    assert text.startswith(f"{tmp_path / 'p.toml'}: {len(paths)} problems")
+    assert "kafka.bootstrap_server: unknown key; did you mean 'bootstrap_servers'?" in text
+    assert "derived[clicks].filter.any[0].field: unknown field 'app_idd'; did you mean 'app_id'?" in text
+    assert "(set by environment variable SPTK_DELIVERY__MAX_IN_FLIGHT)" in text
+    assert err.path == paths[0]
+
+
+def test_cross_section_checks_are_reported_with_the_field_errors() -> None:
+    data = minimal(delivery={"transactional": True, "transactional_id": "t"}, sidecar={"port": -1},
+                   privacy={"enrichd": {"strip_ip": True}})
+    del data["kafka"]
+    err = error_of(data)
+    assert {p.path for p in err.problems} == {"kafka", "delivery.transactional", "sidecar.port", "privacy.enrichd"}
+
+
+# -------------------------------------------------------------------------- any document, no crash
+
+_KEYS: list[Any] = [*sorted({part for key in config_keys() for part in key.replace("<stream>", "enriched").split(".")}
+                             | {"sasl.password", "linger.ms", "acks", "sasl.password_env", "kind", "field", "op",
+                                "value", "all", "any", "not", "schema"}), 1, True]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.floats(allow_nan=False),
+                     st.sampled_from(["", "x", "kafka", "files:out", "stdin", "file", "kafka", "event_id", "eq",
+                                      "iglu:com.acme/x/jsonschema/1-*-*", "1", "yes", "prod.acme"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6),
+       st.dictionaries(st.sampled_from(["SPTK_DELIVERY__MAX_IN_FLIGHT", "SPTK_DERIVED__C__OWNER", "SPTK_KAFKA",
+                                        "SPTK_KAFKA__PRODUCER__LINGER_MS", "SPTK_SOURCE__KIND", "SPTK___X",
+                                        "SPTK_PRIVACY__ENRICHED__STRIP_IP"]),
+                       st.sampled_from(["", "x", "5", "[1, 2]", "true"]), max_size=3))
+@example({"derived": 1}, {"SPTK_DERIVED__C__OWNER": "x"})
+@example({"privacy": 1}, {"SPTK_PRIVACY__ENRICHED__STRIP_IP": "x"})
+@example({"kafka": {"producer": 1}}, {"SPTK_KAFKA__PRODUCER__LINGER_MS": "5"})
+def test_any_document_gives_a_config_or_a_config_error(data: dict[Any, Any], environ: dict[str, str]) -> None:
+    try:
+        parse(data, environ)
+    except ConfigError as err:
+        assert err.problems and all(p.message for p in err.problems)

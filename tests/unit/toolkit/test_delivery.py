@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.delivery import DeliveryTracker, RetryNeeded, TrackerFull
+from toolkit.pipeline.delivery import DeliveryTracker, RetryNeeded, TrackerFull
 
 
 def test_commit_waits_for_the_oldest_record_even_when_later_ones_finish_first() -> None:

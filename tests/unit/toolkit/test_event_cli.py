@@ -6,11 +6,12 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from snowplow_analytics_sdk.event_transformer import transform
 
 from tests.unit.toolkit.event_lines import line
-from toolkit.cli import main
+from toolkit.cli.root import main
 
 GOOD = [line(app_id=f"app-{i}", txn_id=str(i)) for i in range(3)]
 BAD = line(txn_id="three")
@@ -77,6 +78,29 @@ def test_unreadable_input_is_exit_2_with_the_file_named(tmp_path: Path) -> None:
     fake = tmp_path / "broken.gz"
     fake.write_bytes(b"\x1f\x8b" + b"not gzip at all")
     code, _, err = _run("to-json", str(fake))
-    assert code == 2 and f"cannot read {fake}" in err.decode()
+    assert code == 2 and err.decode().startswith(f"sptk event to-json: cannot read {fake}")
     code, _, err = _run("to-json", str(tmp_path / "missing.tsv"))
     assert code == 2 and "does not exist" in err.decode()
+
+
+def test_a_stats_file_that_cannot_be_written_is_a_usage_error_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    code, _, err = _run("sample", "--events", "3", "--stats", str(tmp_path / "file" / "stats.json"))
+    assert code == 2, err
+    assert err.decode().startswith(f"sptk event sample: cannot write the stats report to {tmp_path / 'file'}")
+    assert b"Traceback" not in err
+
+
+def test_to_json_shows_progress_on_stderr_only_when_stderr_is_not_the_bad_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPTK_PROGRESS_INTERVAL_S", "0")
+    source = tmp_path / "a.tsv"
+    source.write_text("\n".join([*GOOD, BAD]) + "\n")
+    code, out, err = _run("to-json", str(source), "--bad", str(tmp_path / "bad.jsonl"))
+    assert code == 1 and len(out.splitlines()) == 3  # stdout: the JSON only
+    shown = [t for t in err.decode().splitlines() if t.startswith("[sptk] to-json")]
+    assert shown and shown[-1].startswith("[sptk] to-json: done, ") and "(100%)" in shown[-1]
+    assert "4 lines" in shown[-1]
+    # without --bad, stderr is the bad rows: nothing else goes there (off a terminal)
+    code, out, err = _run("to-json", str(source))
+    assert [json.loads(e)["data"]["payload"] for e in err.splitlines()] == [BAD]

@@ -8,9 +8,9 @@ import pytest
 
 from iglu_registry.schema_key import SchemaKey
 from tests.unit.toolkit.event_lines import CONTEXTS_WRAPPER, DERIVED_WRAPPER, UNSTRUCT_WRAPPER, line, sdj
-from toolkit.event import EnrichedEvent, Timestamp
-from toolkit.sdj import snake_case_name
-from toolkit.tsv import parse_line
+from toolkit.contract.event import EnrichedEvent, Timestamp
+from toolkit.contract.sdj import snake_case_name
+from toolkit.contract.tsv import parse_line
 
 TEXT = line(
     txn_id="42", geo_latitude="52.5", br_cookies="1", dvce_ismobile="0", user_id="u1",

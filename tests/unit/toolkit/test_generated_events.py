@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from snowplow_analytics_sdk.event_transformer import transform
 
 from tests.unit.toolkit.event_lines import enriched_lines
-from toolkit.event import EnrichedEvent
-from toolkit.profiles import to_json
-from toolkit.profiles.canonical import parse_canonical, to_dict
-from toolkit.tsv import parse_line, to_tsv
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.profiles import to_json
+from toolkit.contract.profiles.canonical import parse_canonical, to_dict
+from toolkit.contract.tsv import parse_line, to_tsv
 
 SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large]
 

@@ -1,7 +1,8 @@
 """The native fast path (``sptk_native``) never changes a result: it declines, or it gives the Python parser's event
 and exactly the bytes of ``canonical.to_json`` on it; and it never accepts a line the Python parser rejects.
 
-Inputs: every Snowplow fixture line (``invalid/`` too), thousands of ``toolkit.samples`` lines (with their parse
+Inputs: every Snowplow fixture line (``invalid/`` too), thousands of ``toolkit.contract.samples`` lines (with their
+parse
 and schema failures), generated lines in every spelling the contract allows, and hand-made edge cases for each
 field kind, for the JSON spellings canonical JSON must keep in ``_tsv``, and for whole lines. Without the
 extension the module skips, except with ``CI=true``, where it fails: CI must prove parity.
@@ -33,13 +34,13 @@ from tests.unit.toolkit.event_lines import (
     random_line,
     sdj,
 )
-from toolkit import native_codec
-from toolkit.event import EnrichedEvent
-from toolkit.fields import BY_NAME, FIELD_COUNT, FIELDS, FieldKind
-from toolkit.profiles import canonical, to_json
-from toolkit.routing import event_schema_uri
-from toolkit.samples import SampleSpec, generate
-from toolkit.tsv import ParseFailure, parse_line, parse_line_python
+from toolkit.contract import native_codec
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import BY_NAME, FIELD_COUNT, FIELDS, FieldKind
+from toolkit.contract.profiles import canonical, to_json
+from toolkit.contract.samples import SampleSpec, generate
+from toolkit.contract.tsv import ParseFailure, parse_line, parse_line_python
+from toolkit.pipeline.routing import event_schema_uri
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -150,7 +151,7 @@ def test_every_sample_line_the_python_parser_accepts_stays_native() -> None:
 
 def test_the_pipeline_reads_the_extensions_canonical_json_as_the_python_builder_builds_it() -> None:
     """Derived streams start from profile_object, which for native events reads the ready-made JSON."""
-    from toolkit.pipeline import profile_object
+    from toolkit.pipeline.fanout import profile_object
 
     for text in generate(SampleSpec(events=500, seed=3)):
         event = native_codec.parse(text)
@@ -428,7 +429,7 @@ def test_the_extension_object() -> None:
 
 
 def test_the_environment_switch_turns_the_fast_path_off() -> None:
-    code = ("from toolkit.native_codec import AVAILABLE, STATUS; from toolkit.tsv import parse_line; "
+    code = ("from toolkit.contract.native_codec import AVAILABLE, STATUS; from toolkit.contract.tsv import parse_line; "
             "import sys; sys.path.insert(0, 'tests/unit/toolkit'); from event_lines import line; "
             "print(AVAILABLE, type(parse_line(line())).__name__, STATUS)")
     env = {**os.environ, native_codec.ENV_SWITCH: "0"}

@@ -9,12 +9,12 @@ from collections import Counter
 import orjson
 import pytest
 
+from toolkit.contract.profiles.canonical import parse_canonical
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import parse_line
 from toolkit.kafka.headers import MessageHeaders
-from toolkit.outcomes import Filtered, Invalid, Routed, Skipped
-from toolkit.pipeline import Pipeline, declared_limits, stream_topics
-from toolkit.profiles.canonical import parse_canonical
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import parse_line
+from toolkit.pipeline.fanout import Pipeline, declared_limits, stream_topics
+from toolkit.pipeline.outcomes import Filtered, Invalid, Routed, Skipped
 
 from .pipeline_events import CHECKOUT, CLICK, CONSENT, PRODUCT, config, event, line, sdj
 
@@ -220,8 +220,8 @@ def test_the_documented_examples_compile_into_pipelines(tmp_path) -> None:  # no
 
     from iglu_registry.resolver import Resolver
     from iglu_registry.validation import SchemaValidator
-    from toolkit.config import load_config
-    from toolkit.validate import EventValidator
+    from toolkit.config.loading import load_config
+    from toolkit.pipeline.validate import EventValidator
 
     from .pipeline_events import ROOT
 

@@ -12,12 +12,12 @@ from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
-from toolkit.event import EnrichedEvent
-from toolkit.pipeline import Pipeline, declared_limits
-from toolkit.pipeline_badrows import enriched_payload, original_line, schema_violations
-from toolkit.samples import SampleSpec, generate
-from toolkit.tsv import parse_line
-from toolkit.validate import EventValidator, RetryPolicy
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.samples import SampleSpec, generate
+from toolkit.contract.tsv import parse_line
+from toolkit.pipeline.bad_rows import enriched_payload, original_line, schema_violations
+from toolkit.pipeline.fanout import Pipeline, declared_limits
+from toolkit.pipeline.validate import EventValidator, RetryPolicy
 
 from .pipeline_events import PRODUCT, FakeClock, FlakyRepository, config, flaky_validator, line, sdj
 

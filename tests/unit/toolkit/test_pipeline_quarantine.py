@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
+import pytest
 
 from toolkit.kafka.headers import MessageHeaders
-from toolkit.outcomes import Invalid, Routed
-from toolkit.pipeline import Pipeline
-from toolkit.pipeline_badrows import is_retryable
-from toolkit.validate import RetryPolicy
+from toolkit.pipeline.bad_rows import is_retryable
+from toolkit.pipeline.fanout import Pipeline
+from toolkit.pipeline.outcomes import Invalid, Routed
+from toolkit.pipeline.validate import RetryPolicy
 
 from .pipeline_events import (
     CHECKOUT,
     CLICK,
     CONSENT,
+    DEVICE,
     PRODUCT,
     FakeClock,
     FlakyRepository,
@@ -105,3 +109,30 @@ def test_the_unstructured_event_schema_is_validated_too() -> None:
                       Routed)
     wrong = p.process(line(unstruct_event=sdj(CHECKOUT, {"step": "two"}), event="unstruct").encode(), "s:2")
     assert isinstance(wrong, Invalid) and "unstruct_event.data" in wrong.reason
+
+
+def test_an_outage_stalls_once_per_schema_then_quarantines_without_pausing_until_the_registry_answers(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A round over the schemas takes longer than the hold: the holds must not expire into a new stall each."""
+    p, repo, clock = setup(RetryPolicy(retries=2, backoff_s=0.5, hold_s=1.0))
+    assert isinstance(p.process(line(contexts=[]).encode(), "s:0"), Routed)  # the contexts wrapper is cached
+    repo.down = True
+    entities = [sdj(PRODUCT, {"sku": "A", "price": 1}), consent(), sdj(DEVICE, {"class": "mobile", "confidence": 1}),
+                sdj(CHECKOUT, {"step": 2})]
+    caplog.set_level(logging.INFO, logger="toolkit.pipeline.validate")
+    outcomes = []
+    for i in range(40):
+        clock.now += 0.25  # time passes between events: every hold runs out several times
+        outcomes.append(p.process(line(contexts=[entities[i % 4]]).encode(), f"s:{i + 1}"))
+    assert all(isinstance(o, Invalid) and o.quarantined for o in outcomes)
+    assert clock.sleeps == [0.5, 1.0] * 4  # one stall per schema, in the first round only
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert sorted(r.schema for r in warnings) == sorted(e["schema"] for e in entities)  # type: ignore[attr-defined]
+
+    repo.down = False
+    clock.now += 61  # the resolver asks a failing registry again after its backoff (at most 60 s)
+    for i, entity in enumerate(entities):
+        clock.now += 1
+        assert isinstance(p.process(line(contexts=[entity]).encode(), f"s:{41 + i}"), Routed)
+    assert clock.sleeps == [0.5, 1.0] * 4
+    assert sum("resolves again" in r.getMessage() for r in caplog.records) == 4

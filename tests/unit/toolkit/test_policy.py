@@ -8,11 +8,13 @@ import hmac
 
 import pytest
 
-from toolkit.config import PrivacyConfig, Secret, parse_field_path
-from toolkit.policy import Pseudonymiser, StreamPolicy
-from toolkit.profiles.canonical import to_dict
-from toolkit.profiles.python_sdk import to_dict as python_sdk_dict
-from toolkit.routing import RouteError
+from toolkit.config.field_paths import parse_field_path
+from toolkit.config.models import PrivacyConfig
+from toolkit.config.secrets import Secret
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.contract.profiles.python_sdk import to_dict as python_sdk_dict
+from toolkit.pipeline.policy import Pseudonymiser, StreamPolicy
+from toolkit.pipeline.routing import RouteError
 
 from .pipeline_events import CONSENT, PRODUCT, event, sdj
 

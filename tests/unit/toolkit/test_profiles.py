@@ -12,11 +12,11 @@ from snowplow_analytics_sdk.event_transformer import transform
 from snowplow_analytics_sdk.snowplow_event_transformation_exception import SnowplowEventTransformationException
 
 from tests.unit.toolkit.event_lines import CONTEXTS_WRAPPER, DERIVED_WRAPPER, UNSTRUCT_WRAPPER, line, sdj
-from toolkit.event import EnrichedEvent
-from toolkit.profiles import PROFILES, ProfileError, to_json
-from toolkit.profiles.canonical import parse_canonical, to_dict
-from toolkit.profiles.formats import go_float, go_rfc3339_nano, java_double, java_instant
-from toolkit.tsv import ParseFailure, parse_line
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.profiles import PROFILES, ProfileError, to_json
+from toolkit.contract.profiles.canonical import parse_canonical, to_dict
+from toolkit.contract.profiles.formats import go_float, go_rfc3339_nano, java_double, java_instant
+from toolkit.contract.tsv import ParseFailure, parse_line
 
 #: which profile reproduces each expected-JSON fixture (fixtures/enriched/SOURCES.md), and what to drop first
 EXPECTED = {
@@ -216,7 +216,7 @@ def test_jvm_and_go_number_spelling(value: float, java: str, go: str) -> None:
     ("0000-01-01 00:00:00.5", "0000-01-01T00:00:00.500Z", "0000-01-01T00:00:00.5Z"),
 ])
 def test_jvm_and_go_instant_spelling(tsv: str, java: str, go: str) -> None:
-    from toolkit.event import Timestamp
+    from toolkit.contract.event import Timestamp
 
     ts = Timestamp.from_tsv(tsv)
     assert (java_instant(ts), go_rfc3339_nano(ts)) == (java, go)
@@ -272,7 +272,7 @@ def test_canonical_input_that_is_not_json_or_not_an_object() -> None:
 
 
 def test_canonical_objects_round_trip_as_python_objects_too() -> None:
-    from toolkit.profiles.canonical import to_object
+    from toolkit.contract.profiles.canonical import to_object
 
     event = _event(line(tr_total="12.50", contexts=sdj(CONTEXTS_WRAPPER, [sdj("iglu:a/b/jsonschema/1-0-0", {})])))
     assert isinstance(to_object(event)["contexts_a_b_1"], tuple)  # the hot path's shape, written as an array

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from iglu_registry.schema_key import SchemaCriterion
-from toolkit.config import AllOf, AnyOf, Compare, CompareOp, Not, SchemaMatch, parse_config, parse_field_path
-from toolkit.profiles.canonical import to_dict
-from toolkit.routing import (
+from toolkit.config.field_paths import parse_field_path
+from toolkit.config.filters import AllOf, AnyOf, Compare, CompareOp, Not, SchemaMatch
+from toolkit.config.loading import parse_config
+from toolkit.contract.profiles.canonical import to_dict
+from toolkit.pipeline.routing import (
     Projection,
     RouteError,
     compile_filter,

@@ -14,8 +14,8 @@ import pytest
 from snowplow_analytics_sdk.event_transformer import transform
 from snowplow_analytics_sdk.snowplow_event_transformation_exception import SnowplowEventTransformationException
 
-from toolkit.fields import BY_NAME
-from toolkit.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.fields import BY_NAME
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "examples" / "iglu" / "schemas"
 
@@ -100,7 +100,7 @@ def test_good_lines_parse_with_the_sdk_and_validate_and_bad_lines_fail_where_cla
 def test_sample_command_writes_the_lines_and_stats_the_generator_makes(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from toolkit.cli import main
+    from toolkit.cli.root import main
 
     stats_file = tmp_path / "stats.json"
     result = CliRunner().invoke(main, ["event", "sample", "--events", "150", "--seed", "3", "--parse-failures",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.config import parse_config
+from toolkit.config.loading import parse_config
 from toolkit.kafka.admin import TopicState
-from toolkit.topics import Action, TopicSpec, declared_topics, plan_topics
+from toolkit.kafka.topics import Action, TopicSpec, declared_topics, plan_topics
 
 
 def cfg(**extra: object):  # type: ignore[no-untyped-def]
@@ -45,3 +45,15 @@ def test_plan_classifies_every_setting() -> None:
     changed = {c.setting: (c.actual, c.declared) for c in drift.topics[0].changes if c.action is Action.ALTER}
     assert changed == {"retention.ms": ("5", "100"), "cleanup.policy": ("delete", "compact,delete")}
     assert "alter   retention.ms: 5 -> 100" in drift.render()
+
+
+def test_a_missing_topic_the_cluster_cannot_hold_is_planned_as_apply_will_refuse_it() -> None:
+    spec = TopicSpec("raw", "t", 3, 3, {})
+    plan = plan_topics([spec], {"t": None}, brokers=1)
+    assert plan.topics[0].action is Action.REFUSE and [t.spec.name for t in plan.missing] == ["t"]
+    assert plan.refusals == ["t: replication 3 needs at least 3 brokers, the cluster has 1; lower "
+                             "topics.defaults.replication (or the stream's replication)"]
+    assert "refuse  t  partitions=3 replication=3" in plan.render()
+    assert "0 to create" in plan.summary()
+    assert plan_topics([spec], {"t": None}, brokers=3).topics[0].action is Action.CREATE
+    assert plan_topics([spec], {"t": None}, brokers=3).refusals == []

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.toolkit.event_lines import CONTEXTS_WRAPPER, UNSTRUCT_WRAPPER, line, sdj
-from toolkit.event import EnrichedEvent
-from toolkit.fields import BY_NAME, FIELD_COUNT
-from toolkit.tsv import ParseFailure, parse_line, to_tsv
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.fields import BY_NAME, FIELD_COUNT
+from toolkit.contract.tsv import ParseFailure, parse_line, to_tsv
 
 # Lines the SDK fixtures hold that this toolkit's contract rejects on purpose (docs/event-contract.md).
 REJECTED_FIXTURES = {
@@ -185,7 +185,8 @@ def test_invalid_utf8_is_reported_per_field_and_shown_as_escapes_in_the_payload(
     assert [e.field for e in result.errors] == ["user_id"]
     assert result.errors[0].message == ("user_id is not valid UTF-8: byte 0xe9 at byte offset 3 of the field "
                                         "(unexpected end of data)")
-    assert "caf\\xe9" in result.line and "\n" not in result.line
+    assert result.line.encode("utf-8", "surrogateescape") == raw  # the bytes kept, the newline dropped
+    assert "caf\\xe9" in result.bad_row().payload
 
 
 def test_invalid_utf8_and_other_problems_are_all_reported() -> None:
@@ -223,8 +224,8 @@ def test_numbers_at_the_edges_of_their_types() -> None:
 
 
 def test_the_fast_route_and_the_field_by_field_route_agree_on_a_large_sample() -> None:
-    from toolkit.samples import SampleSpec, SampleStats, generate
-    from toolkit.tsv import _parse_slowly, parse_line_python  # the Python parser's own two routes
+    from toolkit.contract.samples import SampleSpec, SampleStats, generate
+    from toolkit.contract.tsv import _parse_slowly, parse_line_python  # the Python parser's own two routes
 
     stats = SampleStats()
     results = [(text, parse_line_python(text)) for text in generate(SampleSpec(events=400, seed=7), stats)]
@@ -259,7 +260,7 @@ EDGE_VALUES = {
 
 def test_the_shape_patterns_never_decide_differently_from_the_converters() -> None:
     """The fast route's patterns are narrower than the contract; the converters have the last word."""
-    from toolkit.field_values import CONVERTERS
+    from toolkit.contract.field_values import CONVERTERS
 
     for name, values in EDGE_VALUES.items():
         for value in values:
@@ -273,7 +274,7 @@ def test_the_shape_patterns_never_decide_differently_from_the_converters() -> No
 
 
 def test_shapes_with_the_same_typed_kinds_share_one_pattern_compiled_only_once_it_recurs() -> None:
-    from toolkit import tsv
+    from toolkit.contract import tsv
 
     tsv._PATTERNS.clear()
     tsv._ASKED.clear()
@@ -290,7 +291,7 @@ def test_shapes_with_the_same_typed_kinds_share_one_pattern_compiled_only_once_i
 
 @pytest.mark.parametrize("field", ["contexts", "derived_contexts", "unstruct_event"])
 def test_json_nested_deeper_than_any_writer_allows_is_a_parse_failure_not_a_crash(field: str) -> None:
-    from toolkit.tsv import parse_line_python
+    from toolkit.contract.tsv import parse_line_python
 
     deep: object = "x"
     for _ in range(300):

@@ -13,10 +13,10 @@ from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
 from iglu_registry.resolver import Resolver, ResolverSettings
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
-from toolkit import native_codec
-from toolkit.samples import SampleSpec, SampleStats, generate
-from toolkit.tsv import ParseFailure, parse_line, parse_line_python
-from toolkit.validate import EventValidator, SchemaViolations, Valid
+from toolkit.contract import native_codec
+from toolkit.contract.samples import SampleSpec, SampleStats, generate
+from toolkit.contract.tsv import ParseFailure, parse_line, parse_line_python
+from toolkit.pipeline.validate import EventValidator, SchemaViolations, Valid
 
 from .pipeline_events import EXAMPLES, PRODUCT, FakeClock, line, sdj
 

@@ -19,7 +19,7 @@ from connectors.warehouse import (
     to_warehouse_row,
 )
 from connectors.warehouse.columns import ATOMIC_COLUMNS, MAX_IDENTIFIER
-from toolkit.fields import FIELDS, FieldKind
+from toolkit.contract.fields import FIELDS, FieldKind
 
 HERE = Provenance.file_line("events.jsonl", 7)
 EID = "c6ef3124-b53a-4b13-a233-0088f79dcbcb"
@@ -146,8 +146,8 @@ def test_the_shared_snowplow_bad_rows_all_parse(shared_dir) -> None:  # type: ig
 
 
 def test_rows_of_the_canonical_profile_load_as_they_are(enriched_fixtures) -> None:  # type: ignore[no-untyped-def]
-    from toolkit.profiles.canonical import to_dict
-    from toolkit.tsv import parse_line
+    from toolkit.contract.profiles.canonical import to_dict
+    from toolkit.contract.tsv import parse_line
 
     for name in ("python-1", "rdbloader-1", "scala-3"):
         line = (enriched_fixtures / f"{name}.tsv").read_text()

@@ -1,0 +1,1 @@
+"""Operating the toolkit: Prometheus rules generated from the ``[slo]`` section (docs/operations.md)."""

@@ -1,0 +1,2 @@
+"""The ``sptk`` command line: the composition root (``root``) and the toolkit's own command groups.
+"""

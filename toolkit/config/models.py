@@ -1,0 +1,585 @@
+"""The sections of a pipeline config and :class:`PipelineConfig`, the whole of one deployment's file.
+
+One file per deployment (TOML or YAML) describes a whole pipeline. It is validated
+here and only here, so every other module receives typed, frozen models and never
+re-checks a raw dict. The models are strict (``"5"`` is not a number, ``1`` is not
+``true``) and closed (``extra="forbid"``) on purpose: a misspelt key in a pipeline that
+fans out production data is a silent outage. A check that spans sections runs in the
+validator of the later key, so it is reported together with every other problem of the file.
+
+The key reference in docs/pipeline.md is generated from these models
+(``python -m toolkit.config.reference``) and ``sptk config schema`` prints their JSON Schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from iglu_registry.http_server import ServerLimits
+from iglu_registry.schema_key import SchemaCriterion
+from toolkit.config.errors import ConfigError, suggest
+from toolkit.config.field_paths import FieldPaths, PartitionKey, default_partition_key
+from toolkit.config.filters import Filter
+from toolkit.config.librdkafka import ClientSettings, LibrdkafkaProperties
+from toolkit.config.secrets import Secret, SecretRef, SecretValue, secret_fields
+from toolkit.config.sources import ENV_PREFIX, ENV_SEPARATOR, SptkEnvironment
+from toolkit.config.validation import LOADING, EnvText, fail, from_env_text, invalid, problem_at
+from toolkit.config.values import ConfigPath, Criterion, Doc, OutputTarget, Target
+
+
+def _file_keys(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """JSON Schema shows what a file holds: a secret ``x`` as ``x_env``/``x_file``, never ``x`` itself."""
+    props = schema.get("properties", {})
+    for name in secret_fields(cls):
+        about = props.pop(name, {}).get("description", "")
+        props[f"{name}_env"] = {"type": "string", "description": f"environment variable holding {about}"}
+        props[f"{name}_file"] = {"type": "string", "description": f"file holding {about}"}
+        rule = {"not": {"required": [f"{name}_env", f"{name}_file"]}}
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
+            rule = {"oneOf": [{"required": [f"{name}_env"]}, {"required": [f"{name}_file"]}]}
+        schema.setdefault("allOf", []).append(rule)
+
+
+class Section(BaseModel):
+    """A table of the config file: strict, closed to unknown keys, frozen once loaded."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, json_schema_extra=_file_keys)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file_shape(cls, data: Any) -> Any:
+        """Secrets named by ``<key>_env``/``<key>_file``; environment text converted to each key's type."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for name in secret_fields(cls):
+            env, file = data.pop(f"{name}_env", None), data.pop(f"{name}_file", None)
+            inline = data.get(name)
+            if env is not None or file is not None or not (inline is None or isinstance(inline, Secret)):
+                data[name] = SecretRef(name, env, file, inline)
+        for name, value in data.items():
+            if isinstance(value, EnvText) and name in cls.model_fields:
+                data[name] = from_env_text(cls.model_fields[name].annotation, value)
+        return data
+
+
+_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+_PROFILE_PATTERN = r"^[a-z][a-z0-9_-]*$"
+
+
+def _known_profile(name: str | None) -> str | None:
+    from toolkit.contract.profiles import PROFILES
+
+    if name is not None and name not in PROFILES:
+        profiles = list(PROFILES)
+        raise invalid(f"unknown JSON profile {name!r}; {suggest(name, profiles)}choose one of: {', '.join(profiles)}")
+    return name
+
+
+_TOPIC_PREFIX_RE = re.compile(r"^[a-zA-Z0-9_\-]+(\.[a-zA-Z0-9_\-]+)*$")
+_MAX_TOPIC_NAME = 249
+
+
+def _topic_prefix(prefix: str) -> str:
+    if not _TOPIC_PREFIX_RE.match(prefix):
+        raise invalid(f"{prefix!r} is not a valid topic prefix: use letters, digits, '_', '-' and single dots "
+                      "between parts, e.g. \"prod.acme.snowplow\"")
+    return prefix
+
+
+class KafkaConfig(Section):
+    """The cluster and its clients. Needed when `output.target` is `kafka` or `source.kind` is `kafka`."""
+
+    bootstrap_servers: str = Field(description="comma-separated `host:port` list")
+    topic_prefix: Annotated[str, AfterValidator(_topic_prefix)] = Field(description=(
+        "prefix of every topic; carries environment and tenant, e.g. `prod.acme.snowplow`. Letters, digits, "
+        "`_`, `-`, single dots between parts"))
+    client_id: str = Field("sptk", description="librdkafka `client.id`, visible in broker logs and quotas")
+    common: LibrdkafkaProperties = Field(default_factory=ClientSettings, description=(
+        "librdkafka properties for every client (producer, consumer, admin): security, SASL, TLS; see "
+        "[librdkafka properties](#librdkafka-properties)"))
+    producer: LibrdkafkaProperties = Field(default_factory=ClientSettings, description=(
+        "librdkafka producer properties: compression, batching, queue sizes"))
+    consumer: LibrdkafkaProperties = Field(default_factory=ClientSettings, description=(
+        "librdkafka consumer properties: fetch sizes, session timeouts"))
+
+    def producer_settings(self) -> dict[str, str | int | float | bool]:
+        """``[kafka.common]`` then ``[kafka.producer]``, secrets revealed, plus ``client.id``."""
+        return {"client.id": self.client_id, **self.common.resolved(), **self.producer.resolved()}
+
+    def consumer_settings(self) -> dict[str, str | int | float | bool]:
+        return {"client.id": self.client_id, **self.common.resolved(), **self.consumer.resolved()}
+
+    def admin_settings(self) -> dict[str, str | int | float | bool]:
+        return {"client.id": self.client_id, **self.common.resolved()}
+
+
+CleanupPolicy = Literal["delete", "compact", "compact,delete"]
+_INHERITED = Doc(default="inherited")
+
+
+class TopicSettings(Section):
+    """Declared settings of one topic; a key left out inherits from `[topics.defaults]`."""
+
+    partitions: Annotated[int | None, Field(ge=1), _INHERITED] = Field(None, description=(
+        "partition count; can only grow"))
+    replication: Annotated[int | None, Field(ge=1), _INHERITED] = Field(None, description=(
+        "replication factor; never changed by the toolkit"))
+    retention_ms: Annotated[int | None, Field(ge=-1), _INHERITED] = Field(None, description=(
+        "Kafka `retention.ms`; `-1` keeps forever"))
+    cleanup_policy: Annotated[CleanupPolicy | None, _INHERITED] = Field(None, description="Kafka `cleanup.policy`")
+    max_message_bytes: Annotated[int | None, Field(ge=1024), _INHERITED] = Field(None, description=(
+        "Kafka `max.message.bytes`; the producer refuses larger records *before* sending, so the pipeline can"
+        " turn them into `size_violation` bad rows"))
+    min_insync_replicas: Annotated[int | None, Field(ge=1), _INHERITED] = Field(None, description=(
+        "Kafka `min.insync.replicas` (none: the broker's); with `acks=all` this is how many replicas must "
+        "have a write"))
+
+    def overlay(self, other: TopicSettings) -> TopicSettings:
+        """These settings with every value ``other`` sets replacing ours."""
+        return self.model_copy(update={k: v for k, v in other if v is not None})
+
+
+#: What a topic gets when neither ``[topics.defaults]`` nor its own table says otherwise.
+BUILTIN_TOPIC_DEFAULTS = TopicSettings(
+    partitions=3,
+    replication=3,
+    retention_ms=7 * 24 * 3600 * 1000,
+    cleanup_policy="delete",
+    max_message_bytes=1048588,
+    min_insync_replicas=None,
+)
+
+
+class TopicsConfig(Section):
+    """Declared topic settings, applied by `sptk topics apply` and checked at pipeline start (see [Topics](#topics)).
+    Each stream's table inherits from `[topics.defaults]`, which inherits from the built-in defaults."""
+
+    allow_drift: bool = Field(False, description=(
+        "start even when a topic's settings differ from the declaration (the drift is logged)"))
+    defaults: Annotated[TopicSettings, Doc(default="built in", values=BUILTIN_TOPIC_DEFAULTS)] = Field(
+        TopicSettings(), description="settings every topic inherits; a key left out has the built-in default")
+    raw: TopicSettings = Field(TopicSettings(), description="`<prefix>.raw`, every input line byte for byte")
+    enriched: TopicSettings = Field(TopicSettings(), description="`<prefix>.enriched`, validated events as JSON")
+    bad: TopicSettings = Field(TopicSettings(), description="`<prefix>.bad`, Snowplow bad rows")
+
+    def resolve(self, own: TopicSettings) -> TopicSettings:
+        """Built-in defaults, then ``[topics.defaults]``, then the stream's own table."""
+        return BUILTIN_TOPIC_DEFAULTS.overlay(self.defaults).overlay(own)
+
+
+ProgressMode = Literal["auto", "always", "never"]
+
+
+class FileSourceConfig(Section):
+    """`kind = "file"`: named files."""
+
+    paths: Annotated[tuple[ConfigPath, ...], Doc(type="list of paths")] = Field(
+        strict=False, min_length=1, description=(
+            "enriched TSV files, plain or gzip (detected by content, not name), read in the order given"))
+    checkpoint: Annotated[ConfigPath | None, Doc(default="automatic with Kafka output, none with files output")] = \
+        Field(None, description=(
+            "JSON file of acknowledged positions, kept like a directory's: a rerun skips what was delivered and "
+            "resumes the rest. Without it, Kafka output keeps an automatic one that only resumes an interrupted "
+            "run (see [Sources](#sources))"))
+    progress: ProgressMode = Field("auto", description=(
+        "progress on stderr in input bytes, as `source.dir.progress`: `auto` a bar only when stderr is a terminal "
+        "(so `sptk pipeline run --input FILE` at a terminal shows one); `always` also a line every "
+        "`SPTK_PROGRESS_INTERVAL_S` seconds otherwise"))
+
+
+class DirSourceConfig(Section):
+    """`kind = "dir"`: a directory of archived enriched files (the legacy layout)."""
+
+    path: ConfigPath = Field(description=(
+        "the root; files are found recursively and processed in name order (relative path, byte order); names"
+        " starting with `.` or `_` (such as `_SUCCESS`) are skipped"))
+    checkpoint: ConfigPath | None = Field(None, description=(
+        "JSON file of acknowledged positions; with it a run resumes where the last one stopped. Without it "
+        "every run starts from the beginning"))
+    pattern: Annotated[str, Doc(type="glob")] = Field("*", description="only file names matching this glob are read")
+    progress: ProgressMode = Field("auto", description=(
+        "progress on stderr: `auto` draws a bar only when stderr is a terminal (stderr is otherwise the run's "
+        "log); `always` also writes a line every `SPTK_PROGRESS_INTERVAL_S` seconds (default 10) when it is not "
+        "(what, how far, how fast)"))
+
+
+class KafkaSourceConfig(Section):
+    """`kind = "kafka"`: a topic of enriched TSV."""
+
+    topics: Annotated[tuple[str, ...], Strict(False), Field(min_length=1)] = Field(description="topics to subscribe to")
+    group_id: str = Field(description=(
+        "consumer group; offsets are committed for this group only after delivery is confirmed"))
+    auto_offset_reset: Literal["earliest", "latest"] = Field("earliest", description=(
+        "where a group without committed offsets starts"))
+
+
+class HttpSourceConfig(Section):
+    """`kind = "http"`: the sidecar endpoint (served on the sidecar's host and port)."""
+
+    path: str = Field("/v1/enriched", description="the POST endpoint; the body is newline-separated TSV")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1, description=(
+        "larger bodies get `413`, and so do gzip bodies that decompress to more (all members together)"))
+    max_pending_records: int = Field(50_000, ge=1, description=(
+        "records accepted and not yet acknowledged; a batch that would exceed it with what is already waiting gets "
+        "`503` (overloaded, retry); a batch larger than it gets `413` (it could never fit)"))
+    ack_timeout_s: float = Field(30.0, ge=0.001, description=(
+        "how long a request waits for its records to be durably produced before answering `503`"))
+
+
+SourceKind = Literal["file", "stdin", "dir", "kafka", "http"]
+
+
+class SourceConfig(Section):
+    """Where records come from: exactly one source, whose options live in the sub-table named like its kind.
+    A sub-table of another kind is an error."""
+
+    kind: SourceKind = Field(description="the source")
+    file: FileSourceConfig | None = None
+    dir: DirSourceConfig | None = None
+    kafka: KafkaSourceConfig | None = None
+    http: HttpSourceConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SourceConfig:
+        problems = [problem_at((kind,), f"[source.{kind}] is set but source.kind is {self.kind!r}; remove it or set "
+                                        f"kind = {kind!r}") for kind in ("file", "dir", "kafka", "http")
+                    if getattr(self, kind) is not None and self.kind != kind]
+        if self.kind in ("file", "dir", "kafka") and getattr(self, self.kind) is None:
+            problems.append(problem_at((self.kind,), f"source.kind is {self.kind!r}, which needs a "
+                                                     f"[source.{self.kind}] table"))
+        if problems:
+            fail(problems)
+        return self
+
+
+class IgluApiKey(Section):
+    """An API key for a private registry."""
+
+    repository: str = Field(description="the repository's `name` in the resolver config")
+    key: SecretValue = Field(description="the key (one of `key_env`/`key_file` is required)")
+
+
+class IgluConfig(Section):
+    """Schema resolution."""
+
+    resolver_config: ConfigPath = Field(
+        description="Iglu resolver configuration, as Snowplow keeps it: JSON or HOCON (see docs/iglu.md)")
+    cache_size: int = Field(1000, ge=0, description="schemas kept in memory")
+    cache_ttl_s: int = Field(600, ge=0, description=(
+        "seconds a cached schema (or a cached \"not found\") is trusted; the validator's leases on compiled "
+        "schemas end with it, so a schema edited in a registry applies after at most this long (ADR 0004)"))
+    api_keys: Annotated[tuple[IgluApiKey, ...], Strict(False)] = Field((), description=(
+        "API keys for private registries, `[[iglu.api_keys]]`"))
+    unavailable_retries: int = Field(2, ge=0, description=(
+        "when a registry cannot answer (timeout, 5xx, refused API key) and the schema is not cached: how many"
+        " more times the event's validation is tried, with doubling pauses, before it is quarantined (see "
+        "[Registry outages](#registry-outages))"))
+    unavailable_backoff_s: float = Field(0.5, ge=0.0, description=(
+        "the first pause between those tries; it doubles each time"))
+    unavailable_hold_s: float = Field(10.0, ge=0.0, description=(
+        "once a schema's registry stayed unreachable through the retries, the schema is held until the registry "
+        "answers: events needing it are quarantined at once, without asking the registry, for this long; then the "
+        "next one asks once (no pauses): an answer releases the schema, no answer holds it again without a new "
+        "warning"))
+
+
+ProfileName = Annotated[str, Field(pattern=_PROFILE_PATTERN), AfterValidator(_known_profile)]
+
+
+class OutputConfig(Section):
+    """Where results go."""
+
+    target: Target = Field(OutputTarget("kafka"), description=(
+        "`files:DIR` writes one file per stream under DIR instead of producing (dry runs, replays, tests; see"
+        " [Outputs](#outputs-messages-keys-headers-files))"))
+    enriched_profile: ProfileName = Field("canonical", description=(
+        "JSON profile of `<prefix>.enriched`: one of the profiles in `toolkit.contract.profiles` (`canonical`, "
+        "`python-sdk`, `scala-sdk`, `go-sdk`, `go-sdk-geo`), checked when the config loads"))
+    partition_key: PartitionKey = Field(default_factory=default_partition_key, description=(
+        "message key of raw, enriched and bad messages: the first non-empty field wins, so one user's events "
+        "stay in one partition, in order"))
+
+
+class DerivedStream(Section):
+    """Each entry declares a stream `<prefix>.derived.<name>.v<version>` for one consumer team. Two major versions
+    of one stream may run side by side during a migration."""
+
+    name: Annotated[str, Field(pattern=_NAME_PATTERN)] = Field(description=(
+        "`snake_case` name (lower case letters, digits, `_`); part of the topic name and of env overrides"))
+    version: int = Field(ge=1, description=(
+        "the major version: a breaking change to filter or projection gets a new version and a new topic"))
+    owner: str = Field(min_length=1, description="the team that owns the stream and its consumers")
+    description: str = Field("", description="what the stream is for")
+    filter: Filter | None = Field(None, description="which events go to the stream; see [Filters](#filters)")
+    projection: Annotated[FieldPaths, Doc(default="empty (all fields)")] = Field((), description=(
+        "the fields to keep; see [Projections](#projections)"))
+    partition_key: PartitionKey = Field(default_factory=default_partition_key, description=(
+        "message key: the first non-empty path wins; see [Partition keys](#partition-keys)"))
+    profile: Annotated[ProfileName | None, Doc(default="`output.enriched_profile`")] = Field(
+        None, description="JSON profile of the stream")
+    topic: TopicSettings = Field(TopicSettings(), description="topic settings, inheriting from `[topics.defaults]`")
+
+    @property
+    def stream_id(self) -> str:
+        """``name.vN``: unique among derived streams (two majors may run side by side)."""
+        return f"{self.name}.v{self.version}"
+
+
+CONSENT_DOCUMENT = "iglu:com.snowplowanalytics.snowplow/consent_document/jsonschema/1-*-*"
+
+
+class PrivacyConfig(Section):
+    """Rules for the `enriched` stream or a derived stream (by name, applying to all its versions). The raw stream
+    carries input lines byte for byte and takes no privacy rules."""
+
+    require_consent: bool = Field(False, description=(
+        "only events carrying an entity (custom context, derived context or the unstructured event) whose "
+        "schema matches `consent_schema` reach the stream; the others are counted as filtered with the rule "
+        "`privacy.<stream>.require_consent`"))
+    consent_schema: Criterion = Field(SchemaCriterion.parse(CONSENT_DOCUMENT), description="what counts as consent")
+    pseudonymise: FieldPaths = Field((), description=(
+        "fields replaced by the hex HMAC-SHA256 of their value, so joins still work but values cannot be "
+        "reversed without the key: atomic fields (`user_id`) and values inside entities by their column "
+        "(`contexts_com_acme_user_1[].email`, `unstruct_event_com_acme_signup_1.email`); see "
+        "[Privacy](#privacy)"))
+    pseudonymisation_key: SecretValue | None = Field(None, description="the HMAC key (required with `pseudonymise`)")
+    strip_ip: bool = Field(False, description="remove `user_ipaddress`")
+
+    @model_validator(mode="after")
+    def _key_for_pseudonyms(self) -> PrivacyConfig:
+        if self.pseudonymise and self.pseudonymisation_key is None:
+            fail([problem_at(("pseudonymisation_key",), "pseudonymise lists fields but no key is configured: set "
+                             "pseudonymisation_key_env or pseudonymisation_key_file (HMAC-SHA256 needs a secret key)")])
+        return self
+
+
+class DeliveryConfig(Section):
+    """Delivery guarantees and backpressure."""
+
+    drain_timeout_s: float = Field(30.0, ge=0.0, description=(
+        "on SIGTERM/SIGINT: time to stop reading, flush and commit before exiting"))
+    max_in_flight: int = Field(10_000, ge=1, description=(
+        "source records read and not yet fully confirmed; reading pauses at this bound"))
+    commit_interval_s: float = Field(1.0, ge=0.0, description=(
+        "how often confirmed positions are committed (Kafka offsets, checkpoint file)"))
+    enqueue_timeout_s: float = Field(60.0, ge=0.0, description=(
+        "how long a produce call waits for room in the producer queue before failing"))
+    max_delivery_attempts: int = Field(5, ge=1, description=(
+        "attempts per message (each after librdkafka's own retries) before the pipeline stops without "
+        "committing"))
+    transactional: bool = Field(False, description=(
+        "exactly-once for Kafka → Kafka: outputs and source offsets commit in one transaction"))
+    transactional_id: str | None = Field(None, description=(
+        "required with `transactional`: stable across restarts of one instance, unique across instances"))
+
+    @model_validator(mode="after")
+    def _transactions(self) -> DeliveryConfig:
+        if self.transactional and not self.transactional_id:
+            fail([problem_at(("transactional_id",), "delivery.transactional = true needs a transactional_id that is "
+                             "stable across restarts of this instance (and unique among instances)")])
+        if not self.transactional and self.transactional_id:
+            fail([problem_at(("transactional_id",), "transactional_id is set but delivery.transactional is false; "
+                             "remove it or enable transactions")])
+        return self
+
+
+class SidecarConfig(Section):
+    """The HTTP server and logging of a long-running pipeline."""
+
+    host: str = Field("127.0.0.1", description="listen address; `0.0.0.0` in a pod so the kubelet can probe it")
+    port: int = Field(8080, ge=0, le=65535, description="port of `/healthz`, `/readyz`, `/metrics` and the HTTP source")
+    log_format: Literal["json", "text"] = Field("json", description=(
+        "structured JSON lines or human-readable text on stderr"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="the least severe level logged")
+    request_timeout_s: float = Field(ServerLimits.request_timeout_s, ge=0.001, description=(
+        "seconds a client has to send one whole request (head and body), and may stay idle between keep-alive "
+        "requests; slower clients are disconnected (`408` if their body was late). Also bounds each write of an "
+        "answer"))
+    max_connections: int = Field(ServerLimits.max_connections, ge=1, description=(
+        "connections served at once, one thread each; further connections wait in the listen backlog (1,024 deep) "
+        "until one finishes. Requests of the HTTP source hold theirs until their records are acknowledged, so keep "
+        "it above the number of concurrent senders"))
+
+    @property
+    def limits(self) -> ServerLimits:
+        return ServerLimits(request_timeout_s=self.request_timeout_s, max_connections=self.max_connections)
+
+
+#: A share of records or of time that must be good: above 0 and below 1 (1 would leave no error budget).
+Share = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class StreamObjectives(Section):
+    """Objectives of one stream or sink, `[slo.streams.<stream>]`; a key left out takes the `[slo]` default."""
+
+    freshness_threshold_s: Annotated[float | None, Field(gt=0.0), _INHERITED] = Field(None, description=(
+        "age (now - `collector_tstamp`) a record may have when it is written"))
+    freshness_target: Annotated[Share | None, _INHERITED] = Field(None, description=(
+        "share of records written within `freshness_threshold_s`"))
+    delivery_target: Annotated[Share | None, _INHERITED] = Field(None, description=(
+        "share of messages confirmed by the broker on their first delivery report"))
+
+
+class SloConfig(Section):
+    """Service-level objectives, from which `sptk monitor rules` writes the Prometheus alert rules.
+
+    The defaults are objectives a team can adopt unchanged (docs/operations.md says why each);
+    a stream or a sink that needs others names them in `[slo.streams.<stream>]`, keyed by the
+    `stream` label of its metrics (`enriched`, `raw`, `bad`, `derived.<name>.v<N>`). Changing an
+    objective changes the alerts, not the pipeline, so it leaves the config hash alone.
+    """
+
+    freshness_threshold_s: float = Field(300.0, gt=0.0, description=(
+        "age (now - `collector_tstamp`) a record may have when it is written; a bucket bound of "
+        "`sptk_freshness_seconds`"))
+    freshness_target: Share = Field(0.95, description=(
+        "share of records written within `freshness_threshold_s` (0.95: the p95 age stays within it)"))
+    delivery_target: Share = Field(0.999, description=(
+        "share of messages confirmed by the broker on their first delivery report"))
+    invalid_rate_max: float = Field(0.01, gt=0.0, lt=1.0, description=(
+        "share of records that may turn into bad rows (the invalid-rate budget), overall and per app and schema"))
+    availability_target: Share = Field(0.999, description=(
+        "share of scrapes at which the sidecar answers `/metrics` (Prometheus' `up`)"))
+    window_days: int = Field(28, ge=1, description="the SLO window over which each error budget is spent")
+    selector: str = Field('job="sptk"', description=(
+        "PromQL label matchers that select this deployment's series in every rule (`job=\"sptk\",env=\"prod\"`)"))
+    streams: Annotated[dict[str, StreamObjectives], Doc(type="table of tables", default="empty")] = Field(
+        {}, description="objectives of one stream or sink, `[slo.streams.<stream>]`")
+
+    def for_stream(self, stream: str) -> SloConfig:
+        """The objectives that hold for ``stream``: its own where it names them, the defaults elsewhere."""
+        own = self.streams.get(stream)
+        if own is None:
+            return self
+        return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
+
+
+class PipelineConfig(BaseSettings):
+    """The configuration of one deployment of the fan-out pipeline.
+
+    Keys are declared in the order their checks need: a cross-section check runs in the
+    validator of the later key and sees the earlier sections that validated
+    (``info.data``), so it is reported together with every other problem of the file.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_SEPARATOR, case_sensitive=True,
+                                      strict=True, extra="forbid", frozen=True,
+                                      title="sptk pipeline configuration")
+
+    source: SourceConfig = Field(description="where records come from")
+    iglu: IgluConfig = Field(description="schema resolution")
+    output: OutputConfig = Field(OutputConfig(), description="where results go")
+    kafka: Annotated[KafkaConfig | None, Field(validate_default=True)] = Field(None, description=(
+        "the cluster and client settings"))
+    topics: TopicsConfig = Field(TopicsConfig(), description="topic declarations")
+    derived: Annotated[tuple[DerivedStream, ...], Doc(type="list of tables", default="empty")] = Field(
+        (), strict=False, description="derived streams, `[[derived]]`")
+    privacy: Annotated[dict[str, PrivacyConfig], Doc(type="table of tables", default="empty")] = Field(
+        {}, description="rules per stream, `[privacy.<stream>]`")
+    delivery: DeliveryConfig = Field(DeliveryConfig(), description="delivery guarantees and backpressure")
+    sidecar: SidecarConfig = Field(SidecarConfig(), description=(
+        "the HTTP server and logging of a long-running pipeline"))
+    slo: SloConfig = Field(SloConfig(), description=(
+        "service-level objectives for `sptk monitor rules`; see docs/operations.md"))
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The file's document with ``SPTK_…`` variables applied onto it; no ``.env`` file, no secrets directory.
+
+        :func:`~toolkit.config.loading.parse_config` puts the document and the environment in the load in progress;
+        a config built in code (``PipelineConfig(**values)``) is exactly the values given.
+        """
+        load = LOADING.get()
+        return (init_settings,) if load is None else (SptkEnvironment(settings_cls, load),)
+
+    @field_validator("kafka")
+    @classmethod
+    def _kafka_when_used(cls, kafka: KafkaConfig | None, info: ValidationInfo) -> KafkaConfig | None:
+        output, source = info.data.get("output"), info.data.get("source")
+        uses = [why for why, used in (("output.target is kafka", output and output.target.kind == "kafka"),
+                                      ("source.kind is kafka", source and source.kind == "kafka")) if used]
+        if kafka is None and uses and output is not None and source is not None:
+            raise invalid(f"missing [kafka] section ({uses[0]}); it needs at least bootstrap_servers and topic_prefix")
+        return kafka
+
+    @field_validator("derived")
+    @classmethod
+    def _streams_are_distinct(cls, derived: tuple[DerivedStream, ...],
+                              info: ValidationInfo) -> tuple[DerivedStream, ...]:
+        problems = []
+        seen: set[str] = set()
+        kafka = info.data.get("kafka")
+        for i, d in enumerate(derived):
+            if d.stream_id in seen:
+                problems.append(problem_at((i, "version"), f"derived stream {d.name!r} version {d.version} is "
+                                                           "declared twice"))
+            seen.add(d.stream_id)
+            topic = f"{kafka.topic_prefix}.derived.{d.name}.v{d.version}" if kafka else ""
+            if len(topic) > _MAX_TOPIC_NAME:
+                problems.append(problem_at((i, "name"), f"topic name {topic!r} is {len(topic)} characters; Kafka "
+                                                        f"allows {_MAX_TOPIC_NAME}"))
+        if problems:
+            fail(problems)
+        return derived
+
+    @field_validator("privacy")
+    @classmethod
+    def _privacy_streams_exist(cls, privacy: dict[str, PrivacyConfig],
+                               info: ValidationInfo) -> dict[str, PrivacyConfig]:
+        problems = []
+        derived = info.data.get("derived")
+        names = {d.name for d in derived or ()}
+        for stream in privacy:
+            if stream == "raw":
+                problems.append(problem_at((stream,), "the raw stream carries input lines byte for byte and cannot be "
+                                           "pseudonymised or filtered; apply privacy rules to enriched or derived "
+                                           "streams"))
+            elif derived is not None and stream != "enriched" and stream not in names:
+                options = ["enriched", *sorted(names)]
+                problems.append(problem_at((stream,), f"unknown stream {stream!r}; {suggest(stream, options)}privacy "
+                                                      f"applies to: {', '.join(options)}"))
+        if problems:
+            fail(problems)
+        return privacy
+
+    @field_validator("delivery")
+    @classmethod
+    def _transactions_need_kafka(cls, delivery: DeliveryConfig, info: ValidationInfo) -> DeliveryConfig:
+        source, output = info.data.get("source"), info.data.get("output")
+        if delivery.transactional and source is not None and output is not None and \
+                (source.kind != "kafka" or output.target.kind != "kafka"):
+            fail([problem_at(("transactional",), "transactions give exactly-once only from a Kafka source to Kafka "
+                             f"output; this pipeline reads {source.kind!r} and writes {output.target}")])
+        return delivery
+
+    def require_kafka(self) -> KafkaConfig:
+        """``[kafka]``, which validation guarantees whenever Kafka is used."""
+        if self.kafka is None:
+            raise ConfigError("this pipeline has no [kafka] section, but a Kafka client was asked for", path="kafka")
+        return self.kafka
+
+    def derived_stream(self, stream_id: str) -> DerivedStream:
+        for d in self.derived:
+            if d.stream_id == stream_id:
+                return d
+        raise KeyError(f"no derived stream {stream_id!r}; configured: {[d.stream_id for d in self.derived]}")
