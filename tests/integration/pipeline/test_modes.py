@@ -17,6 +17,7 @@ from tests.integration.pipeline.conftest import (
     free_port,
     metric,
     post,
+    produce_lines,
     read_topic,
     sptk,
     start,
@@ -96,8 +97,12 @@ def read_committed(bootstrap: str, topic: str) -> list[bytes]:
 
 
 def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    """The last 2,000 lines are produced only after the kill, so the second run has work to do whatever the
+    machine's speed (otherwise a first run that committed everything let the SIGTERM reach the second during
+    its start-up)."""
     topic = f"{prefix}.input"
-    lines = fill_input_topic(kafka_bootstrap, topic, partitions=2, events=8000, seed=44, keys=20)
+    later = 2000
+    lines = fill_input_topic(kafka_bootstrap, topic, partitions=2, events=8000, seed=44, keys=20, held_back=later)
     port = free_port()
     cfg = base_config(prefix, kafka_bootstrap,
                       source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("eos")}},
@@ -108,6 +113,7 @@ def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_boots
     first = start_mid_stream(config, port, 2000, "--create-topics")
     first.send_signal(signal.SIGKILL)
     first.wait(30)
+    produce_lines(kafka_bootstrap, topic, lines[-later:], keys=20, first=len(lines) - later)
     second = start("pipeline", "run", "--config", str(config))
     wait_for(lambda: len(read_committed(kafka_bootstrap, f"{prefix}.raw")) >= len(lines) or
              second.poll() is not None, 180, "the second run to commit everything")

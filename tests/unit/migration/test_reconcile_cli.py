@@ -146,7 +146,7 @@ def test_a_source_failing_mid_run_is_undecided_never_parity(tmp_path: Path) -> N
     result = run("--legacy", f"jsonl:{legacy}", "--new", f"jsonl:{broken}", "--json", str(report))
     assert result.exit_code == 3, result.output
     document = orjson.loads(report.read_bytes())
-    assert document["verdict"] == "undecided" and "could not be read to the end" in document["error"]
+    assert document["verdict"] == "undecided" and "truncated or corrupt" in document["error"]
     assert "UNDECIDED" in result.output
     garbled = tmp_path / "garbled.jsonl"
     garbled.write_bytes((tmp_path / "legacy.jsonl").read_bytes() + b"{not json\n")
