@@ -219,3 +219,28 @@ def test_stdin_that_stays_open_is_processed_as_lines_arrive_and_sigterm_ends_the
             pipeline.kill()
     assert pipeline.returncode == 0, err[-3000:]
     assert f'"in": {len(lines)}' in out + err
+
+
+def test_a_kafka_source_s_consumer_reports_librdkafka_statistics_too(
+        tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    """The pipeline's own consumer, not only its producer, feeds the librdkafka gauges."""
+    topic = f"{prefix}.input"
+    fill_input_topic(kafka_bootstrap, topic, partitions=1, events=50, seed=46, keys=5)
+    port = free_port()
+    cfg = base_config(prefix, kafka_bootstrap,
+                      source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("stats")}},
+                      sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    run = start_mid_stream(write_config(tmp_path / "pipeline.yaml", cfg), port, 50, "--create-topics")
+    try:
+        wait_for(lambda: all(f'sptk_kafka_queue_messages{{client="{kind}"}}' in _scrape(port)
+                             for kind in ("consumer", "producer")), 30,
+                 "the first statistics reports of both clients (librdkafka reports every 5 s)")
+    finally:
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 0, err[-3000:]
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
