@@ -202,8 +202,10 @@ def test_the_html_report_charts_both_sides_and_highlights_differences(tmp_path: 
     result, _ = reconcile_files(tmp_path, legacy, new, "--html", str(html))
     page = html.read_text()
     assert result.exit_code == 2 and f"html report: {html}" in result.output
-    assert page.count("<svg") == 1 and "window differs" in page and eid(70) in page
-    assert "2024-05-01T11:00:00Z: differences {&#x27;only_legacy&#x27;: 1}" in page
+    assert page.count("<svg") == 2 and "a red band marks a bar with a window that differs" in page
+    assert eid(70) in page and 'fill="#ffebe9"' in page
+    assert "<td>2024-05-01 11:00 .. 2024-05-01 12:00</td><td>30 events / 30 rows</td><td>29 events / 29 rows</td>" \
+           "<td>yes</td><td>only_legacy 1</td>" in page
     assert "<script" not in page
 
 
