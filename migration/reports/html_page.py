@@ -24,7 +24,7 @@ h1{margin:0 0 4px;font-size:1.6em}h2{margin-top:28px;border-bottom:1px solid #d0
 .verdict{display:inline-block;color:#fff;padding:4px 12px;border-radius:6px;font-weight:600}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left;
-vertical-align:top}td{overflow-wrap:anywhere}
+vertical-align:top}td{overflow-wrap:break-word}
 th{background:#f6f8fa}tr.bad td{background:#ffebe9}tr.warn td{background:#fff8c5}
 code,pre{font-size:12px}pre{white-space:pre-wrap;overflow-wrap:anywhere}.muted{color:#57606a}
 p,li{overflow-wrap:anywhere}
@@ -67,7 +67,7 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
-    power = 10 ** math.floor(math.log10(raw))
+    power = max(1, 10 ** math.floor(math.log10(raw)))  # counts: whole-number ticks
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     return [step * i for i in range(math.ceil(top / step - 1e-9) + 1)]
 
