@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from iglu_registry.formats import CHECKS as ENFORCED_FORMATS
+from iglu_registry.keywords import is_multiple_of
 from iglu_registry.schema_key import Bump, SchemaKey
 
 
@@ -84,7 +85,8 @@ class CompatReport:
         if actual is None:
             return f"{self.new_key.version} is not newer than {self.old_key.version}"
         if actual < self.required:
-            return (f"{self.old_key.version} -> {self.new_key.version} is an {actual.name} bump, but the change "
+            article = "an" if actual is Bump.ADDITION else "a"
+            return (f"{self.old_key.version} -> {self.new_key.version} is {article} {actual.name} bump, but the change "
                     f"needs at least a {self.required.name} bump ({_suggest(self.old_key, self.required)})")
         return None
 
@@ -95,12 +97,11 @@ class CompatReport:
 
 
 def _suggest(old: SchemaKey, bump: Bump) -> str:
+    """The first version a bump of at least ``bump`` gives; never ADDITION, which no change needs more of."""
     v = old.version
     if bump is Bump.MODEL:
         return f"{v.model + 1}-0-0"
-    if bump is Bump.REVISION:
-        return f"{v.model}-{v.revision + 1}-0"
-    return f"{v.model}-{v.revision}-{v.addition + 1}"
+    return f"{v.model}-{v.revision + 1}-0"
 
 
 def compare_schemas(old: dict, new: dict) -> CompatReport:
@@ -129,6 +130,8 @@ _BOUNDS = [("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "value
            ("minLength", "maxLength", None, None, "length"),
            ("minItems", "maxItems", None, None, "number of items"),
            ("minProperties", "maxProperties", None, None, "number of properties")]
+_PLURAL = {"value": "values", "length": "lengths", "number of items": "numbers of items",
+           "number of properties": "numbers of properties"}
 _HANDLED = frozenset({"type", "enum", "properties", "required", "additionalProperties", "patternProperties",
                       "dependencies", "items", "additionalItems", "allOf", "anyOf", "oneOf", "not", "$ref",
                       "multipleOf", "pattern", "format", "uniqueItems", "exclusiveMinimum", "exclusiveMaximum"}
@@ -215,12 +218,12 @@ class _Differ:
                                  f"enum added: only {_short(en)} accepted")]
         old_set = {_canon(v) for v in eo}
         if old_set <= new_set:
-            return [Change(path, "enum", Effect.NONE, f"enum gained {_short(sorted(new_set - old_set))}")]
+            return [Change(path, "enum", Effect.NONE, f"enum gained {_short(_values(new_set - old_set))}")]
         if not old_set & new_set:
             return [self._change(path, "enum", Effect.ALL, present, f"enum replaced: none of {_short(eo)} "
                                  "is accepted any more")]
         return [self._change(path, "enum", Effect.SOME, present,
-                             f"enum lost {_short(sorted(old_set - new_set))}: data holding those values is rejected")]
+                             f"enum lost {_short(_values(old_set - new_set))}: data holding those values is rejected")]
 
     def _bounds(self, old: dict, new: dict, path: str, present: bool, old_types: set[str] | None) -> list[Change]:
         changes: list[Change] = []
@@ -242,8 +245,8 @@ class _Differ:
                 elif o is None or tighter(n, o):
                     was = "unbounded" if o is None else _show_bound(o)
                     changes.append(self._change(path, kw, Effect.SOME, present,
-                                                f"{kw} tightened from {was} to {_show_bound(n)}: {what}s outside "
-                                                "the new bound are rejected"))
+                                                f"{kw} tightened from {was} to {_show_bound(n)}: "
+                                                f"{_PLURAL[what]} outside the new bound are rejected"))
                 else:
                     changes.append(Change(path, kw, Effect.NONE, f"{kw} relaxed from {_show_bound(o)} to "
                                                                  f"{_show_bound(n)}"))
@@ -253,8 +256,8 @@ class _Differ:
         changes: list[Change] = []
         mo, mn = old.get("multipleOf"), new.get("multipleOf")
         if mo != mn:
-            if mn is None or (isinstance(mo, int | float) and isinstance(mn, int | float) and mn and
-                              (mo / mn) == int(mo / mn)):
+            # every multiple of OLD stays valid exactly when OLD is a multiple of NEW (decided as validation does)
+            if mn is None or (_is_number(mo) and _is_number(mn) and is_multiple_of(mo, mn)):
                 changes.append(Change(path, "multipleOf", Effect.NONE, "multipleOf relaxed"))
             else:
                 changes.append(self._change(path, "multipleOf", Effect.SOME, present, f"multipleOf now {mn}"))
@@ -284,12 +287,17 @@ class _Differ:
         pato, patn = old.get("patternProperties") or {}, new.get("patternProperties") or {}
         changes: list[Change] = []
         for name in sorted(set(po) | set(pn)):
-            sub = f"{path}.{name}" if path != "$" else f"$.{name}"
+            sub = f"{path}.{name}"
             always = present and name in ro
             if name in po and name in pn:
                 changes += self.compare(po[name], pn[name], sub, always)
-            elif name in po:  # dropped from properties: now judged as an additional property
-                if an is False and not pato and not patn:
+            elif name in po:  # dropped from properties: now judged by a matching pattern, else as additional
+                covering = [p for p in sorted(patn) if _matches(p, name)]
+                if covering:
+                    found = [c for p in covering for c in self.compare(po[name], patn[p], sub, always)]
+                    changes += found or [Change(sub, "properties", Effect.NONE, f"property '{name}' now described "
+                                                f"by patternProperties {_short(covering)} alone")]
+                elif an is False:
                     changes.append(self._change(sub, "properties", Effect.ALL if always else Effect.SOME, present,
                                                 f"property '{name}' removed while additionalProperties is false: "
                                                 "data holding it is rejected"))
@@ -314,7 +322,7 @@ class _Differ:
                     else:
                         changes.append(Change(sub, "properties", Effect.NONE, f"new property '{name}'"))
         for name in sorted(rn - ro):
-            sub = f"{path}.{name}" if path != "$" else f"$.{name}"
+            sub = f"{path}.{name}"
             if name in po or any(_matches(pattern, name) for pattern in pato):
                 changes.append(self._change(sub, "required", Effect.SOME, present,
                                             f"property '{name}' became required: data without it is rejected"))
@@ -323,7 +331,7 @@ class _Differ:
                                             f"new required property '{name}': data written for the old version "
                                             "does not carry it"))
         for name in sorted(ro - rn):
-            changes.append(Change(f"{path}.{name}" if path != "$" else f"$.{name}", "required", Effect.NONE,
+            changes.append(Change(f"{path}.{name}", "required", Effect.NONE,
                                   f"property '{name}' is no longer required"))
         if _canon(ao) != _canon(an):
             if an is True or an == {}:
@@ -336,23 +344,50 @@ class _Differ:
                 changes.append(Change(path, "additionalProperties", Effect.NONE,
                                       "undeclared properties now allowed (with a schema)"))
             else:
-                changes += [_cap(c) for c in self.compare(ao if isinstance(ao, dict) else {}, an,
-                                                          f"{path}.additionalProperties", False)]
+                changes += self.compare(ao if isinstance(ao, dict) else {}, an,
+                                                          f"{path}.additionalProperties", False)
         for pattern in sorted(set(pato) | set(patn)):
             sub = f"{path}.patternProperties[{pattern}]"
             if pattern in pato and pattern in patn:
-                changes += [_cap(c) for c in self.compare(pato[pattern], patn[pattern], sub, False)]
+                changes += self.compare(pato[pattern], patn[pattern], sub, False)
             elif pattern in patn:
                 changes.append(self._change(sub, "patternProperties", Effect.SOME, present,
                                             f"patternProperties '{pattern}' added: matching properties are "
                                             "now constrained"))
-            else:
+            elif an is True or an == {}:
                 changes.append(Change(sub, "patternProperties", Effect.NONE, f"patternProperties '{pattern}' removed"))
+            elif an is False:  # undeclared names matching it are now additional properties, which are refused
+                changes.append(self._change(sub, "patternProperties", Effect.SOME, present,
+                                            f"patternProperties '{pattern}' removed while additionalProperties is "
+                                            "false: data holding matching undeclared properties is rejected"))
+            else:  # matching undeclared names are now judged by the additionalProperties schema
+                narrowed = any(c.effect > Effect.NONE for c in self.compare(pato[pattern], an, sub, False))
+                changes.append(Change(sub, "patternProperties", Effect.SOME if narrowed else Effect.NONE,
+                                      f"patternProperties '{pattern}' removed: matching undeclared properties are "
+                                      "now judged by additionalProperties" + (", which rejects some of their old "
+                                                                              "values" if narrowed else "")))
+        changes += self._dependencies(old, new, path, present)
+        return changes
+
+    def _dependencies(self, old: dict, new: dict, path: str, present: bool) -> list[Change]:
+        """Per property: a list of properties it demands (narrowed when the list grows) or a schema for the object."""
         do, dn = old.get("dependencies") or {}, new.get("dependencies") or {}
-        if _canon(do) != _canon(dn):
-            widened = all(k in do and _canon(do[k]) == _canon(v) for k, v in dn.items())
-            changes.append(Change(path, "dependencies", Effect.NONE, "dependencies removed") if widened else
-                           self._change(path, "dependencies", Effect.SOME, present, "dependencies added or changed"))
+        changes: list[Change] = []
+        for name in sorted(set(do) | set(dn)):
+            vo, vn = do.get(name), dn.get(name)
+            if _canon(vo) == _canon(vn):
+                continue
+            if vn is None:
+                changes.append(Change(path, "dependencies", Effect.NONE, f"the dependency of '{name}' removed"))
+            elif isinstance(vo, list) and isinstance(vn, list) and set(vn) <= set(vo):
+                changes.append(Change(path, "dependencies", Effect.NONE,
+                                      f"'{name}' no longer demands {_short(sorted(set(vo) - set(vn)))}"))
+            elif isinstance(vo, dict) and isinstance(vn, dict):
+                changes += self.compare(vo, vn, f"{path}.dependencies[{name}]", False)
+            else:
+                changes.append(self._change(path, "dependencies", Effect.SOME, present,
+                                            f"the dependency of '{name}' added or changed: data holding '{name}' "
+                                            "without what it now demands is rejected"))
         return changes
 
     def _array(self, old: dict, new: dict, path: str) -> list[Change]:
@@ -360,20 +395,19 @@ class _Differ:
         changes: list[Change] = []
         if _canon(io) != _canon(inn):
             if isinstance(io, list) or isinstance(inn, list):
-                lo = io if isinstance(io, list) else []
-                ln = inn if isinstance(inn, list) else []
                 if isinstance(io, list) and isinstance(inn, list):
+                    lo, ln = io, inn
                     for i in range(max(len(lo), len(ln))):
                         o = lo[i] if i < len(lo) else (old.get("additionalItems") if isinstance(
                             old.get("additionalItems"), dict) else {})
                         n = ln[i] if i < len(ln) else (new.get("additionalItems") if isinstance(
                             new.get("additionalItems"), dict) else {})
-                        changes += [_cap(c) for c in self.compare(o, n, f"{path}[{i}]", False)]
+                        changes += self.compare(o, n, f"{path}[{i}]", False)
                 else:
                     changes.append(Change(path, "items", Effect.SOME, "items changed between a single schema and "
                                                                       "a tuple; treated as a REVISION"))
             else:
-                changes += [_cap(c) for c in self.compare(io or {}, inn or {}, f"{path}[*]", False)]
+                changes += self.compare(io or {}, inn or {}, f"{path}[*]", False)
         ao, an = old.get("additionalItems", True), new.get("additionalItems", True)
         if _canon(ao) != _canon(an) and isinstance(new.get("items"), list):
             effect = Effect.NONE if an is True else Effect.SOME
@@ -400,6 +434,11 @@ class _Differ:
         return changes
 
 
+def _values(canonical: set[str]) -> list[object]:
+    """Enum values back from their canonical JSON, in a stable order, for a reason."""
+    return [json.loads(v) for v in sorted(canonical)]
+
+
 def _show_types(types: set[str] | None) -> str:
     return "any type" if types is None else "/".join(sorted(types))
 
@@ -411,13 +450,13 @@ def _matches(pattern: str, name: str) -> bool:
         return False
 
 
-def _cap(change: Change) -> Change:
-    return change if change.effect < Effect.ALL else Change(change.path, change.keyword, Effect.SOME, change.reason)
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _bound(schema: dict, keyword: str, exclusive_kw: str | None) -> tuple[float, bool] | None:
     value = schema.get(keyword)
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not _is_number(value):
         return None
     return (value, bool(schema.get(exclusive_kw)) if exclusive_kw else False)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import requests
+import requests.adapters
 
 from iglu_registry.errors import ErrorKind, RegistryFailure
 from iglu_registry.layout import schema_path, schemas_dir
@@ -135,6 +136,9 @@ class HttpRepository:
     apikey: str | None = None
     timeout: float = 5.0
     class_priority: int = HTTP_CLASS_PRIORITY
+    #: replaces requests' HTTP adapter on every session; unit tests pass a fake one, so status
+    #: handling is tested without sockets
+    transport: requests.adapters.BaseAdapter | None = field(default=None, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
@@ -148,6 +152,9 @@ class HttpRepository:
             session.headers["Accept"] = "application/json"
             if self.apikey:
                 session.headers["apikey"] = self.apikey
+            if self.transport is not None:
+                session.mount("http://", self.transport)
+                session.mount("https://", self.transport)
             self._local.session = session
         return session
 

@@ -2,9 +2,9 @@
 
 Integration tests get a real broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else the
 project's local broker (started here if it is not running, and stopped again at
-the end), else a testcontainers broker when a Docker engine answers. With
-``CI=true`` a missing service fails the run instead of skipping it, so a green CI
-always means the integration tests ran.
+the end), else a testcontainers broker when a Docker engine answers. In CI (see
+:func:`tests.ci.in_ci`) a missing service or missing shared data fails the run
+instead of skipping it, so a green CI always means every test ran.
 """
 
 from __future__ import annotations
@@ -19,22 +19,27 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import unavailable
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: Snowplow's fixtures and the Iglu Central copy; ``SPTK_SHARED_DIR`` points elsewhere
+SHARED = Path(os.environ.get("SPTK_SHARED_DIR") or ROOT.parent / "shared")
+#: golden files are rewritten by scripts/update-golden, never by a test run
+GOLDEN_UPDATE_VARIABLE = "SPTK_UPDATE_GOLDEN"
 
 
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: integration tests must not be skipped)", pytrace=False)
-    pytest.skip(reason)
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(GOLDEN_UPDATE_VARIABLE, "") not in ("", "0"):
+        raise pytest.UsageError(f"{GOLDEN_UPDATE_VARIABLE} is set, but a test run never rewrites golden files: "
+                                "run scripts/update-golden (see tests/cases/README.md), then unset it")
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """``../shared`` (Iglu Central and Snowplow's own fixtures), or a clear skip."""
+    """``../shared`` (Iglu Central and Snowplow's own fixtures): skipped with a reason when absent, failed in CI."""
     if not (SHARED / "fixtures").is_dir():
-        pytest.skip(f"{SHARED} is absent: the shared Snowplow fixtures and Iglu Central copy are not here")
+        unavailable(f"{SHARED} is absent: the shared Snowplow fixtures and Iglu Central copy are not here "
+                    "(set SPTK_SHARED_DIR if they are elsewhere)")
     return SHARED
 
 
@@ -83,7 +88,7 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    _unavailable(f"no Kafka broker: KAFKA_BOOTSTRAP_SERVERS is unset, the local broker did not start "
+    unavailable(f"no Kafka broker: KAFKA_BOOTSTRAP_SERVERS is unset, the local broker did not start "
                  f"({started.stderr.strip()[-500:]}), and no Docker engine answers")
 
 
@@ -138,7 +143,7 @@ def postgres_url() -> Iterator[str]:
         return
     started = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True)
     if started.returncode != 0:
-        _unavailable(f"no PostgreSQL: SPTK_POSTGRES_URL is unset and scripts/postgres-local start failed: "
+        unavailable(f"no PostgreSQL: SPTK_POSTGRES_URL is unset and scripts/postgres-local start failed: "
                      f"{started.stderr.strip()[-500:]}")
     url = subprocess.run(["bash", str(script), "url"], capture_output=True, text=True).stdout.strip()
     try:

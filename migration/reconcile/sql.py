@@ -100,13 +100,6 @@ class Sql:
             return f"date_trunc('{unit}', {ref})"
         return ref
 
-    def row_hash(self, alias: str, legacy: bool) -> str:
-        values = [self.value(c, c.in_legacy if legacy else c.in_new, alias, True) for c in self.plan.compared]
-        values.insert(0, f"{alias}.event_id")
-        if self.duck:
-            return f"hash({', '.join(values)})"
-        return f"hashtextextended(ROW({', '.join(values)})::text, 0)"
-
     def fingerprint(self, alias: str, legacy: bool) -> str:
         name = self.plan.legacy_fingerprint if legacy else self.plan.new_fingerprint
         return f"{alias}.{quote(name)}" if name else f"CAST(NULL AS {self.text_type})"
@@ -163,7 +156,7 @@ class Sql:
     def windows_table(self) -> str:
         return f"CREATE TEMP TABLE {WINDOWS} (w BIGINT)"
 
-    def projection(self, relation: str, legacy: bool, where: str = "") -> str:
+    def projection(self, relation: str, legacy: bool, where: str) -> str:
         """One representative row per event id (smallest fingerprint), normalised, as a subquery."""
         cols = [f"{self.value(c, c.in_legacy if legacy else c.in_new, 't', False)} AS {quote(c.name)}"
                 for c in self.compared]

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.ci import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +31,9 @@ def next_steps(output: str) -> list[str]:
     return commands
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_demo_prints_each_thing_once_and_next_steps_that_work(tmp_path: Path, kafka_bootstrap: str) -> None:
+    if shutil.which("make") is None:
+        unavailable("make is not installed")
     out = tmp_path / "demo"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_EVENTS": "400", "DEMO_OUT": str(out)}
     result = subprocess.run(["make", "--no-print-directory", "demo"], cwd=ROOT, capture_output=True, text=True,

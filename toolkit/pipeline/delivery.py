@@ -184,7 +184,9 @@ class DeliveryTracker:
     def needs_retry(self) -> list[RetryNeeded]:
         """Records holding failed outputs, oldest first per partition."""
         out = []
-        for pid, pos in sorted(self._failed_records, key=lambda k: (repr(k[0]), repr(k[1]))):
+        # partitions may not be comparable with each other (hence repr); positions within one are ordered,
+        # and repr would put 10 before 9
+        for pid, pos in sorted(self._failed_records, key=lambda k: (repr(k[0]), k[1])):
             entry = self._entry(pid, pos)
             if entry is not None:
                 out.append(RetryNeeded(pid, pos, entry.failed, entry.failures))

@@ -90,7 +90,6 @@ class StreamPolicy:
     """The compiled ``[privacy.<stream>]`` of one stream."""
 
     def __init__(self, stream: str, cfg: PrivacyConfig) -> None:
-        self.stream = stream
         self.require_consent = cfg.require_consent
         self.consent = UriMatcher(cfg.consent_schema)
         self.strip_ip = cfg.strip_ip

@@ -410,8 +410,6 @@ def _add(sel: _Selection | None, steps: Sequence[Step]) -> _Selection | None:
         return _ALL  # already keeping the whole value
     if not steps:
         return _ALL
-    if sel is None:
-        sel = _Selection()
     step, rest = steps[0], steps[1:]
     if type(step) is Key:
         current = sel.keys.get(step.name, False)
@@ -486,7 +484,6 @@ class Projection:
     """
 
     def __init__(self, paths: Sequence[FieldPath]) -> None:
-        self.paths = tuple(paths)
         self._roots: dict[str, tuple[PathKind, _Selection | None]] = {}
         for p in paths:
             kind, sel = self._roots.get(p.root, (p.kind, False))

@@ -177,3 +177,93 @@ def test_committable_is_always_the_end_of_the_fully_confirmed_prefix(
         previous = now
     assert t.in_flight == 0 and t.needs_retry() == []
     assert t.committable() == {part: max(pos for p, pos, _ in records if p == part) for part, _, _ in records}
+
+
+def test_max_in_flight_of_one_is_allowed_and_zero_is_refused() -> None:
+    one = DeliveryTracker(max_in_flight=1)
+    one.track("p", 1, 1)
+    assert not one.has_capacity()
+    with pytest.raises(ValueError, match="max_in_flight must be at least 1, got 0"):
+        DeliveryTracker(max_in_flight=0)
+
+
+def test_reports_say_whether_they_were_counted() -> None:
+    t = DeliveryTracker()
+    t.track("p", 1, 3)
+    assert t.failed("p", 1) is True
+    assert t.retried("p", 1) is True
+    assert t.delivered("p", 1) is True
+    assert t.delivered("p", 2) is False and t.failed("p", 2) is False and t.retried("p", 2) is False
+    assert t.delivered("q", 1) is False
+
+
+def test_a_report_beyond_the_outputs_is_refused_even_while_the_record_is_held() -> None:
+    t = DeliveryTracker()
+    t.track("p", 1, 2)
+    t.failed("p", 1)
+    t.delivered("p", 1)  # pending 0, but the failed output keeps the record tracked
+    with pytest.raises(ValueError, match=r"'p'@1 has no pending output left to confirm \(a delivery report was "
+                                         "counted twice\\)"):
+        t.delivered("p", 1)
+    with pytest.raises(ValueError, match="'p'@1 has no pending output that could have failed"):
+        t.failed("p", 1)
+
+
+def test_failures_are_counted_across_retries() -> None:
+    t = DeliveryTracker()
+    t.track("p", 1, 1)
+    t.failed("p", 1)
+    t.retried("p", 1)
+    t.failed("p", 1)
+    assert t.needs_retry() == [RetryNeeded("p", 1, 1, 2)]
+
+
+def test_needs_retry_lists_records_oldest_first_per_partition() -> None:
+    t = DeliveryTracker()
+    for position in (9, 10, 100):
+        t.track("b", position, 1)
+        t.track("a", position, 1)
+    for partition, position in (("b", 100), ("a", 10), ("b", 9), ("a", 9), ("b", 10)):
+        t.failed(partition, position)
+    assert [(r.partition, r.position) for r in t.needs_retry()] == [
+        ("a", 9), ("a", 10), ("b", 9), ("b", 10), ("b", 100)]
+
+
+def test_questions_about_partitions_never_seen() -> None:
+    t = DeliveryTracker()
+    assert t.committable_for("nope") is None and not t.is_confirmed("nope", 0)
+    assert t.unconfirmed("nope") == 0
+    assert t.drop("nope") == 0
+    t.track("p", 1, 1)
+    t.track("p", 2, 1)
+    assert t.unconfirmed("p") == 2
+    t.delivered("p", 1)
+    assert t.is_confirmed("p", 1) and not t.is_confirmed("p", 2) and t.unconfirmed("p") == 1
+
+
+def test_dropping_a_partition_keeps_the_others_failed_records() -> None:
+    t = DeliveryTracker()
+    t.track("a", 1, 1)
+    t.track("b", 1, 1)
+    t.failed("a", 1)
+    t.failed("b", 1)
+    assert t.drop("a") == 1
+    assert t.needs_retry() == [RetryNeeded("b", 1, 1, 1)]
+
+
+def test_partition_ids_of_different_types_can_share_a_tracker() -> None:
+    t = DeliveryTracker()
+    for partition in (0, "file:/data/a.tsv"):
+        t.track(partition, 5, 1)
+        t.failed(partition, 5)
+    listed = [r.partition for r in t.needs_retry()]  # partitions are ordered by repr, never compared
+    assert sorted(listed, key=repr) == listed and set(listed) == {0, "file:/data/a.tsv"}
+
+
+def test_a_dropped_partitions_failures_do_not_come_back_when_it_is_tracked_again() -> None:
+    t = DeliveryTracker()
+    t.track("a", 1, 1)
+    t.failed("a", 1)
+    t.drop("a")
+    t.track("a", 1, 1)
+    assert t.needs_retry() == []

@@ -274,8 +274,9 @@ def test_the_shape_patterns_never_decide_differently_from_the_converters() -> No
 
 
 def test_shapes_with_the_same_typed_kinds_share_one_pattern_compiled_only_once_it_recurs() -> None:
-    from toolkit.contract import tsv
+    from toolkit.contract import layout, tsv
 
+    layout.LAYOUTS.clear()  # a layout cached by an earlier test would carry its pattern already
     tsv._PATTERNS.clear()
     tsv._ASKED.clear()
     lines = [line(user_id=f"user-{i}", txn_id="5", br_lang="en" if i % 2 else None) for i in range(6)]
