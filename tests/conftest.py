@@ -122,7 +122,7 @@ def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBro
     script = str(ROOT / "scripts" / "kafka_local.py")
     started = subprocess.run([sys.executable, script, "start"], env=env, capture_output=True, text=True)
     if started.returncode != 0:
-        _unavailable(f"a private broker of scripts/kafka_local.py did not start: {started.stderr.strip()[-500:]}")
+        unavailable(f"a private broker of scripts/kafka_local.py did not start: {started.stderr.strip()[-500:]}")
     broker = LocalBroker(run_dir, (run_dir / "bootstrap").read_text().strip())
     try:
         yield broker

@@ -16,10 +16,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.ci import unavailable
 from tests.unit.migration.scenario import clone, event
 
 CHROMIUM = os.environ.get("SPTK_CHROMIUM") or shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run scripts/chromium")
 
 CHECK = """<script>window.addEventListener('load', function () {
   var d = document.documentElement, out = document.createElement('pre');
@@ -34,6 +34,8 @@ CHECK = """<script>window.addEventListener('load', function () {
 
 
 def measure(page: Path, width: int, tmp: Path) -> dict[str, float]:
+    if CHROMIUM is None:
+        unavailable("chromium is not installed: run scripts/chromium (scripts/setup does, as root)")
     probe = tmp / f"probe-{width}-{page.name}"
     probe.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
     shot = tmp / f"{page.stem}-{width}.png"

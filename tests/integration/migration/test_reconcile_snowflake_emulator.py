@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import fakesnow  # noqa: E402 - a test extra, installed by scripts/setup
 import orjson
 import pytest
 from sqlalchemy.dialects import registry
@@ -26,8 +27,6 @@ from sqlalchemy.engine.default import DefaultDialect
 
 from connectors.warehouse import Dedup, Provenance, Warehouse
 from tests.unit.migration.scenario import clone, eid, events, run
-
-fakesnow = pytest.importorskip("fakesnow")
 
 #: DATABASE/SCHEMA as snowflake-sqlalchemy reads them: the plan's temporary views need a current schema.
 WAREHOUSE = "sql:snowflake://sptk:secret@emulated-account/SPTK/PUBLIC"
