@@ -208,7 +208,7 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
-    source, label = _source(cfg, tracker, outputs, replay, runners, only)
+    source, label = _source(cfg, tracker, outputs, replay, runners, only, stats_settings(metrics.observe_kafka_stats))
     transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
     if replay is None:
         def handle(record: Any) -> Any:
@@ -266,7 +266,7 @@ def _producer_settings(cfg: PipelineConfig, topic_limits: dict[str, int]) -> dic
 
 
 def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, replay: ReplayOptions | None,
-            runners: list[PipelineRunner], only: tuple[str, ...]) -> tuple[Any, str]:
+            runners: list[PipelineRunner], only: tuple[str, ...], stats: dict[str, Any]) -> tuple[Any, str]:
     def before_revoke(keys: list[str]) -> None:
         if runners and runners[0].transactional:
             runners[0].commit_before_revoke(keys)  # outputs and offsets of the revoked partitions, atomically
@@ -274,13 +274,14 @@ def _source(cfg: PipelineConfig, tracker: DeliveryTracker, outputs: Outputs, rep
             outputs.flush(5.0)  # confirm what is in flight so the revoked partitions commit as far as possible
 
     if replay is None:
-        return open_source(cfg, tracker=tracker, before_revoke=before_revoke, only=only), cfg.source.kind
+        return (open_source(cfg, tracker=tracker, before_revoke=before_revoke, only=only, client_settings=stats),
+                cfg.source.kind)
     if replay.inputs:
         return FileSource(replay.inputs), "file"
     kafka = cfg.require_kafka()
     source_cfg = cfg.model_copy(update={"source": SourceConfig(
         kind="kafka", kafka=KafkaSourceConfig(topics=(bad_topic(kafka.topic_prefix),), group_id=replay.group_id))})
-    inner = open_source(source_cfg, tracker=tracker, before_revoke=before_revoke)
+    inner = open_source(source_cfg, tracker=tracker, before_revoke=before_revoke, client_settings=stats)
     assert isinstance(inner, KafkaSource)
     return UntilCurrentEnd(inner), "kafka"
 

@@ -224,7 +224,8 @@ def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: st
 @click.option("--until-caught-up", is_flag=True, help="Stop once every assigned partition is fully loaded.")
 @click.option("--connect-timeout", default=None, metavar="SECONDS", type=click.FloatRange(0, min_open=True),
               help="With --until-caught-up: give up (exit 3) when no partition is assigned this long after the start "
-                   "(the broker does not answer, or the topic does not exist). Default: 30.")
+                   "(the broker does not answer, or the topic does not exist), or when the broker stops answering "
+                   "for this long. Default: 30.")
 @click.option("--sidecar-port", default=None, type=click.IntRange(0, 65535),
               help="Serve /healthz, /readyz and /metrics here and drain on SIGTERM (0: any free port).")
 def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, warehouse: str, group: str,
@@ -233,7 +234,8 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset).
 
     Exit codes: 0 loaded and committed; 1 the drain did not finish in time (a restart re-reads the rest);
-    3 with --until-caught-up, nothing could be loaded (no answer from the broker, no such topic).
+    3 with --until-caught-up, the load could not finish (no answer from the broker, no such topic); what was
+    loaded before stays loaded and a rerun resumes.
     """
     import signal
     import threading
@@ -277,12 +279,19 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
                 code = 0 if loader.drain(30.0) else 1
         finally:
             source.close()
-    if loader.gave_up:
+    loaded = loader.report.messages
+    if loader.gave_up and not loaded:
         raise CommandFailed(f"nothing loaded: {loader.gave_up} (waited {loader.connect_timeout_s:g} s; "
                             f"--connect-timeout changes that)", Exit.UNDECIDED)
     click.echo(f"kafka-load from {topic} into {target.url}: {loader.report.summary()}")
     for problem in loader.report.load.problems[:10]:
         click.echo(f"  not loaded (kept as a bad row): {problem}")
+    if loader.gave_up:
+        raise CommandFailed(f"stopped after {loaded:,} messages: {loader.gave_up} (waited "
+                            f"{loader.connect_timeout_s:g} s; --connect-timeout changes that). What was loaded stays "
+                            "loaded; once Kafka answers, rerun the same command: it resumes after the last committed "
+                            "offsets, and a batch whose commit did not reach Kafka is read again without adding rows.",
+                            Exit.UNDECIDED)
     sys.exit(code)
 
 

@@ -27,7 +27,7 @@ from connectors.warehouse.loader import Dedup, LoadReport
 from connectors.warehouse.rows import Provenance
 from toolkit.contract.profiles.canonical import to_dict
 from toolkit.contract.tsv import ParseFailure, parse_line
-from toolkit.kafka import PartitionLag
+from toolkit.kafka import KafkaUnavailable, PartitionLag, partition_key
 from toolkit.progress import Mode, progress
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,9 @@ class BatchSource(Protocol):
 
     def commit(self) -> dict[str, int]: ...
 
-    def lag(self) -> list[PartitionLag]: ...
+    def lag(self) -> list[PartitionLag]:
+        """Raises :class:`KafkaUnavailable` when the broker does not answer."""
+        ...
 
     def why_unassigned(self) -> str: ...
 
@@ -90,9 +92,11 @@ class KafkaLoader:
     """Consume, load, acknowledge; ``run`` until stopped (or caught up), ``drain`` for the sidecar.
 
     With ``until_caught_up`` the run is a batch job, so it must end: when no partition was ever
-    assigned after ``connect_timeout_s`` (the broker does not answer, the topic is missing), it
-    gives up and says why in :attr:`gave_up` rather than wait for ever. A long-running loader
-    keeps waiting, as a service does for its broker.
+    assigned after ``connect_timeout_s`` (the broker does not answer, the topic is missing), or the
+    broker stopped answering for that long after the assignment, it gives up and says why in
+    :attr:`gave_up` rather than wait for ever or end in a traceback. Every batch loaded by then
+    stays loaded with its offsets committed (a commit is the last step of a batch), so a rerun
+    resumes after them. A long-running loader keeps waiting, as a service does for its broker.
     """
 
     def __init__(self, source: BatchSource, warehouse: LoadTarget, *, bad_topics: Sequence[str] = (),
@@ -111,15 +115,17 @@ class KafkaLoader:
         self.progress_mode: Mode = progress_mode
         self.report = KafkaLoadReport()
         self.metrics = metrics
-        #: why a run that had to catch up gave up before any partition was assigned (None: it did not)
+        #: why a run that had to catch up gave up (None: it did not); ``report.messages`` says what it loaded first
         self.gave_up: str | None = None
         self._clock = clock
         self._lock = threading.Lock()
+        self._acked: dict[str, int] = {}  # per partition, the offset after the last message this run acknowledged
         self._next_lag = 0.0
 
     def run(self, stop: threading.Event) -> None:
         started = self._clock()
         assigned = False
+        unanswered_since: float | None = None  # when the broker last failed to tell the lag, if it has not since
         with progress("kafka-load", unit="messages", mode=self.progress_mode,
                       detail=lambda: f"{self.report.load.inserted:,} rows inserted, "
                                      f"{self.report.bad_rows_written:,} bad rows; {self.source.description}") as shown:
@@ -130,19 +136,42 @@ class KafkaLoader:
                         self.load(records)
                     shown.advance(len(records))
                     self._observe_lag()
+                    unanswered_since = None
                     continue
                 shown.advance(0)  # a heartbeat: the periodic line still comes while the topic is quiet
                 self._observe_lag(force=True)
                 if not self.until_caught_up:
                     continue
-                lags = self.source.lag()
+                asked = self._clock()
+                try:
+                    lags = self.source.lag()
+                except KafkaUnavailable as exc:
+                    unanswered_since = asked if unanswered_since is None else unanswered_since
+                    if self._clock() - unanswered_since >= self.connect_timeout_s:
+                        self.gave_up = str(exc)
+                        return
+                    continue
+                unanswered_since = None
                 assigned = assigned or bool(lags)
-                if lags and all(p.lag == 0 for p in lags):
+                if lags and all(self._caught_up(p) for p in lags):
                     log.info("caught up with %s: %s", self.source.description, self.report.summary())
                     return
                 if not assigned and self._clock() - started >= self.connect_timeout_s:
                     self.gave_up = self.source.why_unassigned()
                     return
+
+    def _caught_up(self, lag: PartitionLag) -> bool:
+        """Read to the end, and everything read this run committed.
+
+        ``lag`` counts from the committed offset, which stops short of a transaction's commit or abort
+        marker (an offset no consumer is handed to acknowledge): on a topic written in transactions, as
+        an exactly-once pipeline writes its enriched topic, the lag stays at 1 or more for ever.
+        """
+        if lag.lag == 0:
+            return True
+        if lag.position is None or lag.position < lag.high:
+            return False
+        return self._acked.get(partition_key(lag.topic, lag.partition), lag.committed) == lag.committed
 
     def load(self, records: list[Record]) -> None:
         """Load one batch, then acknowledge the last position of every partition in it."""
@@ -184,6 +213,7 @@ class KafkaLoader:
                 last[record.position.partition] = record.position
         for position in last.values():
             self.source.ack(position)
+            self._acked[position.partition] = position.offset + 1
         self.source.commit()
 
     def _observe_lag(self, force: bool = False) -> None:

@@ -70,7 +70,7 @@ def tsv_files(path: str | Path, pattern: str = "*") -> list[Path]:
     return [root]
 
 
-def tsv_lines(file: Path, shown: Progress | None = None) -> Iterator[tuple[int, bytes]]:
+def file_lines(file: Path, shown: Progress | None = None) -> Iterator[tuple[int, bytes]]:
     """(line number, line) of one file, gzip too (by content); blank lines are skipped.
 
     ``shown`` is advanced by the input bytes read, so a display can say how far the file is.
@@ -106,7 +106,7 @@ def parsed_rows(file: Path, failures: list[BadRowRecord],
                 shown: Progress | None = None) -> Iterator[tuple[dict[str, Any], Provenance]]:
     """Canonical rows of a TSV file; lines that do not parse are appended to ``failures`` as bad rows."""
     name = str(file)
-    for number, line in tsv_lines(file, shown):
+    for number, line in file_lines(file, shown):
         provenance = Provenance.file_line(name, number)
         result = parse_line(line)
         if isinstance(result, ParseFailure):

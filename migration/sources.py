@@ -1,7 +1,7 @@
 """Reconcile sources: where each side's events (and bad output) come from, and staging them for SQL.
 
 A source is ``duckdb:PATH[?schema=S]``, a PostgreSQL URL (``?schema=S``), ``tsv:PATH``
-or ``jsonl:PATH`` (a file or a directory of files, ``.gz`` too), or a lake: ``parquet:PATH_OR_GLOB``,
+or ``jsonl:PATH`` (a file or a directory of files, gzip too), or a lake: ``parquet:PATH_OR_GLOB``,
 ``delta:PATH`` or ``iceberg:PATH[?namespace=NS&table=NS.T&catalog=URI]`` (see
 :mod:`connectors.warehouse.lakes.url`), which DuckDB scans in place, or a warehouse through SQLAlchemy,
 ``sql:URL[?schema=S&layout=wide|shredded]`` (see :mod:`migration.warehouses`). Any source can add
@@ -13,7 +13,6 @@ embedded DuckDB that attaches DuckDB files and stages everything else.
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -32,8 +31,8 @@ from connectors.warehouse.lakes import LakeURL, is_lake_url, open_table, parse_l
 from connectors.warehouse.lakes.tables import LakeUnreadable
 from connectors.warehouse.loader import Dedup, Warehouse
 from connectors.warehouse.rows import Provenance
-from connectors.warehouse.url import DEFAULT_SCHEMA, BadWarehouseURL, WarehouseURL, _redact
-from migration.legacy import InputFailed, legacy_load, tsv_files
+from connectors.warehouse.url import DEFAULT_SCHEMA, BadWarehouseURL, WarehouseURL, _redact, take_params
+from migration.legacy import InputFailed, file_lines, legacy_load, tsv_files
 from migration.reconcile.errors import ConfigError
 from migration.reconcile.scope import Scope
 from migration.reconcile.workspace import Side, SourceFailed, Workspace
@@ -81,12 +80,8 @@ def parse_source(text: str) -> SourceSpec:
             raise BadSource(str(exc)) from None
         return SourceSpec("sql", sql.url, sql.schema, sql.bad, sql=sql)
     if text.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(text)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        ours = {k: v for k, v in query if k in ("schema", "bad")}
-        rest = urlencode([(k, v) for k, v in query if k not in ("schema", "bad")])
-        return SourceSpec("postgres", urlunsplit(parts._replace(query=rest)), ours.get("schema", DEFAULT_SCHEMA),
-                          ours.get("bad"))
+        ours, target = take_params(text, ("schema", "bad"))
+        return SourceSpec("postgres", target, ours.get("schema", DEFAULT_SCHEMA), ours.get("bad"))
     if is_lake_url(text):
         try:
             lake, ours = parse_lake_url(text, frozenset({"bad"}))
@@ -114,35 +109,42 @@ def parse_source(text: str) -> SourceSpec:
 
 # -- reading files ------------------------------------------------------------------------------------------------
 
-def _files(path: str, suffixes: tuple[str, ...]) -> list[Path]:
+#: what a directory given as a ``jsonl:`` source (or as ``bad=``) is read for; gzip or not is told by content
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+def _files(path: str) -> list[Path]:
     root = Path(path)
     if root.is_dir():
-        found = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(suffixes))
+        found = sorted(p for p in root.rglob("*")
+                       if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_LINES_SUFFIXES))
         if not found:
-            raise SourceFailed(f"{path} holds no {' / '.join(suffixes)} files")
+            raise SourceFailed(f"{path} holds no {' / '.join(JSON_LINES_SUFFIXES)} files (gzip or not)")
         return found
     if not root.exists():
         raise SourceFailed(f"{path} does not exist")
     return [root]
 
 
-def read_lines(path: str, suffixes: tuple[str, ...]) -> Iterator[tuple[str, int, bytes]]:
-    """(file, line number, line) for every non-blank line; a file that breaks mid-read raises SourceFailed."""
-    for file in _files(path, suffixes):
-        opener: Any = gzip.open if file.name.endswith(".gz") else open
+def read_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
+    """(file, line number, line) for every non-blank line of a JSON-lines file or directory.
+
+    Files are read as ``legacy-load`` and the pipeline's file sources read them (gzip recognised by
+    its magic bytes, not by a name an archive may have lost); a file that breaks mid-read raises
+    SourceFailed.
+    """
+    for file in _files(path):
         try:
-            with opener(file, "rb") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield str(file), number, line.rstrip(b"\r\n")
-        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a truncated gzip is an EOFError
-            raise SourceFailed(f"{file} could not be read to the end: {exc}") from exc
+            for number, line in file_lines(file):
+                yield str(file), number, line
+        except InputFailed as exc:
+            raise SourceFailed(str(exc)) from exc
 
 
 def canonical_rows(path: str) -> Iterator[tuple[dict[str, Any], Provenance]]:
     problems: list[str] = []
     count = 0
-    for file, number, line in read_lines(path, (".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+    for file, number, line in read_lines(path):
         try:
             row = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
@@ -165,7 +167,7 @@ def _problem_text(source: str, count: int, problems: list[str]) -> str:
 
 
 def bad_records(path: str) -> Iterator[Any]:
-    for file, number, line in read_lines(path, (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")):
+    for file, number, line in read_lines(path):
         try:
             yield parse_bad_row(line.decode("utf-8", "replace"), Provenance.file_line(file, number))
         except NotABadRow as exc:

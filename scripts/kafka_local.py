@@ -4,9 +4,14 @@ The broker jars come from Maven Central (pinned version, cached under
 ``.cache/kafka/<version>/``); the broker runs as one KRaft node (broker and
 controller combined) on 127.0.0.1 with its state under ``.run/kafka/``. Every
 ``start`` formats a fresh data directory, so a run never sees topics left over
-from an earlier one.
+from an earlier one; ``restart`` stops the broker and starts it again on the same
+ports with the same data (topics, committed offsets and open transactions survive),
+as an operator's restart would.
 
-Usage: scripts/kafka-local {fetch|start|stop|status|bootstrap}
+``SPTK_KAFKA_RUN_DIR`` puts the state elsewhere, so a test can run a second,
+private broker (and stop it) without touching the shared one.
+
+Usage: scripts/kafka-local {fetch|start|restart|stop|status|bootstrap}
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ SLF4J_VERSION = "2.0.17"
 CACHE = ROOT / ".cache" / "kafka" / KAFKA_VERSION
 LIBS = CACHE / "libs"
 COMPLETE = CACHE / ".complete"
-RUN = ROOT / ".run" / "kafka"
+RUN = Path(os.environ.get("SPTK_KAFKA_RUN_DIR") or ROOT / ".run" / "kafka").resolve()
 PIDFILE = RUN / "broker.pid"
 BOOTSTRAP_FILE = RUN / "bootstrap"
 HEAP = os.environ.get("SPTK_KAFKA_HEAP", "-Xmx512m -Xms256m").split()
@@ -195,9 +200,23 @@ def start() -> None:
     )
     if fmt.returncode != 0:
         fail(f"formatting the KRaft storage failed (exit {fmt.returncode}):\n{fmt.stdout}{fmt.stderr}")
+    launch(config, log4j, port)
 
+
+def restart() -> None:
+    """Stop the broker and start it again from the same config and data directory (no format)."""
+    config, log4j = RUN / "server.properties", RUN / "log4j2.properties"
+    if not config.exists():
+        fail(f"nothing to restart: no broker was started with its state in {RUN}; use start")
+    stop(quiet=True)
+    listeners = next(line for line in config.read_text().splitlines() if line.startswith("listeners="))
+    launch(config, log4j, int(listeners.split(",")[0].rsplit(":", 1)[1]))
+
+
+def launch(config: Path, log4j: Path, port: int) -> None:
+    """Run the broker of ``config`` in its own session and wait until it answers a metadata request."""
     started = time.monotonic()
-    out = open(RUN / "logs" / "stdout.log", "wb")  # noqa: SIM115 - the broker owns it after the fork
+    out = open(RUN / "logs" / "stdout.log", "ab")  # noqa: SIM115 - the broker owns it after the fork
     proc = subprocess.Popen(java_cmd("kafka.Kafka", str(config), log4j=log4j), stdout=out,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     PIDFILE.write_text(f"{proc.pid}\n")
@@ -211,7 +230,7 @@ def start() -> None:
             log = (RUN / "logs" / "server.log")
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
             fail(f"the broker exited with code {proc.returncode} while starting. Last log lines "
-                 f"({log.relative_to(ROOT)}):\n{tail}")
+                 f"({log}):\n{tail}")
         try:
             wait_until_ready(bootstrap, timeout_s=min(5.0, max(0.5, deadline - time.monotonic())))
             break
@@ -219,12 +238,12 @@ def start() -> None:
             if time.monotonic() > deadline:
                 stop(quiet=True)
                 fail(f"the broker did not answer a metadata request within {READY_TIMEOUT_S:.0f}s; "
-                     f"see {(RUN / 'logs' / 'server.log').relative_to(ROOT)}")
+                     f"see {RUN / 'logs' / 'server.log'}")
     try:
         warm_up_producer_ids(bootstrap, timeout_s=max(5.0, deadline - time.monotonic()))
     except KafkaUnavailable as exc:
         stop(quiet=True)
-        fail(f"{exc}; see {(RUN / 'logs' / 'server.log').relative_to(ROOT)}")
+        fail(f"{exc}; see {RUN / 'logs' / 'server.log'}")
     BOOTSTRAP_FILE.write_text(bootstrap + "\n")
     say(f"Apache Kafka {KAFKA_VERSION} ready at {bootstrap} (pid {proc.pid}) "
         f"in {time.monotonic() - started:.1f}s")
@@ -266,6 +285,8 @@ def main(argv: list[str]) -> int:
         say(f"jars cached in {LIBS.relative_to(ROOT)}")
     elif cmd == "start":
         start()
+    elif cmd == "restart":
+        restart()
     elif cmd == "stop":
         stop()
     elif cmd == "status":

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,44 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     unavailable(f"no Kafka broker: KAFKA_BOOTSTRAP_SERVERS is unset, the local broker did not start "
                  f"({started.stderr.strip()[-500:]}), and no Docker engine answers")
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """A broker of ``scripts/kafka_local.py`` with its own state directory, which a test may stop and restart."""
+
+    run_dir: Path
+    bootstrap: str
+
+    def command(self, name: str) -> None:
+        env = {**os.environ, "SPTK_KAFKA_RUN_DIR": str(self.run_dir)}
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / "kafka_local.py"), name], env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"kafka_local.py {name}: {done.stdout}{done.stderr}"
+
+    def stop(self) -> None:
+        self.command("stop")
+
+    def restart(self) -> None:
+        """Start it again on the same port with the same data (topics, committed offsets, open transactions)."""
+        self.command("restart")
+
+
+@pytest.fixture
+def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A second, private broker for a test that takes its broker away; the shared one is never stopped."""
+    run_dir = tmp_path_factory.mktemp("kafka-private")
+    env = {**os.environ, "SPTK_KAFKA_RUN_DIR": str(run_dir),
+           "SPTK_KAFKA_HEAP": os.environ.get("SPTK_KAFKA_HEAP", "-Xmx256m -Xms128m")}
+    script = str(ROOT / "scripts" / "kafka_local.py")
+    started = subprocess.run([sys.executable, script, "start"], env=env, capture_output=True, text=True)
+    if started.returncode != 0:
+        unavailable(f"a private broker of scripts/kafka_local.py did not start: {started.stderr.strip()[-500:]}")
+    broker = LocalBroker(run_dir, (run_dir / "bootstrap").read_text().strip())
+    try:
+        yield broker
+    finally:
+        subprocess.run([sys.executable, script, "stop"], env=env, capture_output=True)
 
 
 @pytest.fixture(scope="session")

@@ -40,9 +40,9 @@ REDRAW_S = 0.2
 Mode = Literal["auto", "terminal", "off"]
 
 
-def interval_from_env(default: float = DEFAULT_INTERVAL_S) -> float:
-    """The periodic-line interval from ``SPTK_PROGRESS_INTERVAL_S``; a value that is not a number is ignored."""
-    text = os.environ.get(INTERVAL_ENV, "").strip()
+def interval_from_env(default: float = DEFAULT_INTERVAL_S, name: str = INTERVAL_ENV) -> float:
+    """Seconds from the variable ``name`` (``SPTK_PROGRESS_INTERVAL_S``); not a number ≥ 0: ``default``."""
+    text = os.environ.get(name, "").strip()
     try:
         value = float(text) if text else default
     except ValueError:

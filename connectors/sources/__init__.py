@@ -61,11 +61,13 @@ def file_checkpoint(cfg: PipelineConfig, only: tuple[str, ...] = (),
 
 
 def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
-                before_revoke: Callable[[list[str]], None] | None = None, only: tuple[str, ...] = ()) -> Any:
+                before_revoke: Callable[[list[str]], None] | None = None, only: tuple[str, ...] = (),
+                client_settings: Mapping[str, Any] | None = None) -> Any:
     """The source ``[source]`` describes. An HTTP source still has to be mounted on the sidecar server.
 
     ``only`` (the streams written, when not all) is part of what a file source's automatic
-    checkpoint is for: see :func:`file_checkpoint`.
+    checkpoint is for: see :func:`file_checkpoint`. ``client_settings`` go to a Kafka source's
+    consumer before the config's own (the sidecar's librdkafka statistics callback).
     """
     src = cfg.source
     if src.kind == "file":
@@ -88,7 +90,8 @@ def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
 
         assert src.kafka is not None
         kafka = cfg.require_kafka()
-        return KafkaSource(kafka.bootstrap_servers, src.kafka.topics, src.kafka.group_id, kafka.consumer_settings(),
+        return KafkaSource(kafka.bootstrap_servers, src.kafka.topics, src.kafka.group_id,
+                           {**(client_settings or {}), **kafka.consumer_settings()},
                            tracker=tracker, auto_offset_reset=src.kafka.auto_offset_reset,
                            commit_interval_s=cfg.delivery.commit_interval_s,
                            transactional=cfg.delivery.transactional, before_revoke=before_revoke)

@@ -8,8 +8,9 @@ Snowplow's own loaders.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from connectors.warehouse.columns import Dialect
 
@@ -41,6 +42,25 @@ def _redact(url: str) -> str:
     return url
 
 
+def take_params(url: str, names: Collection[str]) -> tuple[dict[str, str], str]:
+    """Our own parameters (``names``) of a libpq URL, and the URL without them, the rest exactly as written.
+
+    Parsing the query and encoding it again is not neutral: ``urlencode`` writes a space as ``+``, which
+    libpq does not decode, so ``options=-c%20search_path%3Dfoo`` reached PostgreSQL as
+    ``-c+search_path=foo`` and broke the setting. Values are percent-decoded as libpq decodes them.
+    """
+    parts = urlsplit(url)
+    ours: dict[str, str] = {}
+    kept: list[str] = []
+    for piece in parts.query.split("&"):
+        key, _, value = piece.partition("=")
+        if unquote(key) in names:
+            ours[unquote(key)] = unquote(value)
+        elif piece:
+            kept.append(piece)
+    return ours, urlunsplit(parts._replace(query="&".join(kept)))
+
+
 def _schema(value: str, url: str) -> str:
     if not _IDENT.match(value):
         raise BadWarehouseURL(f"{url}: schema {value!r} must be a plain SQL identifier (letters, digits, _)")
@@ -50,11 +70,8 @@ def _schema(value: str, url: str) -> str:
 def parse_warehouse_url(url: str) -> WarehouseURL:
     """Parse ``duckdb:PATH[?schema=S]`` or ``postgresql://...[?schema=S]`` (a bare ``*.duckdb`` path works too)."""
     if url.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        schema = next((v for k, v in query if k == "schema"), DEFAULT_SCHEMA)
-        rest = urlencode([(k, v) for k, v in query if k != "schema"])
-        return WarehouseURL(Dialect.POSTGRES, urlunsplit(parts._replace(query=rest)), _schema(schema, url))
+        ours, target = take_params(url, ("schema",))
+        return WarehouseURL(Dialect.POSTGRES, target, _schema(ours.get("schema", DEFAULT_SCHEMA), url))
     if url.startswith("duckdb:") or url.endswith((".duckdb", ".db")):
         path = url.removeprefix("duckdb:").removeprefix("//")
         schema = DEFAULT_SCHEMA

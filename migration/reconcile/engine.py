@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from connectors.warehouse.columns import quote
 from migration.reconcile.config import ReconcileConfig, format_duration
 from migration.reconcile.entity_fields import differing_fields
 from migration.reconcile.metrics import MetricSql, judge
@@ -38,6 +39,8 @@ EPOCH = datetime(1970, 1, 1)
 KEY_ORDER_IDS = "_sptk_same_json"
 #: Up to this many differing windows are filtered as time ranges; more go through a temp table.
 MAX_RANGES = 2000
+#: How many modified events the report shows with both sides' values.
+MODIFIED_VALUES = 5
 TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, WINDOWS)
 #: The scoped view of a side (``_sptk_scoped_legacy``): every scan of that side reads through it.
 SCOPED_VIEW = "_sptk_scoped_{}"
@@ -55,6 +58,13 @@ def iso(moment: datetime | None) -> str | None:
         return None
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
     return text + "Z"
+
+
+def _text(value: Any) -> str | None:
+    """A compared value as the report shows it (timestamps as ISO-8601, JSON as its text)."""
+    if value is None or isinstance(value, str):
+        return value
+    return iso(value) if isinstance(value, datetime) else str(value)
 
 
 def _sql_tstamp(moment: datetime) -> str:
@@ -303,6 +313,7 @@ class _Run:
             rec.buckets[bucket] = Bucket(int(count), tuple(sample))
         rec.modified_columns = self._column_counts("changed", "bucket = 'modified'")
         rec.modified_columns = dict(sorted({**rec.modified_columns, **self._entity_field_counts()}.items()))
+        rec.modified_values = self._modified_values(rec.bucket("modified").sample[:MODIFIED_VALUES])
         rec.null_only_columns = self._column_counts("null_only", "side = 'both'")
         rec.rejected_types = {t: int(n) for t, n in self.q(
             f"SELECT bad_row_type, count(*) FROM {FINDINGS} WHERE bucket = 'rejected' GROUP BY 1 ORDER BY 1")}
@@ -311,6 +322,25 @@ class _Run:
         names = ", ".join(EVENT_TYPE_COLUMNS)
         for *key, bucket, n in self.q(f"SELECT {names}, bucket, count(*) FROM {FINDINGS} GROUP BY {names}, bucket"):
             by_type[tuple(key)][bucket] = int(n)
+
+    def _modified_values(self, event_ids: tuple[str, ...]) -> dict[str, dict[str, tuple[str | None, str | None]]]:
+        """Both sides' values of each changed column of these modified events (a handful: one small join)."""
+        if not event_ids:
+            return {}
+        changed = {event_id: list(columns) for event_id, columns in self.q(
+            f"SELECT event_id, changed FROM {FINDINGS} WHERE bucket = 'modified' AND event_id IN "
+            f"({', '.join(literal(e) for e in event_ids)})")}
+        names = sorted({c for columns in changed.values() for c in columns})
+        where = f"WHERE t.event_id IN ({', '.join(literal(e) for e in event_ids)})"
+        select = ", ".join(f"l.{quote(c)}, r.{quote(c)}" for c in names)
+        values: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+        for event_id, *pairs in self.q(
+                f"SELECT l.event_id, {select} FROM {self.sql.projection(self.ws.legacy.relation, True, where)} l "
+                f"JOIN {self.sql.projection(self.ws.new.relation, False, where)} r ON r.event_id = l.event_id"):
+            columns = changed.get(event_id, [])
+            values[event_id] = {c: (_text(pairs[2 * i]), _text(pairs[2 * i + 1]))
+                                for i, c in enumerate(names) if c in columns}
+        return dict(sorted(values.items()))
 
     def _entity_field_counts(self) -> dict[str, int]:
         """``entity.field`` -> modified events, for each entity column that differs (its field named)."""

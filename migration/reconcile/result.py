@@ -118,6 +118,9 @@ class Reconciliation:
     new: SideTotals | None = None
     buckets: dict[str, Bucket] = field(default_factory=dict)
     modified_columns: dict[str, int] = field(default_factory=dict)
+    #: A few modified events (the first of the sample) -> changed column -> (legacy value, new value), as
+    #: compared (normalised by the rules), so a person sees what changed without querying the warehouse.
+    modified_values: dict[str, dict[str, tuple[str | None, str | None]]] = field(default_factory=dict)
     null_only_columns: dict[str, int] = field(default_factory=dict)
     rejected_types: dict[str, int] = field(default_factory=dict)
     bad_rows: dict[str, dict[str, int]] = field(default_factory=dict)

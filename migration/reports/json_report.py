@@ -66,7 +66,9 @@ def report_document(rec: Reconciliation) -> dict[str, Any]:
         },
         "only_legacy": _bucket(rec.bucket("only_legacy")),
         "only_new": _bucket(rec.bucket("only_new")),
-        "modified": _bucket(rec.bucket("modified"), columns=rec.modified_columns),
+        "modified": _bucket(rec.bucket("modified"), columns=rec.modified_columns, values={
+            event_id: {c: {"legacy": pair[0], "new": pair[1]} for c, pair in columns.items()}
+            for event_id, columns in rec.modified_values.items()}),
         "null_only": _bucket(rec.bucket("null_only"), columns=rec.null_only_columns),
         "pending": _bucket(rec.bucket("pending")),
         "rejected": _bucket(rec.bucket("rejected"), by_type=rec.rejected_types),

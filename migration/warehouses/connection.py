@@ -80,7 +80,10 @@ class SqlAlchemyBackend(Backend):
     def _run(self, sql: str, params: Sequence[Any] | None) -> Any:
         cursor = self.con.cursor()
         try:
-            cursor.execute(render(sql, self.target), tuple(params) if params else None)
+            if self.target is None:
+                cursor.execute(sql, tuple(params) if params else None)
+            else:  # the values are rendered into the target's SQL: see render
+                cursor.execute(render(sql, self.target, params or ()))
         except Exception as exc:
             cursor.close()
             raise SourceFailed(f"the warehouse {self.source.redacted} refused a reconciliation query: "

@@ -6,6 +6,9 @@ The engine writes DuckDB or PostgreSQL SQL; any other warehouse gets the DuckDB 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from connectors.warehouse.columns import Dialect
 
 #: SQLAlchemy backend name -> sqlglot dialect name, for the warehouses whose SQL is transpiled.
@@ -29,10 +32,18 @@ def engine_dialect(backend_name: str) -> tuple[Dialect, str | None]:
                                f"duckdb, postgresql, {', '.join(sorted(TRANSPILED))}")
 
 
-def render(sql: str, target: str | None) -> str:
-    """``sql`` (DuckDB) as ``target`` writes it; unchanged when the engine already writes that dialect."""
+def render(sql: str, target: str | None, params: Sequence[Any] = ()) -> str:
+    """``sql`` (DuckDB) as ``target`` writes it; unchanged when the engine already writes that dialect.
+
+    The engine's ``?`` placeholders become literals of the target: each warehouse driver has its own
+    parameter style (Snowflake's connector binds ``%s`` unless told otherwise), and sqlglot knows every
+    dialect's literals, so the values travel inside the rendered text instead.
+    """
     if target is None:
         return sql
     import sqlglot
+    from sqlglot import exp
 
-    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=target, unsupported_level=sqlglot.ErrorLevel.RAISE))
+    statements = [exp.replace_placeholders(s, *params) if params else s
+                  for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    return ";\n".join(s.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE) for s in statements)

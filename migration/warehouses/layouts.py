@@ -52,10 +52,21 @@ class _Tables:
     def __init__(self, backend: Backend, schema: str, catalog: str | None) -> None:
         self.backend, self.schema, self.catalog = backend, schema, catalog
         self.p = backend.placeholder
+        self._stored: dict[str, str] = {}
+
+    def stored(self, table: str) -> str:
+        """The table's name as the warehouse keeps it: Snowflake folds unquoted ``events`` to ``EVENTS``."""
+        if table not in self._stored:
+            where, params = self._where()
+            names = sorted({str(r[0]) for r in self.backend.query(
+                f"SELECT table_name FROM information_schema.columns WHERE {where} AND lower(table_name) = {self.p}",
+                [*params, table.lower()])})
+            self._stored[table] = table if table in names or not names else names[0]
+        return self._stored[table]
 
     def ref(self, table: str) -> str:
         prefix = f"{quote(self.catalog)}." if self.catalog else ""
-        return f"{prefix}{quote(self.schema)}.{quote(table)}"
+        return f"{prefix}{quote(self.schema)}.{quote(self.stored(table))}"
 
     def _where(self) -> tuple[str, list[Any]]:
         where, params = f"table_schema = {self.p}", [self.schema]
@@ -67,7 +78,7 @@ class _Tables:
         where, params = self._where()
         return [(str(n), str(t)) for n, t in self.backend.query(
             f"SELECT column_name, data_type FROM information_schema.columns WHERE {where} AND table_name = {self.p} "
-            f"ORDER BY ordinal_position", [*params, table])]
+            f"ORDER BY ordinal_position", [*params, self.stored(table)])]
 
     def entity_tables(self) -> list[str]:
         where, params = self._where()
@@ -96,7 +107,7 @@ def read_side(backend: Backend, schema: str, layout: str | None, catalog: str | 
 
 def _wide(tables: _Tables, events: list[tuple[str, str]], dialect: Dialect) -> SideTable:
     to_json = "to_json" if dialect is Dialect.DUCKDB else "to_jsonb"
-    items, as_is = [], True
+    items, as_is = [], tables.stored("events") == "events"
     for name, data_type in events:
         wide = wide_name(name)
         expr = f"t.{quote(name)}"

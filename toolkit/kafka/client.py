@@ -9,6 +9,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from toolkit.kafka.client_logs import librdkafka_logger
+
 #: At-least-once defaults: no loss on broker failover, no duplicates from producer retries.
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
@@ -41,11 +43,16 @@ class KafkaConfigError(ValueError):
         return cls(f"librdkafka refused the {settings} settings: {reason}. Check {tables} in the pipeline config.")
 
 
-def _merge(defaults: Mapping[str, Any], bootstrap: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    conf = dict(defaults)
+def client_settings(defaults: Mapping[str, Any], bootstrap: str,
+                    overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The librdkafka settings of any client the toolkit makes: defaults, overrides, the bootstrap servers.
+
+    Every client logs through :func:`librdkafka_logger`: left alone, librdkafka writes each of its
+    lines straight to stderr (a down broker gives about twenty ``%3|…|FAIL|…`` lines a second per
+    client); routed, they take the command's log format and each kind shows once per interval.
+    """
+    conf = {**defaults, "logger": librdkafka_logger(), **(overrides or {})}
     conf["bootstrap.servers"] = bootstrap
-    if overrides:
-        conf.update(overrides)
     return conf
 
 
@@ -58,17 +65,17 @@ ADMIN_DEFAULTS: dict[str, Any] = {"log_level": 5}
 
 def admin_client(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> AdminClient:
     try:
-        return AdminClient(_merge(ADMIN_DEFAULTS, bootstrap, overrides))
+        return AdminClient(client_settings(ADMIN_DEFAULTS, bootstrap, overrides))
     except KafkaException as exc:
         raise KafkaConfigError.refused(exc, "admin client", "[kafka.common]") from exc
 
 
 def idempotent_producer(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> Producer:
-    return Producer(_merge(PRODUCER_DEFAULTS, bootstrap, overrides))
+    return Producer(client_settings(PRODUCER_DEFAULTS, bootstrap, overrides))
 
 
 def consumer(bootstrap: str, group_id: str, overrides: Mapping[str, Any] | None = None) -> Consumer:
-    conf = _merge(CONSUMER_DEFAULTS, bootstrap, overrides)
+    conf = client_settings(CONSUMER_DEFAULTS, bootstrap, overrides)
     conf["group.id"] = group_id
     return Consumer(conf)
 

@@ -15,9 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 
+from toolkit.progress import interval_from_env
+
 LOGGER_NAME = "sptk.librdkafka"
 #: a repeated kind of librdkafka line is shown at most once per this many seconds
 REPEAT_INTERVAL_S = 10.0
+#: overrides :data:`REPEAT_INTERVAL_S` (0 shows every line, for debugging a client)
+INTERVAL_ENV = "SPTK_KAFKA_LOG_INTERVAL_S"
 
 
 class OncePerInterval(logging.Filter):
@@ -52,5 +56,5 @@ def librdkafka_logger() -> logging.Logger:
     """The logger librdkafka clients are given (their ``logger`` setting), with the repeat filter on it."""
     logger = logging.getLogger(LOGGER_NAME)
     if not any(isinstance(f, OncePerInterval) for f in logger.filters):
-        logger.addFilter(OncePerInterval())
+        logger.addFilter(OncePerInterval(interval_from_env(REPEAT_INTERVAL_S, INTERVAL_ENV)))
     return logger

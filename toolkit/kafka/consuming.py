@@ -17,8 +17,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
-from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaConfigError
-from toolkit.kafka.client_logs import librdkafka_logger
+from toolkit.kafka.client import CONSUMER_DEFAULTS, KafkaConfigError, KafkaUnavailable, client_settings
 from toolkit.pipeline.delivery import DeliveryTracker
 
 log = logging.getLogger(__name__)
@@ -82,9 +81,8 @@ class TrackedConsumer:
         on_assigned: Callable[[list[str]], None] | None = None,
         on_revoked: Callable[[list[str]], None] | None = None,
     ) -> None:
-        conf: dict[str, Any] = {**CONSUMER_DEFAULTS, "logger": librdkafka_logger()}
-        conf.update(settings or {})
-        conf.update({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": auto_offset_reset})
+        conf = client_settings(CONSUMER_DEFAULTS, bootstrap, settings)
+        conf.update({"group.id": group_id, "auto.offset.reset": auto_offset_reset})
         try:
             self._consumer = Consumer(conf)
         except KafkaException as exc:
@@ -192,14 +190,17 @@ class TrackedConsumer:
         try:
             metadata = self._consumer.list_topics(timeout=timeout_s)
         except KafkaException as exc:
-            reason = exc.args[0].str() if isinstance(exc.args[0], KafkaError) else str(exc.args[0])
-            return (f"Kafka at {self.bootstrap} did not answer ({reason}); check that the broker is running and that "
-                    "the bootstrap servers are right")
+            return self._no_answer(exc)
         missing = [t for t in self.topics if t not in metadata.topics or metadata.topics[t].error is not None]
         if missing:
             return f"topic {', '.join(missing)} does not exist on Kafka at {self.bootstrap}"
         return (f"Kafka at {self.bootstrap} assigned no partition of {', '.join(self.topics)} to group "
                 f"{self.group_id!r}; other members of the group may hold them all")
+
+    def _no_answer(self, exc: KafkaException) -> str:
+        reason = exc.args[0].str() if isinstance(exc.args[0], KafkaError) else str(exc.args[0])
+        return (f"Kafka at {self.bootstrap} did not answer ({reason}); check that the broker is running and that "
+                "the bootstrap servers are right")
 
     # -- offsets -------------------------------------------------------------------------
 
@@ -289,16 +290,23 @@ class TrackedConsumer:
             self._consumer.seek(TopicPartition(tp.topic, tp.partition, target))
 
     def lag(self, timeout_s: float = 5.0) -> list[PartitionLag]:
-        """Per assigned partition: watermarks, position, committed offset and lag (``high - committed``)."""
+        """Per assigned partition: watermarks, position, committed offset and lag (``high - committed``).
+
+        Asks the broker, so it raises :class:`KafkaUnavailable` (saying so for a person) when the broker
+        does not answer within ``timeout_s``: a caller waiting to catch up decides how long to keep trying.
+        """
         out = []
         assigned = list(self._assigned.values())
         if not assigned:
             return out
         positions = {partition_key(tp.topic, tp.partition): tp.offset for tp in self._consumer.position(assigned)}
-        committed = self.committed(timeout_s)
-        for tp in assigned:
+        try:
+            committed = self.committed(timeout_s)
+            watermarks = [self._consumer.get_watermark_offsets(tp, timeout=timeout_s) for tp in assigned]
+        except KafkaException as exc:
+            raise KafkaUnavailable(self._no_answer(exc)) from exc
+        for tp, (low, high) in zip(assigned, watermarks, strict=True):
             key = partition_key(tp.topic, tp.partition)
-            low, high = self._consumer.get_watermark_offsets(tp, timeout=timeout_s)
             done = committed.get(key)
             position = positions.get(key)
             base = done if done is not None else low

@@ -29,7 +29,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from toolkit.kafka.admin import describe_topics
-from toolkit.kafka.client import PRODUCER_DEFAULTS, KafkaConfigError
+from toolkit.kafka.client import PRODUCER_DEFAULTS, KafkaConfigError, client_settings
 from toolkit.pipeline.delivery import DeliveryTracker, PartitionId
 from toolkit.pipeline.outcomes import Output
 
@@ -162,9 +162,7 @@ class DeliveryProducer:
         admin_settings: Mapping[str, Any] | None = None,
         report_every: int = 1,
     ) -> None:
-        conf = dict(PRODUCER_DEFAULTS)
-        conf.update(settings or {})
-        conf["bootstrap.servers"] = bootstrap
+        conf = client_settings(PRODUCER_DEFAULTS, bootstrap, settings)
         if transactional_id:
             conf["transactional.id"] = transactional_id
         try:

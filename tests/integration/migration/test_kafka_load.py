@@ -14,6 +14,7 @@ import orjson
 from click.testing import CliRunner
 
 from connectors.warehouse import Warehouse
+from tests.conftest import LocalBroker
 from tests.unit.migration.scenario import bad_row, eid, events, run, write_jsonl
 from toolkit.cli.root import main
 from toolkit.kafka import create_topics, idempotent_producer
@@ -198,3 +199,99 @@ def test_kafka_load_shows_periodic_progress_on_stderr_and_keeps_stdout_for_the_s
     assert len(shown) > 2 and "messages/s" in shown[0]
     assert shown[-1].startswith("[sptk] kafka-load: done, 90 messages") and "90 rows inserted" in shown[-1]
     assert result.stdout.startswith(f"kafka-load from {topic}") and "[sptk]" not in result.stdout
+
+
+def test_kafka_load_whose_broker_goes_away_after_assignment_exits_3_and_a_rerun_resumes(
+        private_kafka: LocalBroker, tmp_path: Path) -> None:
+    """The loader holds its partitions and has loaded 50 messages when its (private) broker stops.
+
+    Ten more messages sit in a transaction left open, so the read-committed loader cannot catch up
+    and is still running when the broker goes, however fast or slow the machine. Expected: one line
+    naming the bootstrap servers and what to do, exit 3, the 50 rows loaded with their offsets
+    committed, and a rerun after the broker's restart that loads only the ten (by then committed).
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    bootstrap = private_kafka.bootstrap
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"test.enriched.{suffix}"
+    create_topics(bootstrap, [topic], partitions=2)
+    rows = events(60)
+    _produce(bootstrap, topic, [orjson.dumps(r) for r in rows[:50]])
+    pending = idempotent_producer(bootstrap, {"transactional.id": f"tx-{suffix}", "transaction.timeout.ms": 600000})
+    pending.init_transactions(30)
+    pending.begin_transaction()
+    for n, row in enumerate(rows[50:]):
+        pending.produce(topic, value=orjson.dumps(row), key=str(n).encode())
+    assert pending.flush(30) == 0
+
+    url = f"duckdb:{tmp_path / 'wh.duckdb'}"
+    command = [str(Path(sys.executable).parent / "sptk"), "migrate", "kafka-load", "--bootstrap", bootstrap,
+               "--topic", topic, "--warehouse", url, "--group", f"g-{suffix}", "--batch-size", "20",
+               "--until-caught-up", "--connect-timeout", "10"]
+    loader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "SPTK_PROGRESS_INTERVAL_S": "0"})
+    try:
+        deadline = time.monotonic() + 120
+        assert loader.stderr is not None
+        for line in loader.stderr:  # a progress line at every step, a heartbeat every second while waiting
+            if "50 rows inserted" in line or time.monotonic() > deadline:
+                break
+        assert loader.poll() is None, "the loader ended before its broker went away"
+        private_kafka.stop()
+        out, err = loader.communicate(timeout=180)
+    finally:
+        if loader.poll() is None:
+            loader.kill()
+    assert loader.returncode == 3, err
+    errors = [line for line in err.splitlines() if line.startswith("sptk migrate kafka-load:")]
+    assert len(errors) == 1, err
+    assert f"Kafka at {bootstrap} did not answer" in errors[0] and "--connect-timeout" in errors[0], errors[0]
+    assert "rerun" in errors[0], errors[0]
+    assert "Traceback" not in err
+    assert not [line for line in err.splitlines() if line.startswith("%")], err  # no raw librdkafka lines
+    assert "50 messages" in out and "inserted 50," in out, out
+
+    private_kafka.restart()
+    pending.commit_transaction(60)
+    # the first run could not leave its group, so the broker holds its partitions until that member's
+    # session times out (45 s): the rerun waits longer for its assignment than the first run did
+    again = subprocess.run([*command, "--connect-timeout", "150"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    # only the ten messages after the committed offsets are read: the first run's commits held
+    assert "10 messages" in again.stdout and "inserted 10," in again.stdout, again.stdout
+    with Warehouse.open(url) as wh:
+        assert wh.backend.query(f"SELECT count(*), count(DISTINCT event_id) FROM {wh.events}") == [(60, 60)]
+
+
+def test_kafka_load_catches_up_with_a_topic_written_in_transactions(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A transaction's commit marker takes an offset no consumer is handed, so the committed offset stays one
+    short of the end: "caught up" must mean read to the end with everything read committed, or an exactly-once
+    pipeline's enriched topic is never caught up and the load never ends."""
+    import subprocess
+    import sys
+
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"test.enriched.{suffix}"
+    create_topics(kafka_bootstrap, [topic], partitions=2)
+    producer = idempotent_producer(kafka_bootstrap, {"transactional.id": f"tx-{suffix}"})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for n, row in enumerate(events(30)):
+        producer.produce(topic, value=orjson.dumps(row), key=str(n).encode())
+    producer.commit_transaction(30)
+    command = [str(Path(sys.executable).parent / "sptk"), "migrate", "kafka-load", "--bootstrap", kafka_bootstrap,
+               "--topic", topic, "--warehouse", f"duckdb:{tmp_path / 'wh.duckdb'}", "--group", f"g-{suffix}",
+               "--until-caught-up"]
+    try:  # the timeout only turns a load that never ends into a failure; a load takes seconds
+        done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"kafka-load --until-caught-up never caught up: {exc.stderr!r}") from None
+    assert done.returncode == 0, done.stderr
+    assert "30 messages" in done.stdout and "inserted 30," in done.stdout, done.stdout
+    # a second run in the same group reads nothing and ends too
+    again = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0 and "0 messages" in again.stdout, again.stdout + again.stderr

@@ -54,21 +54,29 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout_s:
     return out
 
 
-def fill_input_topic(bootstrap: str, topic: str, *, partitions: int, events: int, seed: int, keys: int) -> list[str]:
+def fill_input_topic(bootstrap: str, topic: str, *, partitions: int, events: int, seed: int, keys: int,
+                     held_back: int = 0) -> list[str]:
     """Create ``topic`` and produce ``toolkit.contract.samples`` lines to it, keyed round-robin over ``keys`` keys.
 
     The pipeline tests with a Kafka source all start from such a topic; the lines are returned
-    so a test can check the outputs against exactly what went in.
+    so a test can check the outputs against exactly what went in. The last ``held_back`` lines
+    are not produced: :func:`produce_lines` sends them later (``lines[-held_back:]``, ``first``
+    ``len(lines) - held_back``), so a run started before cannot have read them, however fast.
     """
     create_topics(bootstrap, [topic], partitions=partitions)
     lines = list(generate(SampleSpec(events=events, seed=seed)))
+    produce_lines(bootstrap, topic, lines[:len(lines) - held_back], keys=keys)
+    return lines
+
+
+def produce_lines(bootstrap: str, topic: str, lines: list[str], *, keys: int, first: int = 0) -> None:
+    """Produce ``lines`` (line ``i`` of the input is ``lines[i - first]``) keyed ``i % keys``, and wait for them."""
     producer = idempotent_producer(bootstrap)
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines, start=first):
         producer.produce(topic, line.encode(), key=str(i % keys).encode())
         if i % 1000 == 0:
             producer.poll(0)
     assert producer.flush(30) == 0
-    return lines
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float = 60.0, what: str = "the condition") -> None:

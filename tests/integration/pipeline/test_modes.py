@@ -17,6 +17,7 @@ from tests.integration.pipeline.conftest import (
     free_port,
     metric,
     post,
+    produce_lines,
     read_topic,
     sptk,
     start,
@@ -96,8 +97,12 @@ def read_committed(bootstrap: str, topic: str) -> list[bytes]:
 
 
 def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    """The last 2,000 lines are produced only after the kill, so the second run has work to do whatever the
+    machine's speed (otherwise a first run that committed everything let the SIGTERM reach the second during
+    its start-up)."""
     topic = f"{prefix}.input"
-    lines = fill_input_topic(kafka_bootstrap, topic, partitions=2, events=8000, seed=44, keys=20)
+    later = 2000
+    lines = fill_input_topic(kafka_bootstrap, topic, partitions=2, events=8000, seed=44, keys=20, held_back=later)
     port = free_port()
     cfg = base_config(prefix, kafka_bootstrap,
                       source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("eos")}},
@@ -108,6 +113,7 @@ def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_boots
     first = start_mid_stream(config, port, 2000, "--create-topics")
     first.send_signal(signal.SIGKILL)
     first.wait(30)
+    produce_lines(kafka_bootstrap, topic, lines[-later:], keys=20, first=len(lines) - later)
     second = start("pipeline", "run", "--config", str(config))
     wait_for(lambda: len(read_committed(kafka_bootstrap, f"{prefix}.raw")) >= len(lines) or
              second.poll() is not None, 180, "the second run to commit everything")
@@ -213,3 +219,28 @@ def test_stdin_that_stays_open_is_processed_as_lines_arrive_and_sigterm_ends_the
             pipeline.kill()
     assert pipeline.returncode == 0, err[-3000:]
     assert f'"in": {len(lines)}' in out + err
+
+
+def test_a_kafka_source_s_consumer_reports_librdkafka_statistics_too(
+        tmp_path: Path, kafka_bootstrap: str, prefix: str) -> None:
+    """The pipeline's own consumer, not only its producer, feeds the librdkafka gauges."""
+    topic = f"{prefix}.input"
+    fill_input_topic(kafka_bootstrap, topic, partitions=1, events=50, seed=46, keys=5)
+    port = free_port()
+    cfg = base_config(prefix, kafka_bootstrap,
+                      source={"kind": "kafka", "kafka": {"topics": [topic], "group_id": unique("stats")}},
+                      sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    run = start_mid_stream(write_config(tmp_path / "pipeline.yaml", cfg), port, 50, "--create-topics")
+    try:
+        wait_for(lambda: all(f'sptk_kafka_queue_messages{{client="{kind}"}}' in _scrape(port)
+                             for kind in ("consumer", "producer")), 30,
+                 "the first statistics reports of both clients (librdkafka reports every 5 s)")
+    finally:
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 0, err[-3000:]
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()

@@ -48,6 +48,16 @@ def test_sources() -> None:
             parse_source(bad)
 
 
+def test_a_postgres_source_passes_its_query_through_exactly_without_our_parameters() -> None:
+    # libpq decodes %XX but not '+': re-encoding the query turned options' %20 into '+', so PostgreSQL got
+    # '-c+search_path=foo' and refused the setting
+    query = "options=-c%20search_path%3Dfoo&application_name=a+b%2Fc&sslmode=disable&empty="
+    spec = parse_source(f"postgresql://u:pw@h:5/db?schema=legacy&{query}&bad=/x%20y.jsonl")
+    assert spec.target == f"postgresql://u:pw@h:5/db?{query}"
+    assert (spec.schema, spec.bad) == ("legacy", "/x y.jsonl")
+    assert parse_source("postgresql://h/db?schema=kafka").target == "postgresql://h/db"
+
+
 def test_the_plan_compares_shared_atomic_columns_and_every_entity_column() -> None:
     base = ["event_id", "collector_tstamp", "app_id", "page_title", "load_tstamp", "row_fingerprint"]
     plan = plan_columns(base + ["contexts_a_b_1", "geo_city"], base + ["unstruct_event_c_d_1"], ignore=["page_title"])

@@ -155,3 +155,24 @@ def test_legacy_load_shows_periodic_progress_on_stderr_and_keeps_stdout_for_the_
     assert "MiB/s" in shown[0] and shown[-1].startswith("[sptk] legacy-load: done, ")
     assert "(100%)" in shown[-1] and "3/3 files, 120 lines loaded" in shown[-1]
     assert result.stdout.startswith("legacy-load into ") and "[sptk]" not in result.stdout
+
+
+def test_jsonl_sources_recognise_gzip_by_content_as_the_dir_source_does(tmp_path: Path) -> None:
+    """Archives get renamed: a gzip file named ``.jsonl`` is gzip, a plain one named ``.jsonl.gz`` is plain."""
+    from migration.sources import bad_records, canonical_rows
+    from tests.unit.migration.scenario import bad_row, eid, events
+
+    rows = events(6)
+    lines = [orjson.dumps(r) + b"\n" for r in rows]
+    folder = tmp_path / "events"
+    folder.mkdir()
+    (folder / "a.jsonl").write_bytes(gzip.compress(b"".join(lines[:3])))
+    (folder / "b.jsonl.gz").write_bytes(b"".join(lines[3:]))
+    read = [(row["event_id"], Path(str(where.file)).name, where.line) for row, where in canonical_rows(str(folder))]
+    assert read == [(r["event_id"], "a.jsonl" if i < 3 else "b.jsonl.gz", i % 3 + 1) for i, r in enumerate(rows)]
+    single = tmp_path / "rows.json"
+    single.write_bytes(gzip.compress(b"".join(lines)))
+    assert len(list(canonical_rows(str(single)))) == 6
+    bad = tmp_path / "bad-rows.json"
+    bad.write_bytes(gzip.compress(orjson.dumps(bad_row(eid(9))) + b"\n"))
+    assert [record.event_id for record in bad_records(str(bad))] == [eid(9)]

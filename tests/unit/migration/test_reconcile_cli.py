@@ -146,7 +146,7 @@ def test_a_source_failing_mid_run_is_undecided_never_parity(tmp_path: Path) -> N
     result = run("--legacy", f"jsonl:{legacy}", "--new", f"jsonl:{broken}", "--json", str(report))
     assert result.exit_code == 3, result.output
     document = orjson.loads(report.read_bytes())
-    assert document["verdict"] == "undecided" and "could not be read to the end" in document["error"]
+    assert document["verdict"] == "undecided" and "truncated or corrupt" in document["error"]
     assert "UNDECIDED" in result.output
     garbled = tmp_path / "garbled.jsonl"
     garbled.write_bytes((tmp_path / "legacy.jsonl").read_bytes() + b"{not json\n")
@@ -202,8 +202,10 @@ def test_the_html_report_charts_both_sides_and_highlights_differences(tmp_path: 
     result, _ = reconcile_files(tmp_path, legacy, new, "--html", str(html))
     page = html.read_text()
     assert result.exit_code == 2 and f"html report: {html}" in result.output
-    assert page.count("<svg") == 1 and "window differs" in page and eid(70) in page
-    assert "2024-05-01T11:00:00Z: differences {&#x27;only_legacy&#x27;: 1}" in page
+    assert page.count("<svg") == 2 and "a red band marks a bar with a window that differs" in page
+    assert eid(70) in page and 'fill="#ffebe9"' in page
+    assert "<td>2024-05-01 11:00 .. 2024-05-01 12:00</td><td>30 events / 30 rows</td><td>29 events / 29 rows</td>" \
+           "<td>yes</td><td>only_legacy 1</td>" in page
     assert "<script" not in page
 
 

@@ -108,6 +108,12 @@ def test_warehouse_urls() -> None:
             parse_warehouse_url(bad)
 
 
+def test_a_postgres_warehouse_url_keeps_its_query_exactly_without_schema() -> None:
+    query = "options=-c%20search_path%3Dfoo&sslmode=disable"
+    pg = parse_warehouse_url(f"postgresql://u@h:5432/db?{query}&schema=kafka")
+    assert (pg.target, pg.schema) == (f"postgresql://u@h:5432/db?{query}", "kafka")
+
+
 def test_bad_rows_give_their_type_and_event_id_wherever_the_payload_keeps_it() -> None:
     enriched = {"schema": "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-0",
                 "data": {"failure": {"messages": []}, "payload": {"enriched": {"event_id": EID}, "raw": {}}}}

@@ -1,0 +1,154 @@
+"""Snowflake's dialect run for real through ``fakesnow``, a Snowflake EMULATOR on DuckDB (not Snowflake itself).
+
+What this proves: the reconciliation plan, transpiled by sqlglot to Snowflake SQL, runs through the Snowflake
+DB-API (``snowflake.connector``, patched by fakesnow) against a wide-row side as Snowflake's loader keeps it:
+upper-case column names and VARIANT entity columns. What it cannot prove: anything fakesnow emulates differently
+from Snowflake (it executes on DuckDB after rewriting the SQL back), so the real service is still not run here.
+
+``snowflake-sqlalchemy`` is not used: its 2.x releases need ``snowflake-connector-python`` 5, which dropped the
+``converter`` module fakesnow 0.12 imports, and its 1.x releases do not import under SQLAlchemy 2.1. The test
+registers the smallest SQLAlchemy dialect that hands a ``snowflake://`` URL to ``snowflake.connector.connect``,
+which is all ``sql:`` asks of SQLAlchemy (a raw DB-API connection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import fakesnow  # noqa: E402 - a test extra, installed by scripts/setup
+import orjson
+import pytest
+from sqlalchemy.dialects import registry
+from sqlalchemy.engine import URL
+from sqlalchemy.engine.default import DefaultDialect
+
+from connectors.warehouse import Dedup, Provenance, Warehouse
+from tests.unit.migration.scenario import clone, eid, events, run
+
+#: DATABASE/SCHEMA as snowflake-sqlalchemy reads them: the plan's temporary views need a current schema.
+WAREHOUSE = "sql:snowflake://sptk:secret@emulated-account/SPTK/PUBLIC"
+
+
+class EmulatedSnowflakeDialect(DefaultDialect):
+    """``snowflake://user:password@account/DATABASE`` to ``snowflake.connector.connect`` (patched by fakesnow)."""
+
+    name, driver = "snowflake", "connector"
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> Any:
+        import snowflake.connector
+
+        return snowflake.connector
+
+    def create_connect_args(self, url: URL) -> tuple[list[Any], dict[str, Any]]:
+        database, _, schema = (url.database or "").partition("/")
+        return [], {"user": url.username, "password": url.password, "account": url.host,
+                    "database": database, "schema": schema or None, **dict(url.query)}
+
+
+registry.register("snowflake", __name__, "EmulatedSnowflakeDialect")
+
+
+@pytest.fixture
+def snowflake() -> Iterator[Any]:
+    """A cursor on the emulated account; the reconciliation's own connections see the same data."""
+    with fakesnow.patch():
+        import snowflake.connector
+
+        con = snowflake.connector.connect(user="sptk", password="secret", account="emulated-account")
+        cursor = con.cursor()
+        cursor.execute("CREATE DATABASE SPTK")
+        cursor.execute("CREATE SCHEMA IF NOT EXISTS SPTK.PUBLIC")
+        yield cursor
+        con.close()
+
+
+def snowflake_type(duck_type: str, column: str) -> str:
+    if column.startswith(("contexts_", "unstruct_event_", "derived_contexts")):
+        return "VARIANT"
+    return {"VARCHAR": "VARCHAR", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP_NTZ", "TIMESTAMP": "TIMESTAMP_NTZ",
+            "DOUBLE": "FLOAT", "BIGINT": "NUMBER(38,0)", "INTEGER": "NUMBER(38,0)", "BOOLEAN": "BOOLEAN",
+            "DECIMAL(18,2)": "NUMBER(18,2)"}.get(duck_type, "VARCHAR")
+
+
+def load_wide(cursor: Any, tmp: Path, schema: str, rows: list[dict[str, Any]]) -> None:
+    """The toolkit's loader shapes the rows; Snowflake's loader layout holds them: UPPER CASE names, VARIANT."""
+    staged = tmp / f"{schema}.duckdb"
+    with Warehouse.open(f"duckdb:{staged}") as wh:
+        report = wh.load([(r, Provenance.file_line("side.jsonl", n)) for n, r in enumerate(rows, 1)], Dedup.NONE)
+        assert report.rejected == 0, report.problems
+    with duckdb.connect(str(staged), read_only=True) as con:
+        described = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                                "table_schema = 'atomic' AND table_name = 'events' ORDER BY ordinal_position")
+        columns = [(name, snowflake_type(kind, name)) for name, kind in described.fetchall()]
+        names = ", ".join(f"CAST({n} AS VARCHAR)" if t in ("VARIANT", "TIMESTAMP_NTZ") else n for n, t in columns)
+        values = con.execute(f"SELECT {names} FROM atomic.events").fetchall()
+    cursor.execute(f"CREATE SCHEMA SPTK.{schema}")
+    cursor.execute(f"CREATE TABLE SPTK.{schema}.EVENTS ("
+                   + ", ".join(f"{n.upper()} {t}" for n, t in columns) + ")")
+    select = ", ".join("PARSE_JSON(%s)" if t == "VARIANT" else "%s" for _, t in columns)
+    for row in values:
+        cursor.execute(f"INSERT INTO SPTK.{schema}.EVENTS SELECT {select}", row)
+
+
+def reconcile(tmp: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    report = tmp / "report.json"
+    result = run("--legacy", f"{WAREHOUSE}?schema=LEGACY", "--new", f"{WAREHOUSE}?schema=KAFKA", "--json",
+                 str(report), "--lookback", "0s", *args)
+    assert report.exists(), result.output
+    return result.exit_code, orjson.loads(report.read_bytes())
+
+
+def test_the_emulator_holds_the_snowflake_layout(snowflake: Any, tmp_path: Path) -> None:
+    load_wide(snowflake, tmp_path, "LEGACY", events(3))
+    snowflake.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'LEGACY' "
+                      "AND column_name LIKE 'CONTEXTS%'")
+    assert snowflake.fetchall() == [("CONTEXTS_COM_ACME_PAGE_1", "VARIANT")]
+
+
+def test_equal_wide_sides_in_the_snowflake_emulator_are_at_parity(snowflake: Any, tmp_path: Path) -> None:
+    rows = events(40)
+    load_wide(snowflake, tmp_path, "LEGACY", rows)
+    load_wide(snowflake, tmp_path, "KAFKA", clone(rows))
+    code, report = reconcile(tmp_path)
+    assert code == 0, report["reasons"]
+    assert report["totals"]["legacy"]["event_ids"] == report["totals"]["new"]["event_ids"] == 40
+    assert "secret" not in orjson.dumps(report).decode()
+
+
+def with_difference(snowflake: Any, tmp: Path) -> None:
+    rows = events(40)
+    changed = clone(rows)
+    changed[7]["contexts_com_acme_page_1"] = [{"id": 7, "section": "sport"}]
+    del changed[20]
+    load_wide(snowflake, tmp, "LEGACY", rows)
+    load_wide(snowflake, tmp, "KAFKA", changed)
+
+
+JSON_RULES_OFF = ("--rule", "schema_version=off", "--rule", "nulls_omitted=off")
+
+
+@pytest.mark.xfail(strict=True, reason="EMULATOR limit seen with fakesnow 0.12.1 on DuckDB 2.0: the diff's walk over "
+                   "the context array reaches DuckDB as range(INTEGER_LITERAL, UBIGINT), which DuckDB refuses, so the "
+                   "differing window cannot be compared there (undecided, exit 3); not yet checked on real Snowflake")
+def test_a_changed_variant_field_in_the_snowflake_emulator_is_found_and_named(
+        snowflake: Any, tmp_path: Path) -> None:
+    with_difference(snowflake, tmp_path)
+    code, report = reconcile(tmp_path, *JSON_RULES_OFF)  # as docs/reconciliation.md says for Snowflake
+    assert code == 2, report["reasons"]
+    assert report["only_legacy"]["sample"] == [eid(20)]
+    assert report["modified"]["sample"] == [eid(7)]
+    assert report["modified"]["columns"] == {"contexts_com_acme_page_1": 1, "contexts_com_acme_page_1.section": 1}
+
+
+@pytest.mark.xfail(strict=True, reason="the JSON rules (schema_version, nulls_omitted) read each element of a "
+                   "context array with a '$[*]' path that sqlglot cannot write for Snowflake: the differing windows' "
+                   "comparison is refused and the verdict is undecided (exit 3); run with those two rules off")
+def test_a_difference_with_the_default_json_rules_in_the_snowflake_emulator(snowflake: Any, tmp_path: Path) -> None:
+    with_difference(snowflake, tmp_path)
+    code, report = reconcile(tmp_path)
+    assert code == 2, report["reasons"]
