@@ -8,6 +8,7 @@ grouped passes. Python only ever holds aggregates and small samples.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
@@ -64,6 +65,8 @@ def _text(value: Any) -> str | None:
     """A compared value as the report shows it (timestamps as ISO-8601, JSON as its text)."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, list | dict):  # JSON a driver decoded (PostgreSQL's jsonb): its compact text, as DuckDB's
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return iso(value) if isinstance(value, datetime) else str(value)
 
 

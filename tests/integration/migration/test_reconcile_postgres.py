@@ -91,7 +91,11 @@ def test_the_same_findings_on_postgres_as_on_duckdb(tmp_path: Path, postgres_url
     assert on_duck["rejected"] == {"count": 1, "sample": [eid(11)], "by_type": {"enrichment_failures": 1}}
     assert on_duck["modified"] == {"count": 2, "sample": [eid(32), eid(44)],
                                    "columns": {"contexts_com_acme_page_1": 1, "contexts_com_acme_page_1.section": 1,
-                                               "page_title": 1}}
+                                               "page_title": 1},
+                                   "values": {eid(32): {"page_title": {"legacy": "Page 32", "new": "Changed"}},
+                                              eid(44): {"contexts_com_acme_page_1": {
+                                                  "legacy": '[{"id":44,"section":"news"}]',
+                                                  "new": '[{"id":44,"section":"sport"}]'}}}}
     assert on_duck["duplicates"]["legacy"] == {"natural": 1, "synthetic_event_ids": 1}
     types = {t["event_name"]: t["status"] for t in on_duck["by_event_type"]}
     assert types == {"page_view": "fail", "link_click": "parity"}
