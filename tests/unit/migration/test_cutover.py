@@ -51,13 +51,17 @@ def reconcile_day(tmp: Path, day: str, reports: Path) -> Result:
                "--lookback", "0s", f"--json={reports / f'{day}.json'}")
 
 
-@pytest.fixture(scope="module")
-def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("week")
+def make_week(tmp: Path) -> Path:
+    """The week's reports in ``tmp/reports``, made by the real `sptk reconcile` (shared with the history page)."""
     reports = tmp / "reports"
     codes = {day: reconcile_day(tmp, day, reports).exit_code for day in DAYS}
     assert codes == {day: 2 if day == FAILING_DAY else 1 if day == WARN_DAY else 0 for day in DAYS}
     return reports
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_week(tmp_path_factory.mktemp("week"))
 
 
 @pytest.fixture
