@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +57,6 @@ def make_week(tmp: Path) -> Path:
     codes = {day: reconcile_day(tmp, day, reports).exit_code for day in DAYS}
     assert codes == {day: 2 if day == FAILING_DAY else 1 if day == WARN_DAY else 0 for day in DAYS}
     return reports
-
-
-@pytest.fixture(scope="module")
-def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_week(tmp_path_factory.mktemp("week"))
-
-
-@pytest.fixture
-def reports(week: Path, tmp_path: Path) -> Path:
-    """A copy of the week each test may sign off and tamper with."""
-    return Path(shutil.copytree(week, tmp_path / "reports"))
 
 
 def sptk(*args: str) -> Result:

@@ -6,29 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
-import pytest
 from click.testing import Result
 
-from tests.unit.migration.test_cutover import DAYS, FAILING_DAY, WARN_DAY, make_week, sptk
+from tests.unit.migration.test_cutover import DAYS, FAILING_DAY, WARN_DAY, sptk
 
 EVIL_OWNER = "<script>alert('owner')</script>"
 EVIL_NOTE = "<img src=x onerror=alert(1)> & \"agreed\""
-
-
-@pytest.fixture(scope="module")
-def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_week(tmp_path_factory.mktemp("week"))
-
-
-@pytest.fixture
-def reports(week: Path, tmp_path: Path) -> Path:
-    """A copy of the week each test may sign off and rewrite."""
-    return Path(shutil.copytree(week, tmp_path / "reports"))
 
 
 def history_page(reports_dir: Path, *args: str) -> tuple[Result, str]:
