@@ -12,7 +12,8 @@ import pytest
 
 from connectors.collector.payload import TP2_PATH
 from tests.ci import unavailable
-from tests.integration.collector.capture import NETWORK_USERID, ROOT, capture_server, enriched, validator_for
+from tests.integration.collector.capture import NETWORK_USERID, capture_server, enriched
+from tests.unit.connectors.collector.conftest import ROOT, validator_for
 from toolkit.pipeline.validate import SchemaViolations, Valid
 
 MODULES = ROOT / ".cache" / "node-tracker" / "node_modules"

@@ -21,7 +21,8 @@ from snowplow_tracker import (
 )
 
 from connectors.collector.payload import TP2_PATH
-from tests.integration.collector.capture import NETWORK_USERID, capture_server, enriched, validator_for
+from tests.integration.collector.capture import NETWORK_USERID, capture_server, enriched
+from tests.unit.connectors.collector.conftest import validator_for
 from toolkit.contract.event import EnrichedEvent
 from toolkit.pipeline.validate import SchemaViolations, Valid
 
