@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.sources.base import Position, Record
-from toolkit.kafka.headers import TRACE_ID
+from connectors.sources.kafka import record_of
 from toolkit.kafka.ranges import RangeBounds, RangeConsumer
 
 
@@ -24,13 +24,7 @@ class KafkaRangeSource:
         self.description = self.consumer.description
 
     def read(self, max_records: int, timeout_s: float) -> list[Record]:
-        out = []
-        for m in self.consumer.consume(max_records, timeout_s):
-            trace = next((v.decode("ascii", "replace") for k, v in reversed(m.headers) if k == TRACE_ID and v),
-                         None)
-            out.append(Record(m.value or b"", Position(m.partition_key, m.offset),
-                              f"kafka:{m.topic}/{m.partition}@{m.offset}", trace_id=trace))
-        return out
+        return [record_of(m) for m in self.consumer.consume(max_records, timeout_s)]
 
     @property
     def finished(self) -> bool:
