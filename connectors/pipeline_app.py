@@ -258,7 +258,8 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
                                "with --serve")
         sidecar.mount(source)
     log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
-             cfg.output.target, ", ".join(only or streams_of(cfg)), " (replay)" if replay else "")
+             cfg.output.target if keep_outputs else "nowhere (confirmed at once)", ", ".join(only or streams_of(cfg)),
+             " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
 
 
