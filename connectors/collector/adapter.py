@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -181,11 +181,10 @@ def event_line(params: Sequence[tuple[str, str]], payload: CollectorPayload, etl
         key = SchemaKey.parse(schema)
         values.update(event_vendor=key.vendor, event_name=key.name, event_format=key.format,
                       event_version=str(key.version))
-    try:
-        _request_fields(values, payload, etl)
-        _enrich(values)
-    except Invalid as exc:  # a page or referrer URL that is no URL
-        fail("url" if "page" in str(exc.args) else "refr", values.get("page_url"), exc.expectation)
+    _request_fields(values, payload, etl)
+    page = _exploded(values, "page_url", "url", fail)
+    refr = _exploded(values, "page_referrer", "refr", fail)
+    _enrich(values, page, refr)
     values["event_fingerprint"] = fingerprint(given)
     if errors:
         return errors
@@ -258,14 +257,24 @@ def _moment(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
 
 
-def _enrich(values: dict[str, str]) -> None:
+def _exploded(values: dict[str, str], name: str, param: str, fail: Callable[[str, str | None, str], None]
+              ) -> urls.UrlParts | None:
+    """The parts of the page or referrer URL, or None (with a failure when it is no URL)."""
+    if not values.get(name):
+        return None
+    try:
+        return urls.explode(values[name])
+    except Invalid as exc:
+        fail(param, values[name], exc.expectation)
+        return None
+
+
+def _enrich(values: dict[str, str], page: urls.UrlParts | None, refr: urls.UrlParts | None) -> None:
     """The enrichments that read the URLs and the user agent."""
-    page = urls.explode(values["page_url"]) if values.get("page_url") else None
     if page is not None:
         values.update(page.fields("page"))
         values.update(campaigns.attribution(page.query))
         values.update(campaigns.cross_domain(page.query))
-    refr = urls.explode(values["page_referrer"]) if values.get("page_referrer") else None
     if refr is not None:
         values.update(refr.fields("refr"))
         values.update(referers.classify(refr, page.host if page else None))
@@ -282,19 +291,12 @@ def fingerprint(params: Mapping[str, str], excluded: frozenset[str] = FINGERPRIN
 # --- bad rows ----------------------------------------------------------------------------------------------
 
 
-def _payload_of(payload: CollectorPayload, params: Sequence[tuple[str, str]] | None) -> dict[str, Any]:
-    """The bad row's payload: the request, or for one event of a batch that event alone (so a replay sends it once)."""
-    shown = payload.bad_row_payload()
-    if params is not None and payload.body is not None:
-        shown.update(querystring=[{"name": k, "value": v} for k, v in params], body=None)
-    return shown
-
-
 def _violations(payload: CollectorPayload, messages: list[dict[str, Any]],
                 params: Sequence[tuple[str, str]] | None = None) -> BadRow:
     vendor, version = payload.vendor_version
     failure = {"timestamp": timestamp(), "vendor": vendor, "version": version, "messages": messages}
-    return bad_row("tracker_protocol_violations", failure, _payload_of(payload, params),
+    alone = None if params is None or payload.body is None else list(params)  # one event of a batch: it alone
+    return bad_row("tracker_protocol_violations", failure, payload.bad_row_payload(alone),
                    version=BAD_ROW_VERSIONS["tracker_protocol_violations"])
 
 

@@ -182,7 +182,7 @@ class Param:
 
 #: rule name -> (conversion, what the documentation says about it)
 RULES: dict[str, tuple[Callable[[str], object], str]] = {
-    "text": (text, "text; a tab becomes four spaces, other control characters are removed"),
+    "text": (text, "text (a tab becomes 4 spaces, control characters go)"),
     "integer": (integer, "32-bit integer"),
     "decimal": (double_like, "decimal, written without exponent (`1e3` → `1000`)"),
     "boolean": (boolean, "`1` or `0`"),

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from toolkit.contract.badrows import TOOLKIT_PROCESSOR, escape_line, timestamp, unescape_line
+from toolkit.pipeline.bad_rows import PARAMETER_MAX
 
 #: the path Snowplow trackers POST batches to, and the vendor/version it names
 TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
@@ -95,22 +96,34 @@ class CollectorPayload:
             referer=obj["refererUri"], network_userid=obj["networkUserId"], hostname=obj["hostname"],
             headers=tuple((str(n), str(v)) for n, v in obj["headers"]), collector=obj["collector"])
 
-    def bad_row_payload(self) -> dict[str, Any]:
-        """The ``payload`` of an ``adapter_failures``/``tracker_protocol_violations`` bad row (Snowplow's shape)."""
+    def bad_row_payload(self, parameters: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """The ``payload`` of an ``adapter_failures``/``tracker_protocol_violations`` bad row (Snowplow's shape).
+
+        ``parameters`` replaces the querystring (one event of a batch). The schemas bound each
+        text: a parameter value longer than 512 characters is split over several entries of
+        its name, in order (as the pipeline's bad rows do); the other texts are cut to their
+        bound (the raw stream's record keeps them whole).
+        """
         vendor, version = self.vendor_version
+        pairs = self.parameters() if parameters is None else parameters
         return {
             "vendor": vendor,
             "version": version,
-            "querystring": [{"name": n, "value": v} for n, v in self.parameters()],
-            "contentType": self.content_type,
-            "body": self.body_text(),
+            "querystring": [{"name": n[:PARAMETER_MAX], "value": v[i:i + PARAMETER_MAX]}
+                            for n, v in pairs for i in range(0, max(len(v), 1), PARAMETER_MAX)],
+            "contentType": _cut(self.content_type, 256),
+            "body": self.body_text() if parameters is None else None,
             "collector": self.collector[:32],
             "encoding": "UTF-8",
-            "hostname": self.hostname,
+            "hostname": _cut(self.hostname, 8192),
             "timestamp": timestamp(self.collector_tstamp),
-            "ipAddress": self.ip,
-            "useragent": self.user_agent,
-            "refererUri": self.referer,
-            "headers": [f"{n}: {v}" for n, v in self.headers],
+            "ipAddress": _cut(self.ip, 128),
+            "useragent": _cut(self.user_agent, 4096),
+            "refererUri": _cut(self.referer, 8192),
+            "headers": [f"{n}: {v}"[:8192] for n, v in self.headers],
             "networkUserId": self.network_userid,
         }
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    return None if text is None else text[:limit]
