@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
+from connectors.collector.adapter import adapt
 from connectors.collector.payload import CollectorPayload
-from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
-from iglu_registry.resolver import Resolver
 from iglu_registry.validation import SchemaValidator
+from toolkit.contract.event import EnrichedEvent
+from toolkit.contract.tsv import parse_line
+from toolkit.pipeline.validate import EventValidator, ValidationResult
 
-ROOT = Path(__file__).resolve().parents[3]
 NETWORK_USERID = "c9a9e7f0-4e7c-4b36-9d43-0b4e3b1e6b11"
 
 
@@ -74,8 +74,19 @@ def capture_server() -> Iterator[tuple[Capture, int]]:
         server.server_close()
 
 
-def validator_for(iglu_central: Path) -> SchemaValidator:
-    """The project's example schemas (com.acme) first, then Iglu Central, both read from disk."""
-    return SchemaValidator(Resolver([
-        EmbeddedRepository(RepositoryRef("examples", 0, ("com.acme",)), ROOT / "examples" / "iglu"),
-        EmbeddedRepository(RepositoryRef("iglu-central", 1), iglu_central.parent)]))
+def enriched(payloads: list[CollectorPayload], validator: SchemaValidator
+             ) -> tuple[dict[str, list[EnrichedEvent]], dict[str, ValidationResult]]:
+    """The adapter's events by event_name, and the pipeline's verdict on each by event_id; no bad rows allowed."""
+    assert payloads, "the tracker sent nothing"
+    by_event: dict[str, list[EnrichedEvent]] = {}
+    verdicts: dict[str, ValidationResult] = {}
+    entities = EventValidator(validator)
+    for payload in payloads:
+        adapted = adapt(payload, validator)
+        assert adapted.bad_rows == [], [b.to_dict() for b in adapted.bad_rows]
+        for line in adapted.events:
+            event = parse_line(line)
+            assert isinstance(event, EnrichedEvent), event
+            by_event.setdefault(event.get("event_name"), []).append(event)
+            verdicts[event.event_id] = entities.validate(event)
+    return by_event, verdicts

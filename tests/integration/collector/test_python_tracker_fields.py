@@ -20,12 +20,11 @@ from snowplow_tracker import (
     Tracker,
 )
 
-from connectors.collector.adapter import adapt
 from connectors.collector.payload import TP2_PATH
-from tests.integration.collector.capture import NETWORK_USERID, capture_server, validator_for
+from tests.integration.collector.capture import NETWORK_USERID, capture_server, enriched
+from tests.unit.connectors.collector.conftest import validator_for
 from toolkit.contract.event import EnrichedEvent
-from toolkit.contract.tsv import parse_line
-from toolkit.pipeline.validate import EventValidator, SchemaViolations, Valid
+from toolkit.pipeline.validate import SchemaViolations, Valid
 
 PAGE = "https://shop.acme.com/café?utm_source=newsletter&utm_medium=email&utm_campaign=été&gclid=G-42"
 REFERRER = "https://www.google.com/search?q=tasse+caf%C3%A9"
@@ -57,26 +56,9 @@ def _send(method: str, port: int) -> None:
 
 
 def _events(method: str, iglu_central: Path) -> tuple[list, dict[str, list[EnrichedEvent]], dict[str, object]]:
-    validator = validator_for(iglu_central)
     with capture_server() as (capture, port):
         _send(method, port)
-    payloads = capture.payloads
-    assert payloads, "the tracker sent nothing"
-    lines, bad = [], []
-    for payload in payloads:
-        adapted = adapt(payload, validator)
-        lines += adapted.events
-        bad += adapted.bad_rows
-    assert bad == [], [b.to_dict() for b in bad]
-    by_event: dict[str, list[EnrichedEvent]] = {}
-    verdicts: dict[str, object] = {}
-    entities = EventValidator(validator)
-    for line in lines:
-        event = parse_line(line)
-        assert isinstance(event, EnrichedEvent), event
-        by_event.setdefault(event.get("event_name"), []).append(event)
-        verdicts[event.event_id] = entities.validate(event)
-    return payloads, by_event, verdicts
+    return capture.payloads, *enriched(capture.payloads, validator_for(iglu_central))
 
 
 @pytest.mark.filterwarnings("ignore:track_ecommerce_transaction")

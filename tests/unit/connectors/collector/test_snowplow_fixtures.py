@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from connectors.collector.adapter import adapt
 from connectors.collector.payload import TP2_PATH, CollectorPayload
-from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
-from iglu_registry.resolver import Resolver
 from iglu_registry.validation import SchemaValidator
 from tests.unit.connectors.collector.conftest import ARRIVED, get
 from toolkit.contract.event import EnrichedEvent
@@ -21,11 +18,6 @@ from toolkit.contract.tsv import parse_line
 from toolkit.pipeline.validate import EventValidator, Valid
 
 SDJ_FIELDS = ("contexts", "unstruct_event")
-
-
-@pytest.fixture(scope="module")
-def central(iglu_central: Path) -> SchemaValidator:
-    return SchemaValidator(Resolver([EmbeddedRepository(RepositoryRef("iglu-central", 0), iglu_central.parent)]))
 
 
 def _fixtures(shared: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -39,11 +31,11 @@ def _payload(spec: dict[str, Any]) -> CollectorPayload:
                             None if body is None else orjson.dumps(body), spec.get("content_type"), ARRIVED)
 
 
-def test_enrichs_payloads_give_the_fields_enrichs_tests_expect(shared_dir: Path, central: SchemaValidator) -> None:
+def test_enrichs_payloads_give_the_fields_enrichs_tests_expect(shared_dir: Path, validator: SchemaValidator) -> None:
     checked = 0
-    entities = EventValidator(central)
+    entities = EventValidator(validator)
     for name, fixture in _fixtures(shared_dir):
-        adapted = adapt(_payload(fixture["collector_payload"]), central)
+        adapted = adapt(_payload(fixture["collector_payload"]), validator)
         assert adapted.bad_rows == [], (name, [b.to_dict() for b in adapted.bad_rows])
         events = [parse_line(line) for line in adapted.events]
         assert all(isinstance(e, EnrichedEvent) for e in events), name
@@ -63,13 +55,13 @@ def test_enrichs_payloads_give_the_fields_enrichs_tests_expect(shared_dir: Path,
     assert checked >= 40
 
 
-def _valid_bad_row(central: SchemaValidator, row: dict[str, Any]) -> str:
-    key, reports = central.validate_self_describing(orjson.loads(orjson.dumps(row)))
+def _valid_bad_row(validator: SchemaValidator, row: dict[str, Any]) -> str:
+    key, reports = validator.validate_self_describing(orjson.loads(orjson.dumps(row)))
     assert key is not None and reports == [], (row["schema"], reports)
     return key.name
 
 
-def test_every_bad_row_the_adapter_emits_validates_against_iglu_central(central: SchemaValidator) -> None:
+def test_every_bad_row_the_adapter_emits_validates_against_iglu_central(validator: SchemaValidator) -> None:
     network_userid = "c9a9e7f0-4e7c-4b36-9d43-0b4e3b1e6b11"
 
     def post(body: bytes) -> CollectorPayload:
@@ -90,5 +82,5 @@ def test_every_bad_row_the_adapter_emits_validates_against_iglu_central(central:
         get("e=ue&ue_pr=%7B%7D&page=" + "x" * 3000),
         get(""),
     ]
-    seen = {_valid_bad_row(central, row.to_dict()) for p in payloads for row in adapt(p, central).bad_rows}
+    seen = {_valid_bad_row(validator, row.to_dict()) for p in payloads for row in adapt(p, validator).bad_rows}
     assert seen == {"adapter_failures", "collector_payload_format_violation", "tracker_protocol_violations"}
