@@ -16,7 +16,6 @@ import collections
 import itertools
 import logging
 import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from connectors.collector.payload import CollectorPayload
 from connectors.collector.server import CollectorEndpoints
 from connectors.sidecar.server import HttpServer, Response
 from connectors.sources.base import Position, Record
+from connectors.sources.http import HeldRequests
 from toolkit.config.models import CollectorSourceConfig
 from toolkit.contract.badrows import BadRow, generic_error
 
@@ -62,10 +62,11 @@ class _Waiting:
         self.done = False
 
 
-class CollectorSource:
+class CollectorSource(HeldRequests):
     """Serve the collector endpoints; ``read()`` hands the pipeline each request's events in arrival order."""
 
     def __init__(self, cfg: CollectorSourceConfig, adapt: Adapt | None = None) -> None:
+        super().__init__()
         self.cfg = cfg
         self.description = "collector: GET /i, POST /com.snowplowanalytics.snowplow/tp2, /<vendor>/<version>"
         self.endpoints = CollectorEndpoints(cfg, self.accept)
@@ -73,13 +74,10 @@ class CollectorSource:
         self._incoming: queue.Queue[_Waiting] = queue.Queue()
         self._ready: collections.deque[Record] = collections.deque()
         self._unacked: collections.deque[_Waiting] = collections.deque()
-        self._lock = threading.Condition()
         self._next = 0
         self._acked = -1
         self._requests = itertools.count(1)
         self._pending = 0  # requests accepted and not yet answered
-        self._draining = False
-        self._closed = False
         self.accepted_total = 0
         self.refused_total = 0
 
@@ -190,15 +188,3 @@ class CollectorSource:
                 released = True
             if released:
                 self._lock.notify_all()
-
-    def stop(self) -> None:
-        """Drain: new requests get 503; requests already accepted still wait for their acks."""
-        with self._lock:
-            self._draining = True
-
-    def close(self) -> None:
-        """Release every waiting request (with 503 if its events were not all acknowledged)."""
-        with self._lock:
-            self._draining = True
-            self._closed = True
-            self._lock.notify_all()

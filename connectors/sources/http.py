@@ -68,7 +68,32 @@ def gunzip(data: bytes, max_bytes: int) -> bytes | Refusal:
             return Refusal(bad, f"{len(data)} bytes after the gzip data are not gzip; nothing was accepted")
 
 
-class HttpSource:
+class HeldRequests:
+    """What a source that holds each request until its records are acknowledged shares: draining and closing.
+
+    ``stop`` refuses new requests while accepted ones still wait; ``close`` releases every waiting
+    request (each then answers ``503`` unless all its records were acknowledged).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._draining = False
+        self._closed = False
+
+    def stop(self) -> None:
+        """Drain: new requests get 503; requests already accepted still wait for their acks."""
+        with self._lock:
+            self._draining = True
+
+    def close(self) -> None:
+        """Release every waiting request (with 503 if its records were not all acknowledged)."""
+        with self._lock:
+            self._draining = True
+            self._closed = True
+            self._lock.notify_all()
+
+
+class HttpSource(HeldRequests):
     """Accept batches over HTTP; ``read()`` hands their lines to the pipeline in arrival order.
 
     Positions are one increasing sequence (partition ``http``), so the pipeline's
@@ -77,18 +102,16 @@ class HttpSource:
 
     def __init__(self, *, path: str = "/v1/enriched", max_body_bytes: int = 10 * 1024 * 1024,
                  max_pending_records: int = 50_000, ack_timeout_s: float = 30.0) -> None:
+        super().__init__()
         self.path = path
         self.description = f"http: POST {path}"
         self.max_body_bytes = max_body_bytes
         self.max_pending_records = max_pending_records
         self.ack_timeout_s = ack_timeout_s
         self._queue: queue.Queue[Record] = queue.Queue()
-        self._lock = threading.Condition()
         self._next = 0  # next sequence number
         self._acked = -1  # highest acknowledged sequence number
         self._batches = itertools.count(1)
-        self._draining = False
-        self._closed = False
         self.accepted_total = 0
         self.rejected_batches = 0
 
@@ -195,17 +218,3 @@ class HttpSource:
             if position.offset > self._acked:
                 self._acked = position.offset
                 self._lock.notify_all()
-
-    def stop(self) -> None:
-        """Drain: new batches get 503; requests already accepted still wait for their acks."""
-        with self._lock:
-            self._draining = True
-
-    def close(self) -> None:
-        """Release every waiting request (with 503 if its records were not all acknowledged)."""
-        with self._lock:
-            self._draining = True
-            self._closed = True
-            self._lock.notify_all()
-
-
