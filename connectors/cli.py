@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,8 +46,10 @@ def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, out
         raise CommandFailed(str(exc)) from None
 
 
-def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None,
-         only: tuple[str, ...] = (), bounds: object = None) -> None:
+def run_app(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None,
+            only: tuple[str, ...] = (), bounds: object = None, observe: Any = None, keep_outputs: bool = True,
+            prepare: Callable[[Any], None] | None = None) -> None:
+    """Build the pipeline (``build``'s arguments), let ``prepare`` add to it (``sptk micro``'s API), run, exit."""
     from connectors.pipeline_app import StartupError, build
     from connectors.sidecar import configure_logging
     from toolkit.kafka import KafkaConfigError
@@ -53,7 +57,10 @@ def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: 
     configure_logging(cfg.sidecar.log_format, cfg.sidecar.log_level)
     try:
         app = build(cfg, serve=serve, create_topics=create_topics, allow_drift=allow_drift,
-                    replay=replay, only=only, install_signals=True, bounds=bounds)  # type: ignore[arg-type]
+                    replay=replay, only=only, install_signals=True, bounds=bounds,  # type: ignore[arg-type]
+                    observe=observe, keep_outputs=keep_outputs)
+        if prepare is not None:
+            prepare(app)
     except StartupError as exc:
         raise CommandFailed(str(exc), Exit.UNDECIDED if exc.retryable else Exit.USAGE) from None
     except (ConfigError, KafkaConfigError, OSError) as exc:
@@ -118,7 +125,7 @@ def run_command(config: str | None, inputs: tuple[str, ...], resolver: str | Non
     """
     cfg, from_file = _load(config, inputs, resolver, output, topic_prefix, profile)
     bounds = _bounds(cfg, from_time, to_time, from_offset, to_offset)
-    _run(cfg, serve=from_file if serve is None else serve,
+    run_app(cfg, serve=from_file if serve is None else serve,
          create_topics=(not from_file) if create_topics is None else create_topics, allow_drift=allow_drift,
          only=only, bounds=bounds)
 
@@ -180,4 +187,4 @@ def replay_bad_command(config: str, inputs: tuple[str, ...], group: str | None, 
             raise CommandFailed(f"--input {path} is inside the output directory {cfg.output.target.directory}, which "
                                 "the replay starts afresh; copy it elsewhere or write to another directory")
     replay = ReplayOptions(tuple(Path(p) for p in inputs), group or DEFAULT_GROUP, include_all)
-    _run(cfg, serve=False, create_topics=False, allow_drift=allow_drift, replay=replay)
+    run_app(cfg, serve=False, create_topics=False, allow_drift=allow_drift, replay=replay)

@@ -242,7 +242,61 @@ class HttpSourceConfig(Section):
         "how long a request waits for its records to be durably produced before answering `503`"))
 
 
-SourceKind = Literal["file", "stdin", "dir", "kafka", "http"]
+class CollectorCookieConfig(Section):
+    """The network user id cookie the collector sets (Snowplow's `sp`), `[source.collector.cookie]`."""
+
+    enabled: bool = Field(True, description=(
+        "set the cookie and record its value as `network_userid`; off, events carry no `network_userid` unless the "
+        "tracker sends one"))
+    name: str = Field("sp", pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", description="the cookie's name")
+    domains: Annotated[tuple[str, ...], Strict(False)] = Field((), description=(
+        "domains the cookie may be set for: the first one the request's `Origin` host ends with (or equals) is the "
+        "cookie's `Domain`, so one collector serves several sites"))
+    fallback_domain: str | None = Field(None, description=(
+        "the `Domain` when no entry of `domains` matches the request; without it the cookie has no `Domain` "
+        "attribute (it belongs to the collector's own host)"))
+    max_age_s: int = Field(365 * 24 * 3600, ge=1, description="the cookie's lifetime (`Max-Age`), renewed by every "
+                           "request")
+    secure: bool = Field(True, description=(
+        "`SameSite=None; Secure`, what browsers require of a third-party cookie; off only for plain-HTTP tests "
+        "(`SameSite=Lax` then)"))
+    http_only: bool = Field(True, description="`HttpOnly`: page scripts cannot read the cookie")
+
+
+class CollectorSourceConfig(Section):
+    """`kind = "collector"`: the tracker-protocol endpoints (`GET /i`, `POST /com.snowplowanalytics.snowplow/tp2`,
+    any `/<vendor>/<version>`), served on the sidecar's host and port; see docs/collector.md."""
+
+    max_body_bytes: int = Field(1024 * 1024, ge=1, description=(
+        "larger bodies get `413`, and so do gzip bodies that decompress to more"))
+    max_pending_requests: int = Field(10_000, ge=1, description=(
+        "requests accepted and not yet durably produced; past it a request gets `503` (retry), which trackers do"))
+    ack_timeout_s: float = Field(30.0, ge=0.001, description=(
+        "how long a request waits for its events to be durably produced before answering `503`"))
+    trusted_proxies: Annotated[tuple[str, ...], Strict(False), Doc(type="list of addresses or CIDR blocks")] = \
+        Field((), description=(
+            "peers whose `X-Forwarded-For` is believed (a load balancer in front): the client address is the "
+            "right-most one in it that is not itself a trusted proxy. Any other peer's header is ignored and its "
+            "own address recorded"))
+    opt_out_header: str = Field("SP-Anonymous", description=(
+        "a request carrying this header (any value) gets no cookie, and its events no `network_userid` and no "
+        "IP address"))
+    cookie: CollectorCookieConfig = Field(default_factory=CollectorCookieConfig)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR block (10.0.0.0/8, ::1)") from None
+        return value
+
+
+SourceKind = Literal["file", "stdin", "dir", "kafka", "http", "collector"]
 
 
 class SourceConfig(Section):
@@ -254,11 +308,12 @@ class SourceConfig(Section):
     dir: DirSourceConfig | None = None
     kafka: KafkaSourceConfig | None = None
     http: HttpSourceConfig | None = None
+    collector: CollectorSourceConfig | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SourceConfig:
         problems = [problem_at((kind,), f"[source.{kind}] is set but source.kind is {self.kind!r}; remove it or set "
-                                        f"kind = {kind!r}") for kind in ("file", "dir", "kafka", "http")
+                                        f"kind = {kind!r}") for kind in ("file", "dir", "kafka", "http", "collector")
                     if getattr(self, kind) is not None and self.kind != kind]
         if self.kind in ("file", "dir", "kafka") and getattr(self, self.kind) is None:
             problems.append(problem_at((self.kind,), f"source.kind is {self.kind!r}, which needs a "

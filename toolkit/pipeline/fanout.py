@@ -419,6 +419,39 @@ class Pipeline:
             return Filtered(outputs, event_id, rule, tuple(derived), tuple(filtered))
         return Routed(outputs, event_id, tuple(derived), tuple(filtered))
 
+    # -- collector input ---------------------------------------------------------------------------------------
+
+    def collected(self, line: bytes | None, bad: BadRow | None, payload: bytes | None, source: str,
+                  trace_id: str | None = None) -> Outcome:
+        """One event a collector request gave: its enriched ``line``, or the ``bad`` row the adapter made instead.
+
+        The raw stream holds what was received, so the request's payload (``payload``, given with
+        the request's first event only) is the raw copy rather than the adapter's TSV line, and a
+        request is one raw message however many events it carries. A bad row from the adapter is
+        the record's outcome as it is (stage ``adapt``, error class its type).
+        """
+        if bad is None:
+            assert line is not None
+            outcome = self.process(line, source, trace_id, emit_raw=False)
+            if payload is not None:
+                first = outcome.outputs[0] if outcome.outputs else None
+                headers = first.headers if first is not None else self._bare_headers(source, trace_id)
+                outcome.outputs.insert(0, Output(RAW, self._raw_topic, first.key if first else None, payload,
+                                                 headers))
+            return outcome
+        headers = self._bare_headers(source, trace_id)
+        outputs: list[Output] = []
+        if payload is not None:
+            outputs.append(Output(RAW, self._raw_topic, None, payload, headers))
+        return self._bad(outputs, bad, stage="adapt", error_class=bad.type, reason=_bad_row_reason(bad), key=None,
+                         headers=headers, event_id="", line=(payload or b"").decode("utf-8", "replace"))
+
+    def _bare_headers(self, source: str, trace_id: str | None) -> Headers:
+        """The ``sp.*`` headers of a record that is no event (yet): source, pipeline and trace only."""
+        trace = (trace_id or f"{getrandbits(128):032x}").encode()
+        return [(EVENT_ID, b""), (SCHEMA, b""), (COLLECTOR_TSTAMP, b""),
+                (SOURCE, source.encode("utf-8", "backslashreplace")), (PIPELINE, self._pid), (TRACE_ID, trace)]
+
     # -- replays -----------------------------------------------------------------------------------------------
 
     def replay(self, bad: bytes, source: str, trace_id: str | None = None, *, include_all: bool = False) -> Outcome:
@@ -437,6 +470,14 @@ class Pipeline:
         except NotReplayable as exc:
             return Skipped(str(exc))
         return self.process(line, source, trace_id, emit_raw=False)
+
+
+def _bad_row_reason(row: BadRow) -> str:
+    """A one-line reason for a bad row made before the pipeline (its failure's first message)."""
+    messages = row.failure.get("messages") or row.failure.get("errors") or [row.failure]
+    first = messages[0] if isinstance(messages, list) and messages else messages
+    text = first if isinstance(first, str) else orjson.dumps(first).decode()
+    return f"{row.type}: {text}"[:500]
 
 
 def _first_schema(verdict: SchemaViolations) -> str:
