@@ -19,6 +19,7 @@ import click
 from iglu_registry.check import CheckError, check_repository
 from iglu_registry.compat import CompatReport, Effect, compare_schemas
 from iglu_registry.errors import ResolutionError
+from iglu_registry.governance import DEFAULT_FILE, Governance, GovernanceError, load_governance
 from iglu_registry.http_server import ServerLimits
 from iglu_registry.layout import read_json
 from iglu_registry.lint import CHECK_NAMES, Severity, lint_directory, unknown_checks
@@ -109,21 +110,42 @@ def compat(old: Path, new: Path, json_to: str | None) -> None:
               "(e.g. origin/main); published versions there must not change.")
 @click.option("--skip-checks", default="", help="Comma-separated lint checks to skip.")
 @click.option("--strict", is_flag=True, help="Fail on lint warnings too.")
+@click.option("--governance", "governance_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Owners and deprecations (YAML) [default: DIRECTORY/{DEFAULT_FILE} when it exists]; with it every "
+                   "new or changed schema needs an owner.")
 @json_option("the report")
-def check(directory: Path, against: str | None, skip_checks: str, strict: bool, json_to: str | None) -> None:
-    """CI gate: lint + compat for new/changed schemas, no overwritten versions, no numbering gaps."""
+def check(directory: Path, against: str | None, skip_checks: str, strict: bool, governance_path: Path | None,
+          json_to: str | None) -> None:
+    """CI gate: lint + compat for new/changed schemas, no overwritten versions, no numbering gaps, an owner each."""
+    governance = _governance(governance_path, directory)
     try:
-        report = check_repository(directory, against, _skip_set(skip_checks))
+        report = check_repository(directory, against, _skip_set(skip_checks), governance)
     except CheckError as exc:
         raise CommandFailed(str(exc)) from None
     text = [f"compat {item.old_key.uri} -> {item.new_key.version}: {item.required.name} "
             f"(bump {item.actual.name if item.actual else '?'}) {'FAIL' if item.problem else 'ok'}"
             for item in report.compat if item.old_key and item.new_key]
     text += [str(issue) for issue in report.issues]
+    text += [f"approval: {a.schema} owned by {', '.join(a.owners)}, approve: {', '.join(a.approvers)}"
+             for a in report.approvals]
+    approvers = sorted({name for a in report.approvals for name in a.approvers})
     text.append(f"check: {len(report.checked)} schema(s) checked, {len(report.errors)} error(s), "
-                f"{len(report.issues) - len(report.errors)} warning(s)")
+                f"{len(report.issues) - len(report.errors)} warning(s)"
+                + (f"; approval needed from {', '.join(approvers)}" if approvers else ""))
     emit(json_to, json.dumps(report.to_json(), indent=2), "\n".join(text))
     sys.exit(Exit.OK if report.ok(strict) else Exit.FOUND)
+
+
+def _governance(path: Path | None, directory: Path | None = None) -> Governance | None:
+    """The governance file named, else ``DIRECTORY/governance.yml`` if present, else none (exit 2 if unusable)."""
+    if path is None and directory is not None and (directory / DEFAULT_FILE).is_file():
+        path = directory / DEFAULT_FILE
+    if path is None:
+        return None
+    try:
+        return load_governance(path)
+    except GovernanceError as exc:
+        raise CommandFailed(str(exc)) from None
 
 
 @iglu.command()
