@@ -297,6 +297,13 @@ class IgluConfig(Section):
         "answers: events needing it are quarantined at once, without asking the registry, for this long; then the "
         "next one asks once (no pauses): an answer releases the schema, no answer holds it again without a new "
         "warning"))
+    governance: ConfigPath | None = Field(None, description=(
+        "the schema repository's governance file (YAML: owners and deprecations, see docs/governance.md); with "
+        "it, events whose schema is deprecated carry the `sp.schema.deprecated` header and are counted in "
+        "`sptk_deprecated_schema_events_total`"))
+    past_sunset: Literal["warn", "bad"] = Field("warn", description=(
+        "an event on a deprecated schema collected after the schema's sunset date: `warn` lets it through (one "
+        "warning per schema), `bad` sends it to the bad stream as a `generic_error` with the reason"))
 
 
 ProfileName = Annotated[str, Field(pattern=_PROFILE_PATTERN), AfterValidator(_known_profile)]
