@@ -130,6 +130,38 @@ def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBro
         subprocess.run([sys.executable, script, "stop"], env=env, capture_output=True)
 
 
+@dataclass(frozen=True)
+class SecureBroker:
+    """A private broker of ``scripts/kafka_local.py --secure``: SASL/PLAIN, StandardAuthorizer, deny by default."""
+
+    run_dir: Path
+    bootstrap: str
+
+    def password_file(self, user: str) -> Path:
+        return self.run_dir / "credentials" / user
+
+    def client(self, user: str) -> dict[str, str]:
+        """librdkafka settings that authenticate as ``user`` (admin, reader or stranger)."""
+        return {"bootstrap.servers": self.bootstrap, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+                "sasl.username": user, "sasl.password": self.password_file(user).read_text().strip()}
+
+
+@pytest.fixture
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    """A private secured broker on its own ports and run dir; the shared plain broker is never touched."""
+    run_dir = tmp_path_factory.mktemp("kafka-secure")
+    env = {**os.environ, "SPTK_KAFKA_RUN_DIR": str(run_dir),
+           "SPTK_KAFKA_HEAP": os.environ.get("SPTK_KAFKA_HEAP", "-Xmx256m -Xms128m")}
+    script = str(ROOT / "scripts" / "kafka_local.py")
+    started = subprocess.run([sys.executable, script, "start", "--secure"], env=env, capture_output=True, text=True)
+    if started.returncode != 0:
+        unavailable(f"a secured broker of scripts/kafka_local.py did not start: {started.stderr.strip()[-500:]}")
+    try:
+        yield SecureBroker(run_dir, (run_dir / "bootstrap").read_text().strip())
+    finally:
+        subprocess.run([sys.executable, script, "stop"], env=env, capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     env = os.environ.get("SPTK_POSTGRES_URL")
