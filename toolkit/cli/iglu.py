@@ -136,6 +136,40 @@ def check(directory: Path, against: str | None, skip_checks: str, strict: bool, 
     sys.exit(Exit.OK if report.ok(strict) else Exit.FOUND)
 
 
+@iglu.command()
+@click.option("--governance", "governance_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The governance file (YAML) whose deprecations to list.")
+@click.option("--source", default=None, metavar="SRC", help="Count live usage in a warehouse: duckdb:PATH"
+              "[?schema=NAME] or parquet:GLOB (the events table's event_vendor/name/format/version).")
+@json_option("the deprecations")
+def deprecations(governance_path: Path, source: str | None, json_to: str | None) -> None:
+    """List deprecated schemas, their dates and replacement, and (with --source) how many events still use them."""
+    from toolkit.cli.schema_usage import UsageSourceError, schema_usage
+
+    governance = _governance(governance_path)
+    assert governance is not None
+    usage = []
+    if source is not None:
+        try:
+            usage = schema_usage(source)
+        except UsageSourceError as exc:
+            raise CommandFailed(str(exc)) from None
+    rows = []
+    text = []
+    for d in governance.deprecations:
+        live = [u for u in usage if d.criterion.matches(u.key)]
+        row = {**d.to_json(), "events": sum(u.events for u in live) if source else None,
+               "last_seen": max((u.last_seen for u in live), default=None),
+               "versions": {u.key.uri: u.events for u in live}}
+        rows.append(row)
+        line = f"{d.criterion.uri}: {d.describe()}"
+        if source is not None:
+            line += f"; {row['events']} event(s) in {source}" + (f", last {row['last_seen']}" if live else "")
+        text.append(line)
+    text.append(f"{len(rows)} deprecated schema(s)")
+    emit(json_to, json.dumps({"source": source, "deprecations": rows}, indent=2), "\n".join(text))
+
+
 def _governance(path: Path | None, directory: Path | None = None) -> Governance | None:
     """The governance file named, else ``DIRECTORY/governance.yml`` if present, else none (exit 2 if unusable)."""
     if path is None and directory is not None and (directory / DEFAULT_FILE).is_file():
