@@ -197,28 +197,24 @@ def describe_acls(bootstrap: str, settings: Mapping[str, Any] | None = None,
 
 def create_acls(bootstrap: str, entries: Iterable[AclEntry], settings: Mapping[str, Any] | None = None,
                 timeout_s: float = 30.0) -> None:
-    entries = list(entries)
-    if not entries:
-        return
-    admin = _admin(bootstrap, settings)
-    futures = admin.create_acls([e.binding() for e in entries], request_timeout=timeout_s)
-    for binding, future in futures.items():
-        try:
-            future.result(timeout=timeout_s)
-        except KafkaException as exc:
-            raise _acl_error(bootstrap, f"create the ACL binding {binding}", exc) from exc
+    _change_acls(bootstrap, "create", [e.binding() for e in entries], settings, timeout_s)
 
 
 def delete_acls(bootstrap: str, entries: Iterable[AclEntry], settings: Mapping[str, Any] | None = None,
                 timeout_s: float = 30.0) -> None:
     """Delete exactly these bindings, each by a filter that matches it alone."""
-    entries = list(entries)
-    if not entries:
+    _change_acls(bootstrap, "delete", [e.exact_filter() for e in entries], settings, timeout_s)
+
+
+def _change_acls(bootstrap: str, verb: str, items: list[Any], settings: Mapping[str, Any] | None,
+                 timeout_s: float) -> None:
+    """``create_acls`` or ``delete_acls`` of ``items``, waiting for each answer; the first refusal raises."""
+    if not items:
         return
-    admin = _admin(bootstrap, settings)
-    futures = admin.delete_acls([e.exact_filter() for e in entries], request_timeout=timeout_s)
-    for acl_filter, future in futures.items():
+    admin = _admin(bootstrap, settings)  # held until the answers: a collected client cancels its futures
+    change = admin.create_acls if verb == "create" else admin.delete_acls
+    for item, future in change(items, request_timeout=timeout_s).items():
         try:
             future.result(timeout=timeout_s)
         except KafkaException as exc:
-            raise _acl_error(bootstrap, f"delete the ACL binding {acl_filter}", exc) from exc
+            raise _acl_error(bootstrap, f"{verb} the ACL binding {item}", exc) from exc
