@@ -404,6 +404,7 @@ class PipelineRunner:
         if m is None:
             if self.pipeline is not None:  # nobody reads the samples: do not let them pile up
                 self.pipeline.timings, self.pipeline.freshness = [], []
+                self.pipeline.deprecated.clear()
             return
         p, s = self._published, self.summary
         if s.records_in > p.records_in:
@@ -443,6 +444,9 @@ class PipelineRunner:
                 m.stage_latency.labels(stage=stage).observe(seconds)
             stamps, pipeline.freshness = pipeline.freshness, []
             m.observe_stamps(stamps, stream="enriched")
+            for schema, n in pipeline.deprecated.items():
+                m.deprecated_events.labels(schema=schema).inc(n)
+            pipeline.deprecated.clear()
             validator = pipeline.validator
             retries = validator.retries
             if retries > p.registry_retries:

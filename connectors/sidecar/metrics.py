@@ -106,6 +106,9 @@ class PipelineMetrics:
         self.invalid_records = Counter("sptk_invalid_records", "Records that broke a schema (permanent schema "
                                        "violations), per app_id and the first schema they broke.",
                                        ["app_id", "schema"], registry=r)
+        self.deprecated_events = Counter("sptk_deprecated_schema_events", "Events whose schema the governance file "
+                                         "deprecates (including those sent to bad past its sunset), per schema.",
+                                         ["schema"], registry=r)
         self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
                                    "answer; a replay runs them again.", registry=r)
         self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",

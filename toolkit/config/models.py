@@ -166,6 +166,26 @@ BUILTIN_TOPIC_DEFAULTS = TopicSettings(
 )
 
 
+_PRINCIPAL_PATTERN = r"^[A-Za-z][A-Za-z0-9]*:[^\s]+$"
+_GROUP_PATTERN = r"^[A-Za-z0-9._\-]+\*?$"
+
+
+class TopicAcl(Section):
+    """What one principal may do with this pipeline's topics, `[[topics.acls]]`; applied by `sptk topics apply`
+    (see [Topic ACLs](#topic-acls))."""
+
+    principal: Annotated[str, Field(pattern=_PRINCIPAL_PATTERN)] = Field(description=(
+        "the Kafka principal, e.g. `User:reader` (SASL user name) or `User:CN=app,O=acme` (TLS)"))
+    host: str = Field("*", description="the client host the grant is limited to; `*` is any host")
+    read: Annotated[tuple[str, ...], Strict(False), Doc(type="list of streams", default="empty")] = Field(
+        (), description="streams it may consume: `raw`, `enriched`, `bad`, `derived.<name>.v<N>`")
+    write: Annotated[tuple[str, ...], Strict(False), Doc(type="list of streams", default="empty")] = Field(
+        (), description="streams it may produce to (the pipeline's own principal writes all of them)")
+    groups: Annotated[tuple[Annotated[str, Field(pattern=_GROUP_PATTERN)], ...], Strict(False),
+                      Doc(type="list of group ids", default="empty")] = Field((), description=(
+        "consumer groups it may use (READ on the group); a trailing `*` grants every group with that prefix"))
+
+
 class TopicsConfig(Section):
     """Declared topic settings, applied by `sptk topics apply` and checked at pipeline start (see [Topics](#topics)).
     Each stream's table inherits from `[topics.defaults]`, which inherits from the built-in defaults."""
@@ -177,6 +197,11 @@ class TopicsConfig(Section):
     raw: TopicSettings = Field(TopicSettings(), description="`<prefix>.raw`, every input line byte for byte")
     enriched: TopicSettings = Field(TopicSettings(), description="`<prefix>.enriched`, validated events as JSON")
     bad: TopicSettings = Field(TopicSettings(), description="`<prefix>.bad`, Snowplow bad rows")
+    acls: Annotated[tuple[TopicAcl, ...], Strict(False), Doc(type="list of tables", default="empty (ACLs are not "
+                                                                                    "managed)")] = Field(
+        (), description=("who may read and write each stream, `[[topics.acls]]`; with at least one entry, `sptk "
+                         "topics plan|apply` manage the ACL bindings of this pipeline's topics and of the groups named "
+                         "(see [Topic ACLs](#topic-acls))"))
 
     def resolve(self, own: TopicSettings) -> TopicSettings:
         """Built-in defaults, then ``[topics.defaults]``, then the stream's own table."""
@@ -352,6 +377,13 @@ class IgluConfig(Section):
         "answers: events needing it are quarantined at once, without asking the registry, for this long; then the "
         "next one asks once (no pauses): an answer releases the schema, no answer holds it again without a new "
         "warning"))
+    governance: ConfigPath | None = Field(None, description=(
+        "the schema repository's governance file (YAML: owners and deprecations, see docs/governance.md); with "
+        "it, events whose schema is deprecated carry the `sp.schema.deprecated` header and are counted in "
+        "`sptk_deprecated_schema_events_total`"))
+    past_sunset: Literal["warn", "bad"] = Field("warn", description=(
+        "an event on a deprecated schema collected after the schema's sunset date: `warn` lets it through (one "
+        "warning per schema), `bad` sends it to the bad stream as a `generic_error` with the reason"))
 
 
 ProfileName = Annotated[str, Field(pattern=_PROFILE_PATTERN), AfterValidator(_known_profile)]
@@ -627,6 +659,17 @@ class PipelineConfig(BaseSettings):
             fail([problem_at(("transactional",), "transactions give exactly-once only from a Kafka source to Kafka "
                              f"output; this pipeline reads {source.kind!r} and writes {output.target}")])
         return delivery
+
+    @model_validator(mode="after")
+    def _acl_streams_exist(self) -> PipelineConfig:
+        streams = ["raw", "enriched", "bad", *(f"derived.{d.stream_id}" for d in self.derived)]
+        problems = [problem_at(("topics", "acls", i, op), f"unknown stream {name!r}; {suggest(name, streams)}the "
+                                                          f"streams are: {', '.join(streams)}")
+                    for i, acl in enumerate(self.topics.acls) for op in ("read", "write")
+                    for name in getattr(acl, op) if name not in streams]
+        if problems:
+            fail(problems)
+        return self
 
     def require_kafka(self) -> KafkaConfig:
         """``[kafka]``, which validation guarantees whenever Kafka is used."""
