@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from iglu_registry.http_server import ServerLimits
 from iglu_registry.schema_key import SchemaCriterion
@@ -36,8 +36,8 @@ from toolkit.config.field_paths import FieldPaths, PartitionKey, default_partiti
 from toolkit.config.filters import Filter
 from toolkit.config.librdkafka import ClientSettings, LibrdkafkaProperties
 from toolkit.config.secrets import Secret, SecretRef, SecretValue, secret_fields
-from toolkit.config.sources import ENV_PREFIX, ENV_SEPARATOR, SptkEnvironment
-from toolkit.config.validation import LOADING, EnvText, fail, from_env_text, invalid, problem_at
+from toolkit.config.sources import ENV_PREFIX, ENV_SEPARATOR, FileSettings
+from toolkit.config.validation import EnvText, fail, from_env_text, invalid, problem_at
 from toolkit.config.values import ConfigPath, Criterion, Doc, OutputTarget, Target
 
 
@@ -471,7 +471,7 @@ class SloConfig(Section):
         return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
 
 
-class PipelineConfig(BaseSettings):
+class PipelineConfig(FileSettings):
     """The configuration of one deployment of the fan-out pipeline.
 
     Keys are declared in the order their checks need: a cross-section check runs in the
@@ -498,20 +498,6 @@ class PipelineConfig(BaseSettings):
         "the HTTP server and logging of a long-running pipeline"))
     slo: SloConfig = Field(SloConfig(), description=(
         "service-level objectives for `sptk monitor rules` and `sptk monitor dashboard`; see docs/operations.md"))
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The file's document with ``SPTK_…`` variables applied onto it; no ``.env`` file, no secrets directory.
-
-        :func:`~toolkit.config.loading.parse_config` puts the document and the environment in the load in progress;
-        a config built in code (``PipelineConfig(**values)``) is exactly the values given.
-        """
-        load = LOADING.get()
-        return (init_settings,) if load is None else (SptkEnvironment(settings_cls, load),)
 
     @field_validator("kafka")
     @classmethod
