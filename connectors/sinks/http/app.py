@@ -67,6 +67,7 @@ def run_sink(cfg: HttpSinkConfig, *, until_caught_up: bool = False, announce: ob
                       limits=cfg.sidecar.limits,
                       probes={"kafka": kafka_probe(cfg.kafka.bootstrap_servers, cfg.kafka.admin_settings())})
     sidecar.bind()
+    port = sidecar.port
     metrics = HttpSinkMetrics(sidecar.metrics.registry, cfg.sink.name)
     consumer = TrackedConsumer(cfg.kafka.bootstrap_servers, cfg.group_id, list(cfg.sink.topics),
                                {**consumer_settings(cfg), **stats_settings(sidecar.metrics.observe_kafka_stats)})
@@ -76,11 +77,11 @@ def run_sink(cfg: HttpSinkConfig, *, until_caught_up: bool = False, announce: ob
                     until_caught_up=until_caught_up)
     sidecar.on_drain(sink.begin_drain)
     if callable(announce):
-        announce(sidecar.port)
+        announce(port)
     try:
         code = sidecar.run(sink)
     finally:
         client.close()
         consumer.close()
         producer.flush(10.0)
-    return SinkRun(code, sink.report, sidecar.port)
+    return SinkRun(code, sink.report, port)

@@ -101,8 +101,8 @@ def test_a_json_array_holds_the_events_in_order() -> None:
 
 def test_a_segment_batch_maps_fields_by_path_and_leaves_absent_ones_out() -> None:
     t = template("segment", event="unstruct_event_com_acme_add_to_cart_1.quantity", user_id="user_id",
-                 properties={"sku": "contexts_com_acme_product_1[0].sku", "price": "contexts_com_acme_product_1[1].price",
-                             "url": "page_url"})
+                 properties={"sku": "contexts_com_acme_product_1[0].sku",
+                             "price": "contexts_com_acme_product_1[1].price", "url": "page_url"})
     body = render(t, [SinkEvent(EVENT, "e1:f1"), SinkEvent({"event_id": "e2", "event_name": "x"}, "e2")])
     [first, second] = orjson.loads(body.content)["batch"]
     assert first == {"type": "track", "event": 2, "userId": "u-9", "anonymousId": "d-1",
