@@ -199,3 +199,10 @@ def test_a_sink_config_file_is_overridden_by_sptk_sink_variables(tmp_path: Path)
     cfg = load_settings(path, HttpSinkConfig, environ={"SPTK_SINK_HTTP__URL": "http://127.0.0.1:2/y",
                                                        "SPTK_SINK_RETRY__MAX_ATTEMPTS": "3"})
     assert cfg.http.url == "http://127.0.0.1:2/y" and cfg.retry.max_attempts == 3
+
+
+def test_the_example_sink_config_loads() -> None:
+    example = Path(__file__).resolve().parents[4] / "examples" / "sinks" / "http-crm.toml"
+    cfg = load_settings(example, HttpSinkConfig, environ={"CRM_API_TOKEN": "t"})
+    assert cfg.dead_letter_topic == "prod.acme.snowplow.dlq.http.crm" and cfg.template.kind == "segment"
+    assert cfg.template.segment.properties["sku"].text == "contexts_com_acme_product_1[0].sku"
