@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from connectors.sidecar.metrics import PipelineMetrics
+from connectors.sidecar.metrics import LagObserver, PipelineMetrics
 from connectors.sinks.http.batching import Batch, Batcher
 from connectors.sinks.http.client import HttpClient, Outcome
 from connectors.sinks.http.config import HttpSinkConfig
@@ -109,7 +109,7 @@ class HttpSink:
         self._clock = clock
         self._deadline: float | None = None
         self._gave_up = False  # a batch was abandoned: nothing after it may be committed
-        self._next_lag = 0.0
+        self._observe_lag = LagObserver(pipeline_metrics, consumer.lag, LAG_INTERVAL_S, clock)
 
     # -- the sidecar's hooks -------------------------------------------------------------------
 
@@ -232,13 +232,3 @@ class HttpSink:
             log.debug("consumer lag unavailable: %s", exc)
             return False
         return bool(lags) and all(lag.lag == 0 for lag in lags)
-
-    def _observe_lag(self) -> None:
-        now = self._clock()
-        if self.pipeline_metrics is None or now < self._next_lag:
-            return
-        self._next_lag = now + LAG_INTERVAL_S
-        try:
-            self.pipeline_metrics.set_lag(self.consumer.lag())
-        except Exception as exc:  # lag is an observation: never stop sending for it
-            log.debug("consumer lag unavailable: %s", exc)

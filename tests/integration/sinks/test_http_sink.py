@@ -85,6 +85,15 @@ def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env=_env(), timeout=300)
 
 
+def _topic_with_events(bootstrap: str, *, partitions: int, count: int) -> tuple[str, list[dict[str, Any]]]:
+    """A fresh ``test.<suffix>.enriched`` topic holding ``count`` canonical events; the suffix and the events."""
+    suffix = uuid.uuid4().hex[:8]
+    create_topics(bootstrap, [f"test.{suffix}.enriched"], partitions=partitions)
+    rows = events(count)
+    _produce(bootstrap, f"test.{suffix}.enriched", [orjson.dumps(r) for r in rows])
+    return suffix, rows
+
+
 def _keys(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{r['event_id']}:{r['event_fingerprint']}" for r in rows]
 
@@ -157,11 +166,7 @@ def test_throttling_failures_timeouts_and_refusals_lose_nothing(kafka_bootstrap:
 
 def test_kill_9_while_the_server_fails_then_a_restart_delivers_every_event(kafka_bootstrap: str,
                                                                           tmp_path: Path) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    topic = f"test.{suffix}.enriched"
-    create_topics(kafka_bootstrap, [topic], partitions=2)
-    rows = events(30)
-    _produce(kafka_bootstrap, topic, [orjson.dumps(r) for r in rows])
+    suffix, rows = _topic_with_events(kafka_bootstrap, partitions=2, count=30)
     with receiver() as server:
         server.script = [Step(200)] * 4
         server.otherwise = Step(503)
@@ -197,11 +202,7 @@ def test_kill_9_while_the_server_fails_then_a_restart_delivers_every_event(kafka
 
 def test_sigterm_gives_up_the_failing_batch_within_the_drain_timeout_without_committing_it(
         kafka_bootstrap: str, tmp_path: Path) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    topic = f"test.{suffix}.enriched"
-    create_topics(kafka_bootstrap, [topic], partitions=1)
-    rows = events(12)
-    _produce(kafka_bootstrap, topic, [orjson.dumps(r) for r in rows])
+    suffix, rows = _topic_with_events(kafka_bootstrap, partitions=1, count=12)
     with receiver() as server:
         server.otherwise = Step(503)
         config = _config(tmp_path, kafka_bootstrap, suffix, server.url, max_events=5)
