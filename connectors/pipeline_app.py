@@ -28,7 +28,8 @@ from connectors.sources import FileSource, HttpSource, Record, open_source
 from connectors.sources.kafka import KafkaSource
 from connectors.sources.kafka_range import KafkaRangeSource
 from toolkit.config.identity import config_hash, toolkit_version
-from toolkit.config.models import FileSourceConfig, KafkaSourceConfig, PipelineConfig, SourceConfig
+from toolkit.config.inputs import FileSourceConfig, KafkaSourceConfig, SourceConfig
+from toolkit.config.models import PipelineConfig
 from toolkit.config.values import OutputTarget
 from toolkit.kafka import DeliveryProducer, KafkaUnavailable, stats_settings
 from toolkit.kafka.admin import describe_topics

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
-from toolkit.config.models import CollectorCookieConfig
+from toolkit.config.inputs import CollectorCookieConfig
 
 
 def cookie_value(headers: Mapping[str, str], name: str) -> str | None:

@@ -26,7 +26,7 @@ from connectors.collector.payload import TP1_PATHS, TP2_PATH, CollectorPayload
 from connectors.sidecar.server import HttpServer, Request, Response
 from connectors.sources.http import gunzip
 from iglu_registry.http_server import Refusal
-from toolkit.config.models import CollectorSourceConfig
+from toolkit.config.inputs import CollectorSourceConfig
 
 #: the transparent 1x1 GIF Snowplow's collector answers pixel requests with
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

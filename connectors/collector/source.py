@@ -30,7 +30,7 @@ from connectors.collector.server import CollectorEndpoints
 from connectors.sidecar.server import HttpServer, Response
 from connectors.sources.base import Position, Record
 from connectors.sources.http import HeldRequests
-from toolkit.config.models import CollectorSourceConfig
+from toolkit.config.inputs import CollectorSourceConfig
 from toolkit.contract.badrows import BadRow, generic_error
 
 log = logging.getLogger(__name__)

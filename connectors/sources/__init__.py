@@ -98,7 +98,7 @@ def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
                            transactional=cfg.delivery.transactional, before_revoke=before_revoke)
     if src.kind == "collector":
         from connectors.collector.source import CollectorSource
-        from toolkit.config.models import CollectorSourceConfig
+        from toolkit.config.inputs import CollectorSourceConfig
 
         return CollectorSource(src.collector or CollectorSourceConfig())
     http = src.http

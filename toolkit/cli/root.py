@@ -21,7 +21,8 @@ from toolkit.cli.conventions import unexpected
 
 #: commands that drain on SIGTERM (the sidecar runtime handles their signals): the root holds stop signals for
 #: them from the start, so one that arrives while they import and read their config is a graceful stop too
-DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), ("migrate", "kafka-load"), ("micro",)})
+DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), ("migrate", "kafka-load"),
+                               ("sink", "http"), ("micro",)})
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -33,6 +34,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),
     "micro": ("connectors.micro.cli:micro", "A local Snowplow Micro: the collector, the pipeline and Micro's API."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
+    "sink": ("connectors.sinks.cli:sink", "Deliver enriched or derived topics to an HTTP/CDP endpoint."),
     "monitor": ("migration.monitor_cli:monitor", "Alert rules and dashboard from the SLOs; volume anomalies."),
 }
 
