@@ -23,12 +23,14 @@ from connectors.sidecar.health import Probe
 from connectors.sinks.files import FilesOutputs
 from connectors.sources import FileSource, HttpSource, open_source
 from connectors.sources.kafka import KafkaSource
+from connectors.sources.kafka_range import KafkaRangeSource
 from toolkit.config.identity import config_hash, toolkit_version
 from toolkit.config.models import FileSourceConfig, KafkaSourceConfig, PipelineConfig, SourceConfig
 from toolkit.config.values import OutputTarget
-from toolkit.kafka import DeliveryProducer, stats_settings
+from toolkit.kafka import DeliveryProducer, KafkaUnavailable, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
+from toolkit.kafka.ranges import RangeBounds, RangeError
 from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
 from toolkit.pipeline.delivery import DeliveryTracker
 from toolkit.pipeline.fanout import Pipeline, stream_topics
@@ -80,7 +82,11 @@ class App:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self.runner.summary.to_dict()
+        """The run's counts; a bounded replay adds what it covered per partition (``replayed``)."""
+        summary = self.runner.summary.to_dict()
+        if isinstance(self.runner.source, KafkaRangeSource):
+            summary["replayed"] = self.runner.source.report()
+        return summary
 
 
 def registry_probes(cfg: PipelineConfig) -> dict[str, Probe]:
@@ -138,11 +144,12 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
           replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
-          only: tuple[str, ...] = (), install_signals: bool = False) -> App:
+          only: tuple[str, ...] = (), install_signals: bool = False, bounds: RangeBounds | None = None) -> App:
     """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.errors.ConfigError` if not.
 
     ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
-    one stream from a replay without repeating the others. The sidecar comes first: with
+    one stream from a replay without repeating the others. ``bounds`` turns a Kafka source into a
+    bounded replay of that range (:mod:`connectors.sources.kafka_range`). The sidecar comes first: with
     ``install_signals`` a SIGTERM during the slow steps (topics, producer, schemas) ends the run
     the way a drain does, reading nothing, and with ``serve`` a port in use stops the start
     before those steps; without ``serve`` no port is opened at all.
@@ -157,7 +164,7 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
         sidecar.install_signal_handlers()
     try:
         return _build(cfg, sidecar, metrics, create_topics=create_topics, allow_drift=allow_drift, replay=replay,
-                      only=only)
+                      only=only, bounds=bounds)
     except BaseException:
         sidecar.stop()
         raise
@@ -180,7 +187,12 @@ def _sidecar(cfg: PipelineConfig, serve: bool, metrics: PipelineMetrics) -> Side
 
 
 def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, create_topics: bool,
-           allow_drift: bool, replay: ReplayOptions | None, only: tuple[str, ...]) -> App:
+           allow_drift: bool, replay: ReplayOptions | None, only: tuple[str, ...],
+           bounds: RangeBounds | None = None) -> App:
+    bounded = bounds is not None and bounds.bounded
+    if bounded and (replay is not None or cfg.source.kind != "kafka"):
+        raise StartupError("--from-time/--to-time/--from-offset/--to-offset replay a range of a Kafka source; "
+                           f"this config's source is {cfg.source.kind!r}: set [source] kind = \"kafka\"")
     prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
     metrics.set_build(toolkit_version(), config_hash(cfg))
     tracker = DeliveryTracker(cfg.delivery.max_in_flight)
@@ -189,7 +201,7 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
     limits: dict[str, int] | None = None
     if cfg.output.target.kind == "kafka":
         kafka = cfg.require_kafka()
-        transactional = cfg.delivery.transactional and replay is None
+        transactional = cfg.delivery.transactional and replay is None and not bounded
         topic_limits = _topic_limits(cfg, topics)
         producer = DeliveryProducer(
             kafka.bootstrap_servers, {**stats_settings(metrics.observe_kafka_stats),
@@ -208,8 +220,16 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
-    source, label = _source(cfg, tracker, outputs, replay, runners, only, stats_settings(metrics.observe_kafka_stats))
-    transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
+    stats = stats_settings(metrics.observe_kafka_stats)
+    if bounded:
+        assert cfg.source.kafka is not None and bounds is not None
+        source: Any = _range_source(cfg, bounds, stats)
+        label = "kafka"
+    else:
+        source, label = _source(cfg, tracker, outputs, replay, runners, only, stats)
+    # a bounded replay commits no offsets, so there is nothing for a transaction to make atomic
+    transactional = (cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
+                     and not bounded)
     if replay is None:
         def handle(record: Any) -> Any:
             return pipeline.process(record.raw, record.source, record.trace_id, record.size, record.truncated)
@@ -230,6 +250,18 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
     log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
              cfg.output.target, ", ".join(only or streams_of(cfg)), " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
+
+
+def _range_source(cfg: PipelineConfig, bounds: RangeBounds, stats: dict[str, Any]) -> KafkaRangeSource:
+    assert cfg.source.kafka is not None
+    kafka = cfg.require_kafka()
+    try:
+        return KafkaRangeSource(kafka.bootstrap_servers, cfg.source.kafka.topics, bounds,
+                                {**stats, **kafka.consumer_settings()})
+    except RangeError as exc:
+        raise StartupError(str(exc)) from None
+    except KafkaUnavailable as exc:
+        raise StartupError(str(exc), retryable=True) from None
 
 
 def _topic_limits(cfg: PipelineConfig, topics: dict[str, str]) -> dict[str, int]:
