@@ -63,8 +63,20 @@ class Adapted:
     bad_rows: list[BadRow] = field(default_factory=list)
 
 
+class RegistryUnavailable(RuntimeError):
+    """No repository could answer for the body's ``payload_data`` schema (down, timing out, refusing a key).
+
+    Not the request's fault and not permanent, so it is no bad row: the collector answers ``503``
+    with ``Retry-After`` and writes nothing, and the tracker, which keeps unsent events, sends the
+    batch again.
+    """
+
+
 def adapt(payload: CollectorPayload, validator: SchemaValidator, *, etl_tstamp: datetime | None = None) -> Adapted:
-    """Turn one collector request into enriched events and bad rows; never raises on bad input."""
+    """Turn one collector request into enriched events and bad rows; never raises on bad input.
+
+    Raises :class:`RegistryUnavailable` when a POST body's schema cannot be resolved for now.
+    """
     etl = tstamp(etl_tstamp or datetime.now(UTC))
     out = Adapted()
     if payload.path == TP2_PATH:
@@ -122,6 +134,8 @@ def _tp2_events(payload: CollectorPayload, validator: SchemaValidator, out: Adap
         return None
     result = validator.validate(key, document["data"])
     if isinstance(result, ResolutionError):
+        if result.retryable:
+            raise RegistryUnavailable(f"the tracker protocol's schema cannot be checked now: {result.message}")
         out.bad_rows.append(_violations(payload, [{"schemaKey": key.uri, "error": result.to_json()}]))
         return None
     if result:

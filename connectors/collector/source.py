@@ -24,7 +24,7 @@ from http import HTTPStatus
 
 import orjson
 
-from connectors.collector.adapter import Adapted
+from connectors.collector.adapter import Adapted, RegistryUnavailable
 from connectors.collector.payload import CollectorPayload
 from connectors.collector.server import CollectorEndpoints
 from connectors.sidecar.server import HttpServer, Response
@@ -54,12 +54,13 @@ Adapt = Callable[[CollectorPayload], Adapted]
 
 
 class _Waiting:
-    __slots__ = ("payload", "last", "done")
+    __slots__ = ("payload", "last", "done", "refusal")
 
     def __init__(self, payload: CollectorPayload) -> None:
         self.payload = payload
         self.last = -1  # the sequence number of its last record, once read
         self.done = False
+        self.refusal: str | None = None  # answered 503 with this reason, nothing written
 
 
 class CollectorSource(HeldRequests):
@@ -114,7 +115,7 @@ class CollectorSource(HeldRequests):
                 self._lock.wait(remaining)
             self._pending -= 1
             if waiting.done:
-                return None
+                return self._refuse(waiting.refusal) if waiting.refusal else None
         why = ("the collector shut down before" if self._closed else
                f"timed out after {self.cfg.ack_timeout_s:g}s waiting for")
         return self._refuse(f"{why} the events were durably produced; they may still be delivered, so a retry can "
@@ -130,6 +131,14 @@ class CollectorSource(HeldRequests):
             assert self._adapt is not None, "CollectorSource.bind(adapt) was not called"
             adapted = self._adapt(payload)
             lines, rows = adapted.events, adapted.bad_rows
+        except RegistryUnavailable as exc:
+            log.warning("request %d (%s %s) answered 503, nothing written: %s; the tracker sends it again", number,
+                        payload.method, payload.path, exc)
+            with self._lock:
+                waiting.refusal = f"{exc}; send the events again"
+                waiting.done = True
+                self._lock.notify_all()
+            return
         except Exception as exc:  # a bug in the adapter must not lose the request: keep it as a bad row
             log.exception("the adapter failed on request %d (%s %s); it is kept as a generic_error bad row", number,
                           payload.method, payload.path)

@@ -11,6 +11,7 @@ import gzip
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from connectors.collector.server import PIXEL
 from tests.integration.collector.conftest import Running, send
@@ -149,3 +150,45 @@ def test_invalid_events_are_accounted_each_event_in_exactly_one_of_enriched_or_b
     summary = running.app.summary
     assert summary["in"] == 3 and summary["enriched"] == 1 and summary["bad"] == 2
     assert summary["bad_by_type"] == {"schema_violations": 1, "tracker_protocol_violations": 1}
+
+
+def test_a_registry_that_cannot_answer_for_payload_data_gets_503_and_the_retry_after_it_is_back_lands(
+        collector: Callable[..., Running], tmp_path: Path) -> None:
+    """Not the tracker's fault and not permanent: no bad row, a 503 the tracker retries, nothing written."""
+    import functools
+    import http.server
+    import socket
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here until the registry "comes back"
+    resolver = tmp_path / "down-resolver.json"  # the fixture writes its own resolver.json
+    resolver.write_text(json.dumps({
+        "schema": "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
+        "data": {"cacheSize": 10, "cacheTtl": 1, "repositories": [{
+            "name": "a static registry that is down", "priority": 0, "vendorPrefixes": [],
+            "connection": {"http": {"uri": f"http://127.0.0.1:{port}"}}}]}}))
+    running = collector(iglu={"resolver_config": str(resolver)})
+    eid = str(uuid.uuid4())
+    refused = send(running.port, "POST", TP2, batch(pv(eid)), {"Content-Type": "application/json"})
+    assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+    assert b"cannot be checked now" in refused.body and f"127.0.0.1:{port}".encode() in refused.body
+    assert running.lines("enriched") == [] and running.lines("bad") == [] and running.lines("raw") == []
+    assert send(running.port, "GET", f"/i?{PV}&eid={uuid.uuid4()}").status == 200  # GETs need no payload_data
+
+    registry = Path(__file__).resolve().parents[3] / "examples" / "tracker-protocol"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(registry))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = refused
+        for _ in range(20):  # the resolver may hold the failed lookup briefly (cacheTtl 1 s)
+            answer = send(running.port, "POST", TP2, batch(pv(eid)), {"Content-Type": "application/json"})
+            if answer.status == 200:
+                break
+            __import__("time").sleep(0.5)
+        assert answer.status == 200, answer.body
+        assert eid in by_id(running) and running.lines("bad") == []
+    finally:
+        server.shutdown()
