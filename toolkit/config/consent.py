@@ -25,12 +25,13 @@ Names = Annotated[tuple[Annotated[str, Field(min_length=1, max_length=1024)], ..
 
 class ConsentConfig(Section):
     """The suppression state shared by the streams that honour withdrawals or require consent scopes (see
-    [Consent](#consent)): one entry per user with a withdrawal in force, kept in memory, rebuilt at start by reading
-    `<prefix>.consent` to its end and updated by every suppression record the pipeline produces."""
+    [Consent](privacy.md#consent)): one entry per user with a withdrawal in force, kept in memory, rebuilt at start
+    by reading `<prefix>.consent` to its end and updated by every suppression record the pipeline produces."""
 
     max_users: int = Field(1_000_000, ge=1, description=(
-        "users with a suppression in force the pipeline holds in memory (about 200 bytes each); a start that finds "
-        "more on `<prefix>.consent`, or a run that would record more, stops with an error rather than forget one"))
+        "users with a suppression in force the pipeline holds in memory (about 150 bytes each with a 40-character "
+        "identifier); a start that finds more on `<prefix>.consent`, or a run that would record more, stops with an "
+        "error rather than forget one"))
     rebuild_timeout_s: float = Field(60.0, gt=0.0, description=(
         "how long the start may take to read `<prefix>.consent` to its end before it gives up (the broker is "
         "retried at the next start)"))

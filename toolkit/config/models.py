@@ -169,7 +169,8 @@ class TopicsConfig(Section):
     consent: Annotated[TopicSettings, Doc(default="compacted, kept forever", values=CONSENT_TOPIC_DEFAULTS)] = Field(
         TopicSettings(), description=(
             "`<prefix>.consent`, one suppression record per user keyed by user, declared when a stream honours "
-            "withdrawals or requires consent scopes; `cleanup_policy` must stay `compact` (see [Consent](#consent))"))
+            "withdrawals or requires consent scopes; `cleanup_policy` must stay `compact` (see "
+            "[Consent](privacy.md#consent))"))
     acls: Annotated[tuple[TopicAcl, ...], Strict(False), Doc(type="list of tables", default="empty (ACLs are not "
                                                                                     "managed)")] = Field(
         (), description=("who may read and write each stream, `[[topics.acls]]`; with at least one entry, `sptk "
@@ -297,7 +298,7 @@ class PrivacyConfig(Section):
     honour_withdrawals: bool = Field(False, description=(
         "drop the events of users whose suppression covers this stream: a `consent_withdrawn` with `all: true`, "
         "or one naming a document of `consent_documents`, until a `consent_granted` lifts it (rule "
-        "`privacy.<stream>.honour_withdrawals`; see [Consent](#consent))"))
+        "`privacy.<stream>.honour_withdrawals`; see [Consent](privacy.md#consent))"))
     consent_documents: Names = Field((), description=(
         "ids of the consent documents (`consent_document` entity `id`) the stream's processing rests on; a "
         "withdrawal naming one of them covers the stream"))

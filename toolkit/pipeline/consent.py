@@ -162,6 +162,10 @@ def user_key(event: EnrichedEvent) -> str | None:
     return None
 
 
+#: distinct states shared between users (combinations of documents and scopes are few in practice)
+_SHARED_STATES = 4096
+
+
 class LedgerFull(RuntimeError):
     """More users with a restriction than ``consent.max_users``; forgetting one would break a withdrawal."""
 
@@ -177,14 +181,20 @@ class ConsentLedger:
         self.max_users = max_users
         self.states: dict[str, ConsentState] = {}
         self.written: Counter[str] = Counter()
+        #: one object per distinct state (nearly every user holds "all withdrawn"): memory per user is its key
+        self._shared: dict[ConsentState, ConsentState] = {}
 
     def _put(self, user: str, state: ConsentState | None, where: str) -> None:
         if state is None:
             self.states.pop(user, None)
             return
+        shared = self._shared.get(state)
+        if shared is None and len(self._shared) < _SHARED_STATES:
+            shared = self._shared[state] = state
+        state = shared if shared is not None else state
         if user not in self.states and len(self.states) >= self.max_users:
             raise LedgerFull(f"{where}: {self.max_users} users already have a consent restriction in force, the "
-                             "limit consent.max_users; raise it (about 200 bytes of memory each) and start again. "
+                             "limit consent.max_users; raise it (about 150 bytes of memory each) and start again. "
                              "Nothing was forgotten: the record that did not fit is read again at the next start")
         self.states[user] = state
 

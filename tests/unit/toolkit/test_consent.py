@@ -291,3 +291,14 @@ def test_consent_settings_that_would_lose_withdrawals_are_refused() -> None:
         config(privacy={"enriched": {"consent_basis": ["because"]}})
     with pytest.raises(ConfigError, match="unknown stream 'consent'"):
         config(topics={"acls": [{"principal": "User:dpo", "read": ["consent"]}]})
+
+
+def test_the_consent_example_in_docs_privacy_loads() -> None:
+    import re
+    import tomllib
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "privacy.md").read_text(encoding="utf-8")
+    consent = text.split("## Consent", 1)[1]
+    block = re.findall(r"```toml\n(.*?)```", consent, flags=re.S)[0]
+    cfg = config(derived=[{"name": "marketing", "version": 1, "owner": "crm"}], **tomllib.loads(block))
+    assert cfg.tracks_consent and cfg.privacy["marketing"].consent_documents == ("newsletter",)
