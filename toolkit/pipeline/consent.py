@@ -28,6 +28,8 @@ import orjson
 
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.fields import BY_NAME
+from toolkit.contract.native_codec import NativeEvent
+from toolkit.pipeline.routing import collector_tstamp_text
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,8 @@ _DENY = frozenset({"deny_all", "withdrawn", "expired"})
 _ALLOW_ALL = "allow_all"
 _ALLOW_SELECTED = "allow_selected"
 
-#: the identifiers a suppression is keyed by, most specific first (the key names the one used)
-USER_FIELDS = ("user_id", "domain_userid", "network_userid")
-_USER_POSITIONS = tuple((name, BY_NAME[name].position) for name in USER_FIELDS)
+#: ``user_id``: the first of the identifiers a suppression is keyed by (then ``domain_userid``, ``network_userid``)
+_USER_ID = BY_NAME["user_id"].position
 
 #: the keys of ``[privacy.<stream>]`` that keep events out for consent: the ``rule`` label of the metrics
 CONSENT_RULES = ("require_consent", "consent_basis", "honour_withdrawals", "consent_scopes")
@@ -67,8 +68,21 @@ class ConsentFacts(NamedTuple):
 NO_FACTS = ConsentFacts()
 
 
+def _may_hold_consent(text: str | None) -> bool:
+    """Whether a JSON field's text can name one of the consent schemas (escaped slashes included)."""
+    return text is not None and ("consent_" in text or "gdpr" in text)
+
+
 def consent_facts(event: EnrichedEvent) -> ConsentFacts:
-    """One pass over the custom contexts and the unstructured event (derived contexts are the pipeline's own)."""
+    """One pass over the custom contexts and the unstructured event (derived contexts are the pipeline's own).
+
+    A natively parsed event has not decoded its JSON fields; most events name no consent schema,
+    so their texts are searched first and decoded only when one might.
+    """
+    if type(event) is NativeEvent:
+        native = event.native
+        if not (_may_hold_consent(native.contexts) or _may_hold_consent(native.unstruct_event)):
+            return NO_FACTS
     sdj = event.sdj
     basis = change = data = None
     documents: list[str] = []
@@ -154,12 +168,14 @@ def transition(state: ConsentState | None, facts: ConsentFacts) -> ConsentState 
 
 def user_key(event: EnrichedEvent) -> str | None:
     """``user_id:<v>``, else ``domain_userid:<v>``, else ``network_userid:<v>``; ``None`` for an anonymous event."""
-    fields = event.fields
-    for name, position in _USER_POSITIONS:
-        value = fields[position]
-        if value:
-            return f"{name}:{value}"
-    return None
+    user = event.native.field(_USER_ID) if type(event) is NativeEvent else event.fields[_USER_ID]
+    if user:
+        return f"user_id:{user}"
+    cookie = event.domain_userid  # the parsed properties: a native event answers without building every field
+    if cookie:
+        return f"domain_userid:{cookie}"
+    network = event.network_userid
+    return f"network_userid:{network}" if network else None
 
 
 #: distinct states shared between users (combinations of documents and scopes are few in practice)
@@ -203,7 +219,7 @@ class ConsentLedger:
         self._put(user, state, f"the {facts.change} event {event.event_id}")
         self.written["suppressed" if state is not None else "lifted"] += 1
         s = state or ConsentState()
-        stamp = event.fields[BY_NAME["collector_tstamp"].position]
+        stamp = collector_tstamp_text(event)
         return orjson.dumps({
             "user": user, "suppressed": state is not None, "all": s.all, "documents": sorted(s.documents),
             "scopes": sorted(s.scopes) if s.scopes is not None else None, "cause": facts.change,

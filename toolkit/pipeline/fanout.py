@@ -244,6 +244,8 @@ class Pipeline:
         self.ledger = ConsentLedger(cfg.consent.max_users) if cfg.tracks_consent else None
         self._consent_topic = self.topics.get(CONSENT_STREAM, CONSENT_STREAM)
         self._reads_consent = any(s.consent for s in self.streams)
+        #: ``sp.consent`` values by (basis, state): a few distinct ones cover nearly every event
+        self._consent_flags: dict[tuple[str | None, ConsentState | None], bytes] = {}
 
     def _compile(self, cfg: PipelineConfig) -> list[_Stream]:
         for name in [cfg.output.enriched_profile, *(d.profile for d in cfg.derived if d.profile)]:
@@ -484,7 +486,11 @@ class Pipeline:
         consent_headers = headers
         consent_bytes = 0
         if self._reads_consent:
-            flag = consent_header(facts, state).encode()
+            flag = self._consent_flags.get((facts.basis, state))
+            if flag is None:
+                if len(self._consent_flags) > 4096:
+                    self._consent_flags.clear()
+                flag = self._consent_flags[(facts.basis, state)] = consent_header(facts, state).encode()
             consent_headers = [*headers, (CONSENT, flag)]
             consent_bytes = HEADER_OVERHEAD + len(CONSENT) + len(flag)
         enriched = self.enriched

@@ -85,6 +85,19 @@ def test_facts_read_the_gdpr_basis_the_documents_and_the_consent_event() -> None
     assert consent_facts(other).basis is None and consent_facts(other).change is None
 
 
+def test_both_parsers_give_the_same_facts_and_user_key() -> None:
+    from toolkit.contract.native_codec import NativeEvent
+    from toolkit.contract.tsv import parse_line_python
+
+    for e in (withdrawn(False, "terms", user_id="alice", contexts=[gdpr("contract")]),
+              event(contexts=[sdj("iglu:com.acme/product/jsonschema/1-0-0", {"sku": "A", "price": 1})]),
+              event(user_id="bob"), event(domain_userid=None, network_userid=None)):
+        python = parse_line_python(e.line)
+        assert type(e) is NativeEvent and type(python) is not NativeEvent
+        assert consent_facts(e) == consent_facts(python)  # type: ignore[arg-type]
+        assert user_key(e) == user_key(python)  # type: ignore[arg-type]
+
+
 def test_the_user_key_names_the_identifier_it_uses() -> None:
     assert user_key(event(user_id="alice")) == "user_id:alice"
     assert user_key(event()) == "domain_userid:d-user-1"
