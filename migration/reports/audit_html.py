@@ -11,8 +11,14 @@ from migration.reports.html_page import Bar, Series, badge, bar_chart, page, tab
 
 #: event types drawn in the chart (the table lists them all)
 CHARTED = 20
+#: characters of an event name under its bar (the tooltip and the table give it whole)
+LABEL = 14
 EVENTS = (Series("events", "#54aeff"),)
 FINDING, CLEAN = "#cf222e", "#1a7f37"
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= LABEL else name[:LABEL - 1] + "\u2026"
 
 
 def _count_badge(label: str, count: int) -> str:
@@ -23,7 +29,7 @@ def _types(doc: dict[str, Any]) -> list[str]:
     types = doc["event_types"]
     if not types:
         return ["<h2>Event types</h2><p class='muted'>The source holds no events.</p>"]
-    bars = [Bar(t["name"] or "-", type_name(t), {"events": t["events"]}) for t in types[:CHARTED]]
+    bars = [Bar(_short(t["name"] or "-"), type_name(t), {"events": t["events"]}) for t in types[:CHARTED]]
     shown = f"the {len(bars)} most frequent of {len(types)}" if len(types) > len(bars) else f"all {len(types)}"
     return ["<h2>Event types</h2>", f"<p class='muted'>Events per type, {escape(shown)}.</p>",
             bar_chart(f"events per event type, {shown}", bars, EVENTS, "events", "event name"),
