@@ -23,9 +23,11 @@ from iglu_registry.listing import registered_schemas
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey, SchemaVer
 
-#: Snowplow's built-in events: their event_* columns name a type, not an Iglu schema one could resolve
-BUILT_IN_EVENTS = frozenset({"page_view", "page_ping", "event", "struct", "transaction", "transaction_item"})
 SNOWPLOW = "com.snowplowanalytics.snowplow"
+#: Snowplow's built-in events, as enrich fills their event_* columns: they name a type, not an Iglu schema one could
+#: resolve (a structured event is ``com.google.analytics/event``)
+BUILT_IN_EVENTS = frozenset({(SNOWPLOW, "page_view"), (SNOWPLOW, "page_ping"), (SNOWPLOW, "transaction"),
+                             (SNOWPLOW, "transaction_item"), ("com.google.analytics", "event")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ class Model:
 
 def event_schema(vendor: Any, name: Any, fmt: Any, version: Any) -> SchemaKey | None:
     """The Iglu key of a self-describing event type; None for a built-in event or columns that name no key."""
-    if vendor == SNOWPLOW and name in BUILT_IN_EVENTS:
+    if (vendor, name) in BUILT_IN_EVENTS:
         return None
     try:
         return SchemaKey.parse(f"iglu:{vendor}/{name}/{fmt or 'jsonschema'}/{version}")

@@ -256,3 +256,28 @@ def test_an_empty_source_gives_an_empty_report(tmp_path: Path) -> None:
         wh.ensure_tables()
     doc = audited(tmp_path, url)
     assert doc["totals"]["rows"] == 0 and doc["event_types"] == [] and doc["duplicates"]["event_id"]["rate"] == 0
+
+
+def test_snowplow_built_in_events_are_not_taken_for_iglu_schemas() -> None:
+    from migration.audit.schemas import event_schema
+
+    # enrich records a structured event as com.google.analytics/event, a page view as snowplow's page_view
+    assert event_schema("com.google.analytics", "event", "jsonschema", "1-0-0") is None
+    assert event_schema(SP, "page_view", "jsonschema", "1-0-0") is None
+    assert event_schema(SP, "link_click", "jsonschema", "1-0-1").uri == f"iglu:{SP}/link_click/jsonschema/1-0-1"
+    assert event_schema(None, None, None, None) is None
+
+
+def test_the_rules_documented_in_docs_audit_md_are_the_defaults() -> None:
+    import re
+
+    import yaml
+
+    from migration.audit.rules import default_rules, parse_rules
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "audit.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    assert len(blocks) == 1, "docs/audit.md documents the default rules in one ```yaml block"
+    documented = parse_rules(yaml.safe_load(blocks[0]), "docs/audit.md")
+    assert {k: v for k, v in documented.describe().items() if k != "origin"} == {
+        k: v for k, v in default_rules().describe().items() if k != "origin"}
