@@ -24,6 +24,8 @@ from migration.sources import BadSource, open_loaded, open_source, parse_source
 BATCH = 5000
 #: how long one poll waits for the broker
 POLL_S = 1.0
+#: the sql: warehouses whose events the embedded DuckDB can read (attached, or streamed from PostgreSQL)
+AUDITED_WAREHOUSES = ("duckdb", "postgresql", "postgres")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,10 @@ def open_audited(text: str, memory_limit: str = "1GB",
             yield opened
         return
     spec = parse_source(text)
+    if spec.sql is not None and spec.sql.backend_name not in AUDITED_WAREHOUSES:
+        raise BadSource(f"{spec}: the audit reads a sql: source that is a DuckDB file or PostgreSQL; its SQL does "
+                        f"not run inside {spec.sql.backend_name} yet (export the events to Parquet and audit "
+                        f"parquet:PATH instead)")
     on_step(f"reading {spec}")
     with open_source(spec, memory_limit) as opened:
         yield opened

@@ -281,3 +281,9 @@ def test_the_rules_documented_in_docs_audit_md_are_the_defaults() -> None:
     documented = parse_rules(yaml.safe_load(blocks[0]), "docs/audit.md")
     assert {k: v for k, v in documented.describe().items() if k != "origin"} == {
         k: v for k, v in default_rules().describe().items() if k != "origin"}
+
+
+def test_a_warehouse_the_audit_cannot_run_in_is_a_usage_error_that_says_so() -> None:
+    result = audit("--source", "sql:snowflake://user:secret@account/db")
+    assert result.exit_code == 2, result.output
+    assert "DuckDB file or PostgreSQL" in result.output and "secret" not in result.output
