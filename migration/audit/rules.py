@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iglu_registry.yaml_files import YamlFileError, read_yaml
+
 #: the tracker protocol's ``p`` values (Snowplow's tracker protocol, "platform")
 PLATFORMS = ("web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot")
 DEFAULT_PATTERNS: dict[str, str] = {
@@ -90,14 +92,8 @@ def parse_rules(data: Any, origin: str) -> NamingRules:
 
 
 def load_rules(path: Path) -> NamingRules:
-    import yaml
-
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulesError(f"cannot read the rules file {path}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path} is not YAML: {str(exc).splitlines()[0]}") from None
+        data = read_yaml(path, "rules file")
+    except YamlFileError as exc:
+        raise RulesError(str(exc)) from None
     return parse_rules(data, str(path))

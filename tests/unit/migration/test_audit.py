@@ -241,6 +241,8 @@ def test_naming_rules_come_from_a_yaml_file_and_a_bad_one_is_a_usage_error(tmp_p
     result = audit("--source", warehouse, "--rules", str(rules))
     assert result.exit_code == 2
     assert "unknown rule(s) app_ids" in result.output and "Traceback" not in result.output
+    missing = audit("--source", warehouse, "--rules", str(tmp_path / "none.yml"))
+    assert missing.exit_code == 2 and f"rules file {tmp_path / 'none.yml'} does not exist" in missing.output
 
 
 def test_an_unreadable_source_exits_3_and_a_bad_source_text_exits_2(tmp_path: Path) -> None:
