@@ -26,6 +26,7 @@ DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), 
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
+    "audit": ("migration.audit_cli:audit", "Discovery: what an event estate holds, before a migration plan."),
     "config": ("toolkit.cli.config:config", "Check a pipeline config; print its JSON Schema for editors."),
     "event": ("toolkit.cli.event:event", "Parse enriched TSV, convert it to JSON profiles and back."),
     "iglu": ("toolkit.cli.iglu:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
