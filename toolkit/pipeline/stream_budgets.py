@@ -141,6 +141,10 @@ class StreamBudgets:
                  "diverted so far (%d) are in the bad stream: run `sptk pipeline replay-bad --config <file>` to write "
                  "them into it", stream, self.diverted_records[stream], extra={"stream": stream, "state": "restored"})
 
+    def reason(self, stream: str) -> str:
+        """The last error that kept ``stream`` diverted."""
+        return self._states[stream].reason
+
     def count_diverted(self, stream: str) -> None:
         self.diverted_records[stream] += 1
 
