@@ -122,6 +122,10 @@ class PipelineMetrics:
         self.deprecated_events = Counter("sptk_deprecated_schema_events", "Events whose schema the governance file "
                                          "deprecates (including those sent to bad past its sunset), per schema.",
                                          ["schema"], registry=r)
+        self.stream_diverted = Gauge("sptk_stream_diverted", "1 while a derived stream is diverted to the bad stream "
+                                     "(its failure budget was spent), else 0.", ["stream"], registry=r)
+        self.diverted_records = Counter("sptk_diverted_records", "Derived messages written to the bad stream as "
+                                        "retryable bad rows because their stream was diverted.", ["stream"], registry=r)
         self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
                                    "answer; a replay runs them again.", registry=r)
         self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",

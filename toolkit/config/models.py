@@ -268,6 +268,9 @@ class DerivedStream(Section):
     profile: Annotated[ProfileName | None, Doc(default="`output.enriched_profile`")] = Field(
         None, description="JSON profile of the stream")
     topic: TopicSettings = Field(TopicSettings(), description="topic settings, inheriting from `[topics.defaults]`")
+    failure_budget: Annotated[int | None, Field(ge=1), Doc(default="`delivery.derived_failure_budget`")] = Field(
+        None, description="failed deliveries within `delivery.derived_failure_window_s` before this stream is "
+        "diverted to the bad stream; see [Failure budgets](#failure-budgets-of-derived-streams)")
 
     @property
     def stream_id(self) -> str:
@@ -340,6 +343,16 @@ class DeliveryConfig(Section):
     max_delivery_attempts: int = Field(5, ge=1, description=(
         "attempts per message (each after librdkafka's own retries) before the pipeline stops without "
         "committing"))
+    derived_failure_budget: int = Field(10, ge=1, description=(
+        "failed deliveries of one derived stream (each after librdkafka's own retries) within "
+        "`derived_failure_window_s` before the stream is diverted: its records go to the bad stream as retryable "
+        "bad rows and everything else keeps moving; `[[derived]] failure_budget` overrides it per stream. raw, "
+        "enriched and bad have no budget: their failures stop the run"))
+    derived_failure_window_s: float = Field(60.0, gt=0.0, description=(
+        "the window of `derived_failure_budget`, in seconds"))
+    derived_probe_interval_s: float = Field(30.0, gt=0.0, description=(
+        "how often a diverted derived stream lets one record through to its topic; a confirmed delivery restores "
+        "the stream"))
     transactional: bool = Field(False, description=(
         "exactly-once for Kafka → Kafka: outputs and source offsets commit in one transaction"))
     transactional_id: str | None = Field(None, description=(

@@ -28,6 +28,8 @@ SCHEMA_DEPRECATED = "sp.schema.deprecated"
 CONSENT = "sp.consent"
 #: ``true`` on a bad row a replay may fix (the registry could not answer); ``sptk pipeline replay-bad`` reruns it
 ERROR_RETRYABLE = "sp.error.retryable"
+#: on the bad row of a diverted derived message: the stream (``derived.<name>.v<N>``) ``replay-bad`` writes it back to
+ERROR_STREAM = "sp.error.stream"
 
 #: Headers count towards the broker's message size limit; an error message longer than this is cut.
 MAX_ERROR_MESSAGE_BYTES = 1024

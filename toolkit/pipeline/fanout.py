@@ -53,6 +53,7 @@ from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.kafka.headers import (
     COLLECTOR_TSTAMP,
     CONSENT,
+    ERROR_STREAM,
     EVENT_ID,
     PIPELINE,
     SCHEMA,
@@ -65,7 +66,9 @@ from toolkit.kafka.producing import BATCH_OVERHEAD, HEADER_OVERHEAD, RECORD_OVER
 from toolkit.kafka.topics import bad_topic, consent_topic, derived_topic, enriched_topic, raw_topic
 from toolkit.pipeline.bad_rows import (
     SIZE_VIOLATION,
+    STREAM_UNAVAILABLE,
     NotReplayable,
+    diverted_stream,
     replay_line,
     schema_violations,
     size_violation,
@@ -89,6 +92,7 @@ from toolkit.pipeline.outcomes import (
     Invalid,
     Outcome,
     Output,
+    Restored,
     Routed,
     Skipped,
 )
@@ -428,7 +432,7 @@ class Pipeline:
                 state = self._consent_state(event, facts, outputs, headers)
         kept = len(outputs)  # raw, and a suppression record: whatever becomes of the event, the user's choice holds
         try:
-            outcome = self._route(event, outputs, key, headers, header_bytes, event_id, facts, state)
+            outcome = self._route(event, outputs, key, headers, header_bytes, event_id, raw, facts, state)
         except ProfileError as exc:
             del outputs[kept:]
             outcome = self._bad(outputs, generic_error(event.line, [str(exc)]), stage="render",
@@ -479,7 +483,8 @@ class Pipeline:
         return after
 
     def _route(self, event: EnrichedEvent, outputs: list[Output], key: bytes, headers: Headers, header_bytes: int,
-               event_id: str, facts: ConsentFacts = NO_FACTS, state: ConsentState | None = None) -> Outcome:
+               event_id: str, raw: bytes, facts: ConsentFacts = NO_FACTS,
+               state: ConsentState | None = None) -> Outcome:
         plain: dict[str, bytes] = {}
         objects: dict[str, dict[str, Any]] = {}
         first = len(outputs)
@@ -526,8 +531,23 @@ class Pipeline:
                                        f"the {out.stream} message must fit topic {out.topic}", key=key,
                                        headers=headers, event_id=event_id)
         if rule is not None:
-            return Filtered(outputs, event_id, rule, tuple(derived), tuple(filtered))
-        return Routed(outputs, event_id, tuple(derived), tuple(filtered))
+            return Filtered(outputs, event_id, rule, tuple(derived), tuple(filtered), raw)
+        return Routed(outputs, event_id, tuple(derived), tuple(filtered), raw)
+
+    def diverted(self, out: Output, line: bytes | None, reason: str) -> Output:
+        """The bad row that takes the place of a derived message whose stream is diverted (or failed for good).
+
+        A ``generic_error`` holding the input line, whose first error names the stream
+        (``StreamUnavailable: derived.<name>.v<N>``), with ``sp.error.retryable: true`` and
+        ``sp.error.stream``: ``replay-bad`` processes the line again and writes that stream only.
+        """
+        text = (line or b"").decode("utf-8", "surrogateescape")
+        outputs: list[Output] = []
+        self._bad(outputs, generic_error(line or b"", [f"{STREAM_UNAVAILABLE}: {out.stream}", reason]),
+                  stage="deliver", error_class=STREAM_UNAVAILABLE, reason=f"{out.stream}: {reason}", key=out.key,
+                  headers=out.headers, event_id="", line=text, quarantined=True)
+        bad = outputs[-1]
+        return bad._replace(headers=[*bad.headers, (ERROR_STREAM, out.stream.encode())])
 
     # -- collector input ---------------------------------------------------------------------------------------
 
@@ -590,7 +610,16 @@ class Pipeline:
             line = replay_line(row, include_all)
         except NotReplayable as exc:
             return Skipped(str(exc))
-        return self.process(line, source, trace_id, emit_raw=False)
+        stream = diverted_stream(row)
+        if stream is not None and stream not in self.topics:
+            return Skipped(f"diverted from {stream}, which this config does not declare")
+        outcome = self.process(line, source, trace_id, emit_raw=False)
+        if stream is None or outcome.kind in ("bad", "skipped"):
+            return outcome
+        outputs = [o for o in outcome.outputs if o.stream == stream]  # that stream alone: the others have it
+        if not outputs:
+            return Skipped(f"diverted from {stream}, which no longer takes this event (its filter or privacy rules)")
+        return Restored(outputs, outcome.event_id, stream, line)
 
 
 def _bad_row_reason(row: BadRow) -> str:
