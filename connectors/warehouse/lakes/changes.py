@@ -19,9 +19,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from connectors.warehouse.changes import TableChange
 from connectors.warehouse.columns import literal, quote
-from connectors.warehouse.lakes.tables import DeltaLakeTable, IcebergTable, LakeTable, ParquetTable, _fsync
+from connectors.warehouse.lakes.tables import OFFSETS_KEY, DeltaLakeTable, IcebergTable, LakeTable, ParquetTable, _fsync
 
 Key = tuple[str, int, int]  # load_topic, load_partition, load_offset
 
@@ -66,13 +68,36 @@ def apply_change(table: LakeTable, change: TableChange, dry_run: bool) -> int:
 
 
 def _delta(table: DeltaLakeTable, change: TableChange) -> None:
-    from deltalake import DeltaTable
+    """Replace whole files: every file holding a selected row, by its offset ranges, in one overwrite commit.
+
+    Not delta-rs's own ``delete``/``update``: they rewrite the untouched rows of a file through DataFusion,
+    which stores strings as Arrow ``string_view``, and a dataset holding such files can no longer be
+    filtered by DuckDB (the reader of every lake). Here the rows of the files that change are computed
+    by DuckDB and written by the same writer as an append, and the overwrite's predicate (the files'
+    offset ranges) covers those files entirely, so delta-rs only removes them.
+    """
+    from deltalake import CommitProperties, DeltaTable, write_deltalake
 
     delta = DeltaTable(str(table.root))
-    if change.deletes:
-        delta.delete(predicate=change.where)
-    else:
-        delta.update(updates=dict(change.set), predicate=change.where)
+    dataset = delta.to_pyarrow_dataset()
+    con = _connect()
+    con.register("src", dataset)
+    con.execute(f"CREATE TEMP TABLE hit AS SELECT load_topic, load_partition, load_offset FROM src "
+                f"WHERE {change.where}")
+    ranges: list[str] = []
+    for i, fragment in enumerate(dataset.get_fragments()):
+        con.register(f"f{i}", fragment.to_table(columns=["load_topic", "load_partition", "load_offset"]))
+        ranges += [f"(load_topic = {literal(t)} AND load_partition = {p} AND load_offset BETWEEN {lo} AND {hi})"
+                   for t, p, lo, hi in con.execute(
+                       f"SELECT load_topic, load_partition, min(load_offset), max(load_offset) FROM f{i} "
+                       f"WHERE EXISTS (SELECT 1 FROM f{i} x JOIN hit USING (load_topic, load_partition, load_offset))"
+                       f" GROUP BY ALL").fetchall()]
+    covered = " OR ".join(ranges)
+    names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM src").fetchall()]
+    data = con.sql(_changed_rows_sql(f"(SELECT * FROM src WHERE {covered})", change, names)).to_arrow_table()
+    metadata = {OFFSETS_KEY: orjson.dumps(table.committed()).decode()}
+    write_deltalake(str(table.root), _conform(data, dataset.schema), mode="overwrite", predicate=covered,
+                    commit_properties=CommitProperties(custom_metadata=metadata))
 
 
 def _keys_filter(keys: list[Key]) -> Any:
@@ -115,7 +140,7 @@ def _iceberg(table: IcebergTable, change: TableChange) -> None:
         iceberg.delete(delete_filter=_keys_filter(keys))
         return
     assignments = ", ".join(f"{expression} AS {quote(column)}" for column, expression in change.set.items())
-    rewritten = con.execute(f"SELECT * REPLACE ({assignments}) FROM {source} WHERE {change.where}").to_arrow_table()
+    rewritten = con.sql(f"SELECT * REPLACE ({assignments}) FROM {source} WHERE {change.where}").to_arrow_table()
     iceberg.overwrite(_conform(rewritten, iceberg.schema().as_arrow()), overwrite_filter=_keys_filter(keys))
 
 
@@ -132,7 +157,7 @@ def _parquet(table: ParquetTable, change: TableChange) -> None:
         if not con.execute(f"SELECT count(*) FROM {source} WHERE {change.where}").fetchone()[0]:
             continue
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-        data = con.execute(_changed_rows_sql(source, change, names)).to_arrow_table()
+        data = con.sql(_changed_rows_sql(source, change, names)).to_arrow_table()
         if not data.num_rows:
             replaced[relative] = None  # every row of the file goes: the file leaves the table
             continue
