@@ -135,6 +135,7 @@ def forget(user_id: str | None, domain_userid: str | None, network_userid: str |
     from connectors.privacy.subject import Subject
     from toolkit.pipeline.policy import Pseudonymiser
 
+    cfg = _load(config_path)  # the config first: a broken file is the first thing to say
     given = [(k, v) for k, v in (("user_id", user_id), ("domain_userid", domain_userid),
                                  ("network_userid", network_userid)) if v is not None]
     if len(given) != 1:
@@ -145,7 +146,6 @@ def forget(user_id: str | None, domain_userid: str | None, network_userid: str |
         raise CommandFailed(str(exc)) from None
     if not (warehouse or lake or kafka_config):
         raise CommandFailed("give at least one of --warehouse, --lake, --kafka: where the person's data is")
-    cfg = _load(config_path)
     if cfg is None or cfg.requests is None:
         raise CommandFailed("give --config FILE with a [requests] table: its audit_salt_env (or _file) hashes the "
                             "identifier for the audit table (see docs/privacy.md)")
@@ -209,9 +209,9 @@ def retain(older_than: str | None, warehouse: str | None, lake: str | None, conf
     from connectors.privacy.config import RETAINED_TABLES
     from toolkit.durations import parse_duration
 
+    cfg = _load(config_path)
     if not (warehouse or lake):
         raise CommandFailed("give --warehouse URL and/or --lake URL: the tables to apply retention to")
-    cfg = _load(config_path)
     windows = dict(cfg.retention.windows) if cfg is not None else {}
     missing = [t for t in RETAINED_TABLES if t not in windows]
     if missing and older_than is None:
