@@ -65,3 +65,14 @@ def test_retain_needs_a_window_for_every_table(tmp_path: Path) -> None:
     unknown = sptk("retain", "--warehouse", f"duckdb:{tmp_path / 'w.duckdb'}",
                    "--config", str(config(tmp_path, windows='{ sessions = "4d" }')))
     assert unknown.exit_code == 2 and "unknown table(s) sessions" in unknown.stderr
+
+
+def test_the_example_privacy_file_loads() -> None:
+    from connectors.privacy.config import PrivacyOpsConfig
+    from toolkit.config.loading import load_settings
+
+    example = Path(__file__).resolve().parents[4] / "examples" / "privacy" / "privacy.toml"
+    cfg = load_settings(example, PrivacyOpsConfig, environ={"SPTK_PRIVACY_AUDIT_SALT": "s",
+                                                            "SPTK_PSEUDONYMISATION_KEY": "k"})
+    assert cfg.requests is not None and cfg.requests.mode == "delete"
+    assert cfg.retention.windows == {"events": "400d", "bad_rows": "30d"}
