@@ -34,11 +34,12 @@ from toolkit.config.values import OutputTarget
 from toolkit.kafka import DeliveryProducer, KafkaUnavailable, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
-from toolkit.kafka.ranges import RangeBounds, RangeError
+from toolkit.kafka.ranges import RangeBounds, RangeError, read_to_end
 from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.pipeline.consent import ConsentLedger, LedgerFull
 from toolkit.pipeline.delivery import DeliveryTracker
 from toolkit.pipeline.fanout import Pipeline, stream_topics
-from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW, Outcome
+from toolkit.pipeline.outcomes import BAD, CONSENT, ENRICHED, RAW, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,9 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         resuming = replay is None and checkpoint is not None and checkpoint.exists()
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
+    if pipeline.ledger is not None and keep_outputs and cfg.output.target.kind == "kafka":
+        rebuild_consent(cfg, pipeline.ledger, topics[CONSENT])
+        metrics.consent_users.set(len(pipeline.ledger.states))
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
     stats = stats_settings(metrics.observe_kafka_stats)
     if bounded:
@@ -280,6 +284,24 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
              cfg.output.target if keep_outputs else "nowhere (confirmed at once)", ", ".join(only or streams_of(cfg)),
              " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
+
+
+def rebuild_consent(cfg: PipelineConfig, ledger: ConsentLedger, topic: str) -> None:
+    """Read the compacted consent topic to its end into ``ledger``, before the first record is processed."""
+    kafka = cfg.require_kafka()
+    started = time.monotonic()
+    try:
+        users = ledger.load(read_to_end(kafka.bootstrap_servers, topic, kafka.consumer_settings(),
+                                        timeout_s=cfg.consent.rebuild_timeout_s), topic)
+    except LedgerFull as exc:
+        raise StartupError(str(exc)) from None
+    except RangeError as exc:
+        raise StartupError(f"{exc}; the consent topic is created by `sptk topics apply` (or --create-topics)") \
+            from None
+    except KafkaUnavailable as exc:
+        raise StartupError(f"cannot rebuild the consent state: {exc}", retryable=True) from None
+    log.info("consent: %d users with a restriction in force, read from %s in %.1fs", users, topic,
+             time.monotonic() - started, extra={"suppressed_users": users})
 
 
 def _range_source(cfg: PipelineConfig, bounds: RangeBounds, stats: dict[str, Any]) -> KafkaRangeSource:

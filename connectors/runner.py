@@ -33,6 +33,7 @@ from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sidecar.volume import LiveVolume
 from connectors.sources.base import Position, Record
 from toolkit.kafka import DeliveryFailed, DeliveryProducer, DeliveryReport, TransactionAborted
+from toolkit.pipeline.consent import consent_rule
 from toolkit.pipeline.delivery import DeliveryTracker
 from toolkit.pipeline.outcomes import Outcome, Output
 
@@ -430,6 +431,9 @@ class PipelineRunner:
         for (stream, rule), n in s.rules.items():
             if n > p.rules[(stream, rule)]:
                 m.filtered_records.labels(stream=stream, rule=rule).inc(n - p.rules[(stream, rule)])
+                consent = consent_rule(rule)
+                if consent is not None:
+                    m.consent_dropped.labels(stream=stream, rule=consent).inc(n - p.rules[(stream, rule)])
                 p.rules[(stream, rule)] = n
         m.in_flight.set(self.tracker.in_flight)
         m.producer_queue.set(self.outputs.queue_depth)
@@ -447,6 +451,13 @@ class PipelineRunner:
             for schema, n in pipeline.deprecated.items():
                 m.deprecated_events.labels(schema=schema).inc(n)
             pipeline.deprecated.clear()
+            ledger = pipeline.ledger
+            if ledger is not None:
+                m.consent_users.set(len(ledger.states))
+                for state, n in ledger.written.items():
+                    if n > p.consent[state]:
+                        m.consent_records.labels(state=state).inc(n - p.consent[state])
+                        p.consent[state] = n
             validator = pipeline.validator
             retries = validator.retries
             if retries > p.registry_retries:
@@ -483,6 +494,7 @@ class _Published:
     bad: Counter[str] = field(default_factory=Counter)
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
     invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
+    consent: Counter[str] = field(default_factory=Counter)
 
 
 def report_observer(metrics: PipelineMetrics, streams: dict[str, str]) -> Callable[[DeliveryReport], None]:

@@ -156,7 +156,7 @@ def forget(user_id: str | None, domain_userid: str | None, network_userid: str |
             raise CommandFailed(f"{config_path}: mode pseudonymise needs [requests] pseudonymisation_key_env or "
                                 f"pseudonymisation_key_file")
         pseudonym = Pseudonymiser(cfg.requests.pseudonymisation_key.reveal().encode())(subject.value)
-    targets: list[Any] = [*_stores(warehouse, lake), *_topic_targets(kafka_config, subject.kind)]
+    targets: list[Any] = [*_stores(warehouse, lake), *_topic_targets(kafka_config, subject)]
     audit = _open_audit(audit_at, warehouse, lake)
     request = requests.Request(request_id or str(uuid.uuid4()), "forget", actor or getpass.getuser(), mode, dry_run,
                                subject.kind, subject.audit_hash(cfg.requests.audit_salt.reveal()))
@@ -173,7 +173,7 @@ def forget(user_id: str | None, domain_userid: str | None, network_userid: str |
     _finish(json_to, title, head, records, audit)
 
 
-def _topic_targets(kafka_config: Path | None, kind: str) -> list[Any]:
+def _topic_targets(kafka_config: Path | None, subject: Any) -> list[Any]:
     if kafka_config is None:
         return []
     from connectors.privacy.topics import TopicTarget, user_topics
@@ -185,7 +185,8 @@ def _topic_targets(kafka_config: Path | None, kind: str) -> list[Any]:
         kafka = cfg.require_kafka()
     except ConfigError as exc:
         raise CommandFailed(str(exc)) from None
-    return [TopicTarget(topic, kafka.bootstrap_servers, kafka.admin_settings()) for topic in user_topics(cfg, kind)]
+    return [TopicTarget(topic, key, kafka.bootstrap_servers, kafka.admin_settings())
+            for topic, key in user_topics(cfg, subject).items()]
 
 
 @privacy.command()

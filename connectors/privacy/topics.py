@@ -1,10 +1,11 @@
 """Tombstones on the compacted topics keyed by user: which topics, and the one target per topic.
 
-Which topics: ``<prefix>.consent`` (the suppression records consent enforcement keeps per user), and
-every stream the pipeline config declares that is both compacted (``cleanup_policy`` with ``compact``)
-and keyed by exactly the identifier the request names (``partition_key = "domain_userid"``). On any
-other topic a tombstone would remove nothing: a ``delete``-policy topic ages records out by its
-retention (``sptk topics plan|apply``), and a topic keyed by something else never holds the key.
+Which topics: ``<prefix>.consent`` (the suppression records consent enforcement keeps per user, keyed
+``<kind>:<value>`` as :func:`toolkit.pipeline.consent.user_key` writes them), and every stream the
+pipeline config declares that is both compacted (``cleanup_policy`` with ``compact``) and keyed by
+exactly the identifier the request names (``partition_key = "domain_userid"``: the key is the bare
+value). On any other topic a tombstone would remove nothing: a ``delete``-policy topic ages records
+out by its retention (``sptk topics plan|apply``), and a topic keyed by something else never holds the key.
 """
 
 from __future__ import annotations
@@ -17,37 +18,32 @@ from connectors.privacy.subject import Subject
 from toolkit.config.models import PipelineConfig
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.tombstones import Landed, value_since, write_tombstone
-from toolkit.kafka.topics import declared_topics
-
-CONSENT_SUFFIX = "consent"
+from toolkit.kafka.topics import consent_topic, declared_topics
 
 
-def consent_topic(prefix: str) -> str:
-    return f"{prefix}.{CONSENT_SUFFIX}"
-
-
-def user_topics(cfg: PipelineConfig, kind: str) -> list[str]:
-    """``<prefix>.consent`` and the declared compacted streams keyed by ``kind`` alone."""
-    prefix = cfg.require_kafka().topic_prefix
+def user_topics(cfg: PipelineConfig, subject: Subject) -> dict[str, bytes]:
+    """Topic -> the key the person's records have there: ``<prefix>.consent`` and the compacted streams keyed by
+    the request's identifier alone."""
     keys = {"enriched": cfg.output.partition_key, **{f"derived:{d.stream_id}": d.partition_key for d in cfg.derived}}
-    out = [consent_topic(prefix)]
+    out = {consent_topic(cfg.require_kafka().topic_prefix): f"{subject.kind}:{subject.value}".encode()}
     for spec in declared_topics(cfg):
         key = keys.get(spec.stream)
-        if key is not None and [p.text for p in key] == [kind] and "compact" in spec.configs.get("cleanup.policy", ""):
-            out.append(spec.name)
+        if key is not None and [p.text for p in key] == [subject.kind] and \
+                "compact" in spec.configs.get("cleanup.policy", ""):
+            out[spec.name] = subject.value.encode()
     return out
 
 
 class TopicTarget:
     """One compacted topic: a tombstone under the identifier, unless the last one still stands."""
 
-    def __init__(self, topic: str, bootstrap: str, settings: Mapping[str, Any]) -> None:
-        self.topic, self.bootstrap, self.settings = topic, bootstrap, dict(settings)
+    def __init__(self, topic: str, key: bytes, bootstrap: str, settings: Mapping[str, Any]) -> None:
+        self.topic, self.key, self.bootstrap, self.settings = topic, key, bootstrap, dict(settings)
         self.name = f"kafka {topic}"
 
     def forget(self, subject: Subject, pseudonym: str | None, dry_run: bool, previous: AuditRecord | None = None
                ) -> tuple[dict[str, int], dict[str, Any]]:
-        key = subject.value.encode()
+        key = self.key
         if describe_topics(self.bootstrap, [self.topic], self.settings)[self.topic] is None:
             return {"tombstones": 0}, {"topic": "absent"}
         last = previous.detail.get("tombstone") if previous is not None else None

@@ -58,6 +58,16 @@ class PipelineMetrics:
                                    registry=r)
         self.filtered_records = Counter("sptk_filtered_records", "Records kept out of a stream, per rule.",
                                         ["stream", "rule"], registry=r)
+        self.consent_dropped = Counter("sptk_consent_dropped", "Events kept out of a stream by a consent rule "
+                                       "(require_consent, consent_basis, honour_withdrawals, consent_scopes), per "
+                                       "stream and rule; also counted in sptk_filtered_records.", ["stream", "rule"],
+                                       registry=r)
+        self.consent_records = Counter("sptk_consent_records", "Suppression records written to <prefix>.consent: "
+                                       "'suppressed' (a restriction in force) or 'lifted' (consent granted again).",
+                                       ["state"], registry=r)
+        self.consent_users = Gauge("sptk_consent_suppressed_users", "Users with a consent restriction in force, held "
+                                   "in memory (rebuilt from <prefix>.consent at start; bounded by consent.max_users).",
+                                   registry=r)
         self.stage_latency = Histogram("sptk_stage_latency_seconds",
                                        "Time one record spends in a pipeline stage (decode, validate, route), "
                                        "measured on a sample of records.", ["stage"], buckets=LATENCY_BUCKETS,

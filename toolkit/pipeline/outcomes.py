@@ -22,6 +22,8 @@ from typing import NamedTuple
 RAW = "raw"
 ENRICHED = "enriched"
 BAD = "bad"
+#: the users' suppression records (``<prefix>.consent``), written when a consent event changes a user's state
+CONSENT = "consent"
 
 Headers = list[tuple[str, bytes]]
 

@@ -112,9 +112,9 @@ def test_forget_writes_tombstones_to_the_consent_topic_and_compacted_user_stream
     create_topics(kafka_bootstrap, [consent, profiles], partitions=2, config={"cleanup.policy": "compact"})
     create_topics(kafka_bootstrap, [clicks], partitions=2)
     producer = idempotent_producer(kafka_bootstrap)
-    for topic in (consent, profiles):
-        for user in (b"user-3", b"user-4"):
-            producer.produce(topic, key=user, value=b'{"withdrawn": true}')
+    for user in (b"user-3", b"user-4"):  # the consent topic is keyed <kind>:<value>, a user stream by the value
+        producer.produce(consent, key=b"domain_userid:" + user, value=b'{"withdrawn": true}')
+        producer.produce(profiles, key=user, value=b'{"withdrawn": true}')
     assert producer.flush(30) == 0
     pipeline = _pipeline(tmp_path, kafka_bootstrap, prefix)
     audit = f"jsonl:{tmp_path / 'audit.jsonl'}"
@@ -124,24 +124,25 @@ def test_forget_writes_tombstones_to_the_consent_topic_and_compacted_user_stream
     assert dry.exit_code == 0, dry.output
     assert {t["target"]: t["counts"] for t in dry_doc["targets"]} == {
         f"kafka {consent}": {"tombstones": 1}, f"kafka {profiles}": {"tombstones": 1}}  # clicks: not compacted
-    assert _last_value_per_key(kafka_bootstrap, consent) == {b"user-3": b'{"withdrawn": true}',
-                                                             b"user-4": b'{"withdrawn": true}'}
+    assert _last_value_per_key(kafka_bootstrap, consent) == {b"domain_userid:user-3": b'{"withdrawn": true}',
+                                                             b"domain_userid:user-4": b'{"withdrawn": true}'}
 
     real, real_doc = forget_json(*args)
     assert real.exit_code == 0, real.output
     assert {t["target"]: t["counts"] for t in real_doc["targets"]} == {
         t["target"]: t["counts"] for t in dry_doc["targets"]}
-    for topic in (consent, profiles):
-        assert _last_value_per_key(kafka_bootstrap, topic) == {b"user-3": None, b"user-4": b'{"withdrawn": true}'}
+    assert _last_value_per_key(kafka_bootstrap, consent) == {b"domain_userid:user-3": None,
+                                                             b"domain_userid:user-4": b'{"withdrawn": true}'}
+    assert _last_value_per_key(kafka_bootstrap, profiles) == {b"user-3": None, b"user-4": b'{"withdrawn": true}'}
 
     again, again_doc = forget_json(*args)  # a new request: the tombstones still stand, nothing is written
     assert {t["counts"]["tombstones"] for t in again_doc["targets"]} == {0}
-    producer.produce(consent, key=b"user-3", value=b'{"granted": true}')  # the person came back
+    producer.produce(consent, key=b"domain_userid:user-3", value=b'{"suppressed": true}')  # withdrawn again
     assert producer.flush(30) == 0
     after, after_doc = forget_json(*args)
     assert {t["target"]: t["counts"]["tombstones"] for t in after_doc["targets"]} == {
         f"kafka {consent}": 1, f"kafka {profiles}": 0}
-    assert _last_value_per_key(kafka_bootstrap, consent)[b"user-3"] is None
+    assert _last_value_per_key(kafka_bootstrap, consent)[b"domain_userid:user-3"] is None
     assert "user-3" not in (tmp_path / "audit.jsonl").read_text()
     assert describe_topics(kafka_bootstrap, [clicks])[clicks] is not None
 
