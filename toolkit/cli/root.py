@@ -36,6 +36,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "micro": ("connectors.micro.cli:micro", "A local Snowplow Micro: the collector, the pipeline and Micro's API."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
     "sink": ("connectors.sinks.cli:sink", "Deliver enriched or derived topics to an HTTP/CDP endpoint."),
+    "privacy": ("connectors.privacy.cli:privacy", "Serve data subject requests (forget) and retention, audited."),
     "monitor": ("migration.monitor_cli:monitor", "Alert rules and dashboard from the SLOs; volume anomalies."),
 }
 
