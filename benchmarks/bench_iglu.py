@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import threading
 import time
 import tracemalloc
@@ -30,6 +31,10 @@ from iglu_registry.layout import load_registry
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import figures  # noqa: E402
 
 CONTEXT = {
     "self": {"vendor": "com.acme", "name": "product", "format": "jsonschema", "version": "1-0-0"},
@@ -63,13 +68,14 @@ def per_call(fn: Callable[[], object], n: int, repeats: int = 5) -> float:
 def interleaved(cases: dict[str, tuple[Callable[[], object], int]], repeats: int = 5) -> dict[str, float]:
     """Median µs per call for each case, the cases taking turns so that load changes on a shared
     machine hit all of them alike (the ratios are the figures that matter)."""
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, (fn, n) in cases.items():
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[name].append((time.perf_counter() - start) / n * 1e6)
+    def run(name: str, _round: int) -> float:
+        fn, n = cases[name]
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - start) / n * 1e6
+
+    samples = figures.interleaved(list(cases), repeats, run)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
