@@ -46,16 +46,17 @@ class LakeTable(ABC):
     def source_sql(self, con: Any, alias: str) -> str | None:
         """A DuckDB table expression that reads the table (None: it does not exist)."""
 
-    def scan(self, con: Any, view: str) -> bool:
-        """Make ``view`` a DuckDB temp view of the table, entity columns typed JSON; False when there is no table."""
+    def scan(self, con: Any, view: str) -> str | None:
+        """Make ``view`` a DuckDB temp view of the table, entity columns typed JSON; return the table expression
+        it reads (``read_parquet(...)`` when DuckDB reads the files itself), None when there is no table."""
         source = self.source_sql(con, f"{view}_arrow")
         if source is None:
-            return False
+            return None
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         casts = [f"CAST({quote(n)} AS JSON) AS {quote(n)}" for n in names if is_entity_column(n)]
         select = f"* REPLACE ({', '.join(casts)})" if casts else "*"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS SELECT {select} FROM {source}")
-        return True
+        return source
 
 
 def _merged(old: Offsets, new: Offsets) -> Offsets:

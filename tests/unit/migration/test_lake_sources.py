@@ -150,3 +150,23 @@ def test_a_delta_table_after_a_delete_and_a_partitioned_one_are_read_as_their_cu
     _delta_from(legacy, tmp_path / "partitioned", partition_by=["app_id"])  # partition values live in the log
     code, report = _reconcile(tmp_path, legacy, f"delta:{tmp_path / 'partitioned'}")
     assert code == 0, report["reasons"]
+
+
+def test_columns_empty_in_every_parquet_file_are_left_out_of_the_checksums_and_a_value_there_is_still_found(
+        tmp_path: Path) -> None:
+    from migration.reconcile.config import ReconcileConfig
+    from migration.reconcile.engine import _Run, reconcile
+    from migration.reconcile.result import Reconciliation
+    from migration.sources import open_workspace
+
+    rows = events(60)
+    new = clone(rows)
+    new[12]["geo_city"] = "Leeds"  # a value where the legacy side has none anywhere
+    legacy_url, new_url = _lake_side("parquet", tmp_path / "l", rows), _lake_side("parquet", tmp_path / "n", new)
+    with open_workspace(parse_source(legacy_url), parse_source(new_url)) as workspace:
+        active = _Run(workspace, ReconcileConfig(), Reconciliation("l", "n", {}))._columns_with_values()
+        assert active is not None  # read from the files' statistics, as a DuckDB file's storage statistics are
+        assert {"event_id", "page_title", "contexts_com_acme_page_1", "geo_city"} <= active
+        assert "geo_region" not in active and "txn_id" not in active  # NULL on both sides: they cannot differ
+        rec = reconcile(workspace, ReconcileConfig(lookback_us=0))
+    assert rec.bucket("null_only").count == 1 and rec.null_only_columns == {"geo_city": 1}
