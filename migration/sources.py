@@ -194,6 +194,7 @@ class _DuckWorkspaceBuilder:
             raise ConfigError(f"--memory-limit {memory_limit!r} is not a memory size like 1GB or 512MB "
                               f"({str(exc).strip()})") from exc
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET parquet_metadata_cache = true")
         self.backend = DuckDBBackend(":memory:", connection=con)
         self.attached: dict[str, str] = {}
 

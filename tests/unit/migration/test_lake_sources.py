@@ -170,3 +170,13 @@ def test_columns_empty_in_every_parquet_file_are_left_out_of_the_checksums_and_a
         assert "geo_region" not in active and "txn_id" not in active  # NULL on both sides: they cannot differ
         rec = reconcile(workspace, ReconcileConfig(lookback_us=0))
     assert rec.bucket("null_only").count == 1 and rec.null_only_columns == {"geo_city": 1}
+
+
+def test_the_workspace_keeps_parquet_footers_between_the_scans_of_a_run(tmp_path: Path) -> None:
+    from migration.sources import open_workspace
+
+    url = _lake_side("parquet", tmp_path, events(10))
+    with open_workspace(parse_source(url), parse_source(url)) as workspace:
+        # a run scans each side a dozen times; a scoped run reads a few row groups, so re-reading the footer
+        # (131 columns times every row group) each time was a good part of it
+        assert workspace.backend.query("SELECT current_setting('parquet_metadata_cache')") == [(True,)]
