@@ -177,6 +177,8 @@ class _Run:
         rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
         cut = _sql_tstamp(cutoff)
         rec.legacy, rec.new = (SideTotals(t[0], t[1], t[2], t[3], iso(last)) for (_, _, last, t) in passes)
+        self.sql = sql = replace(sql, unique=(rec.legacy.rows == rec.legacy.event_ids,
+                                              rec.new.rows == rec.new.event_ids))
         self.step("parity metrics")
         settled = f"t.collector_tstamp <= {sql.tstamp(cut)}"
         renderers = [(MetricSql(sql.duck, frozenset(side.columns)), side, other)

@@ -27,6 +27,8 @@ class Sql:
     plan: ColumnPlan
     #: Columns that hold a value on either side (None: all). A column NULL everywhere cannot differ.
     active: frozenset[str] | None = None
+    #: Whether each side (legacy, new) holds one row per event id: then no representative row is picked.
+    unique: tuple[bool, bool] = (False, False)
 
     @property
     def compared(self) -> tuple[PlannedColumn, ...]:
@@ -163,10 +165,12 @@ class Sql:
         types = [f"t.{quote(n)} AS {quote('_t_' + n)}" if (has_l if legacy else has_n)
                  else f"CAST(NULL AS {self.text_type}) AS {quote('_t_' + n)}"
                  for n, has_l, has_n in self.plan.type_columns]
+        select = f"SELECT t.event_id, t.collector_tstamp AS _ts, {', '.join(types + cols)}"
+        if self.unique[0 if legacy else 1]:  # nothing to choose from: no window over every row to materialise
+            return f"({select} FROM {relation} t {where})"
         fp = self.fingerprint("t", legacy)
         return (
-            f"(SELECT * FROM (SELECT t.event_id, t.collector_tstamp AS _ts, "
-            f"{', '.join(types + cols)}, row_number() OVER (PARTITION BY t.event_id ORDER BY {fp}, "
+            f"(SELECT * FROM ({select}, row_number() OVER (PARTITION BY t.event_id ORDER BY {fp}, "
             f"t.collector_tstamp) AS _rn FROM {relation} t {where}) s WHERE _rn = 1)"
         )
 
