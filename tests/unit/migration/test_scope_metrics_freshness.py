@@ -12,7 +12,7 @@ import pytest
 
 from migration.reconcile.config import ReconcileConfig
 from migration.reconcile.engine import reconcile, scope_workspace
-from migration.reconcile.metrics import load_metrics_file
+from migration.reconcile.metrics import DEFAULT_METRICS, MetricSql, load_metrics_file
 from migration.reconcile.scope import scope_from_options
 from migration.sources import open_workspace, parse_source
 from tests.unit.migration.scenario import run
@@ -253,3 +253,17 @@ def test_the_terminal_and_html_reports_show_metrics_and_freshness(tmp_path: Path
     assert "freshness new    p50 5s" in result.output
     html = (tmp_path / "r.html").read_text()
     assert "product_revenue" in html and "Freshness" in html
+
+
+def test_a_side_with_one_row_per_event_id_counts_and_sums_without_deduplicating_first() -> None:
+    columns = frozenset({"event_id", "collector_tstamp", "event_name", "tr_total", "domain_userid"})
+    by_name = {m.name: m for m in DEFAULT_METRICS}
+    for duck in (True, False):
+        plain, unique = MetricSql(duck, columns), MetricSql(duck, columns, unique=True)
+        # the side pass has counted rows and ids: with no duplicated id, a DISTINCT over millions of ids (and a
+        # GROUP BY id before a sum) is work that cannot change the figure
+        assert "count(DISTINCT s.id)" in plain.query(by_name["page_views"], "e", "TRUE", None)
+        assert "DISTINCT" not in unique.query(by_name["page_views"], "e", "TRUE", None)
+        assert "GROUP BY" in plain.query(by_name["tr_total"], "e", "TRUE", None)
+        assert "GROUP BY" not in unique.query(by_name["tr_total"], "e", "TRUE", None)
+        assert "count(DISTINCT s.v)" in unique.query(by_name["users"], "e", "TRUE", None)  # still distinct users
