@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from connectors.warehouse.backends import DuckDBBackend
 from connectors.warehouse.columns import quote
 from migration.reconcile.config import ReconcileConfig, format_duration
 from migration.reconcile.entity_fields import differing_fields
@@ -45,6 +46,19 @@ MODIFIED_VALUES = 5
 TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, WINDOWS)
 #: The scoped view of a side (``_sptk_scoped_legacy``): every scan of that side reads through it.
 SCOPED_VIEW = "_sptk_scoped_{}"
+
+
+#: What DuckDB prints after a memory size (``current_setting('memory_limit')`` is ``953.6 MiB``).
+MEMORY_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+                "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+#: Bytes of quantile state per row: each delay (8 bytes) kept three times (p50, p95, p99), and again for the
+#: figure over the whole scope.
+QUANTILE_BYTES_PER_ROW = 48
+
+
+def quantiles_fit(rows: int, memory_limit: int) -> bool:
+    """Whether in-memory quantiles of ``rows`` delays leave room under the limit; else they are read off a sort."""
+    return rows * QUANTILE_BYTES_PER_ROW < memory_limit * 0.6
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -212,8 +226,19 @@ class _Run:
         """Quantiles per window (key None: the whole scope); empty when the side has no load_tstamp of its own."""
         if "load_tstamp" not in side.columns or side.staged:
             return {}
+        totals = self.rec.legacy if side.name == "legacy" else self.rec.new
+        limit = self._duckdb_memory_limit()
+        in_memory = limit is None or totals is None or quantiles_fit(totals.rows, limit)
         return {None if w is None else int(w): Freshness.of_micros(p50, p95, p99)
-                for w, p50, p95, p99 in self.q(self.sql.freshness(side.relation)) if p50 is not None}
+                for w, p50, p95, p99 in self.q(self.sql.freshness(side.relation, in_memory)) if p50 is not None}
+
+    def _duckdb_memory_limit(self) -> int | None:
+        """The embedded DuckDB's memory limit in bytes (None: another engine, which sorts and spills itself)."""
+        if not isinstance(self.db, DuckDBBackend):
+            return None
+        text = str(self.q("SELECT current_setting('memory_limit')")[0][0])
+        number, _, unit = text.partition(" ")
+        return int(float(number) * MEMORY_UNITS.get(unit, 1))
 
     def _side_pass(self, relation: str, legacy: bool) -> tuple[dict[int, tuple[int, int, int]],
                                                                 dict[tuple[Any, ...], int], datetime | None,
