@@ -281,7 +281,8 @@ def test_freshness_from_a_sort_equals_the_in_memory_quantiles_and_is_chosen_when
                 "collector_tstamp, TIMESTAMP '2024-05-01 10:00:00' + to_seconds(i * 37 % 7200) + "
                 "to_microseconds((hash(i) % 9000000)::BIGINT) AS load_tstamp FROM range(1001) t(i) "
                 "UNION ALL SELECT TIMESTAMP '2024-05-01 15:30:00', TIMESTAMP '2024-05-01 15:30:02.5'")
-    sql = Sql(Dialect.DUCKDB, ReconcileConfig().rules, 3_600_000_000, plan_columns(["event_id", "collector_tstamp"], ["event_id", "collector_tstamp"]))
+    columns = ["event_id", "collector_tstamp"]
+    sql = Sql(Dialect.DUCKDB, ReconcileConfig().rules, 3_600_000_000, plan_columns(columns, columns))
     in_memory = sorted(con.execute(sql.freshness("e")).fetchall(), key=str)
     sorted_ = sorted(con.execute(sql.freshness("e", in_memory=False)).fetchall(), key=str)
     assert len(in_memory) == 4  # three windows and the whole
