@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,8 +46,10 @@ def _load(config: str | None, inputs: tuple[str, ...], resolver: str | None, out
         raise CommandFailed(str(exc)) from None
 
 
-def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None,
-         only: tuple[str, ...] = ()) -> None:
+def run_app(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: bool, replay: object = None,
+            only: tuple[str, ...] = (), bounds: object = None, observe: Any = None, keep_outputs: bool = True,
+            prepare: Callable[[Any], None] | None = None) -> None:
+    """Build the pipeline (``build``'s arguments), let ``prepare`` add to it (``sptk micro``'s API), run, exit."""
     from connectors.pipeline_app import StartupError, build
     from connectors.sidecar import configure_logging
     from toolkit.kafka import KafkaConfigError
@@ -53,7 +57,10 @@ def _run(cfg: PipelineConfig, *, serve: bool, create_topics: bool, allow_drift: 
     configure_logging(cfg.sidecar.log_format, cfg.sidecar.log_level)
     try:
         app = build(cfg, serve=serve, create_topics=create_topics, allow_drift=allow_drift,
-                    replay=replay, only=only, install_signals=True)  # type: ignore[arg-type]
+                    replay=replay, only=only, install_signals=True, bounds=bounds,  # type: ignore[arg-type]
+                    observe=observe, keep_outputs=keep_outputs)
+        if prepare is not None:
+            prepare(app)
     except StartupError as exc:
         raise CommandFailed(str(exc), Exit.UNDECIDED if exc.retryable else Exit.USAGE) from None
     except (ConfigError, KafkaConfigError, OSError) as exc:
@@ -92,20 +99,59 @@ def pipeline() -> None:
 @click.option("--only", multiple=True, metavar="STREAM",
               help="Write only this stream (raw, enriched, bad, derived.<name>.v<N>); repeatable. For rebuilding "
                    "one stream from a replay of the raw topic.")
+@click.option("--from-time", metavar="TIME",
+              help="Kafka source: replay from the first record at or after TIME (ISO-8601, UTC unless it says), "
+                   "then stop; see docs/runbooks/replay-and-backfill.md.")
+@click.option("--to-time", metavar="TIME", help="Kafka source: replay records before TIME, then stop.")
+@click.option("--from-offset", multiple=True, metavar="[TOPIC/]P:OFFSET",
+              help="Kafka source: replay partition P from OFFSET; repeatable.")
+@click.option("--to-offset", multiple=True, metavar="[TOPIC/]P:OFFSET",
+              help="Kafka source: replay partition P up to and including OFFSET; repeatable.")
 def run_command(config: str | None, inputs: tuple[str, ...], resolver: str | None, output: str | None,
                 topic_prefix: str, profile: str | None, allow_drift: bool, create_topics: bool | None,
-                serve: bool | None, only: tuple[str, ...]) -> None:
+                serve: bool | None, only: tuple[str, ...], from_time: str | None, to_time: str | None,
+                from_offset: tuple[str, ...], to_offset: tuple[str, ...]) -> None:
     """Process records from the source until it ends (or SIGTERM/SIGINT), then drain and exit.
 
     \b
     sptk pipeline run --config pipeline.toml
     sptk pipeline run --input events.tsv --resolver resolver.json --output files:out/
     sptk pipeline run --input events.tsv.gz --resolver resolver.json --output kafka:localhost:9092
+    sptk pipeline run --config replay.toml --from-time 2024-05-17T00:00Z --to-time 2024-05-18T00:00Z
+
+    With a time or offset bound and a Kafka source the run is a bounded replay: the range is
+    fixed at start (up to the end the topic has then), no consumer group offset is read or
+    committed, and the summary's "replayed" lists the offsets covered per partition.
     """
     cfg, from_file = _load(config, inputs, resolver, output, topic_prefix, profile)
-    _run(cfg, serve=from_file if serve is None else serve,
+    bounds = _bounds(cfg, from_time, to_time, from_offset, to_offset)
+    run_app(cfg, serve=from_file if serve is None else serve,
          create_topics=(not from_file) if create_topics is None else create_topics, allow_drift=allow_drift,
-         only=only)
+         only=only, bounds=bounds)
+
+
+def _bounds(cfg: PipelineConfig, from_time: str | None, to_time: str | None, from_offset: tuple[str, ...],
+            to_offset: tuple[str, ...]) -> object:
+    """The replay range the options ask for, checked against the config's source; None without any."""
+    from toolkit.kafka.ranges import RangeBounds, RangeError, parse_offsets
+    from toolkit.moments import parse_moment
+
+    if not (from_time or to_time or from_offset or to_offset):
+        return None
+    if cfg.source.kind != "kafka" or cfg.source.kafka is None:
+        raise CommandFailed(f"--from-time/--to-time/--from-offset/--to-offset replay a range of a Kafka topic; the "
+                            f"source here is {cfg.source.kind!r}: use a config with [source] kind = \"kafka\"")
+    topics = cfg.source.kafka.topics
+    try:
+        bounds = RangeBounds(parse_moment("--from-time", from_time) if from_time else None,
+                             parse_moment("--to-time", to_time) if to_time else None,
+                             parse_offsets("--from-offset", from_offset, topics),
+                             parse_offsets("--to-offset", to_offset, topics))
+    except (RangeError, ValueError) as exc:
+        raise CommandFailed(str(exc)) from None
+    if bounds.from_time and bounds.to_time and bounds.to_time <= bounds.from_time:
+        raise CommandFailed(f"--to-time {to_time} is not after --from-time {from_time}")
+    return bounds
 
 
 @pipeline.command("replay-bad")
@@ -141,4 +187,4 @@ def replay_bad_command(config: str, inputs: tuple[str, ...], group: str | None, 
             raise CommandFailed(f"--input {path} is inside the output directory {cfg.output.target.directory}, which "
                                 "the replay starts afresh; copy it elsewhere or write to another directory")
     replay = ReplayOptions(tuple(Path(p) for p in inputs), group or DEFAULT_GROUP, include_all)
-    _run(cfg, serve=False, create_topics=False, allow_drift=allow_drift, replay=replay)
+    run_app(cfg, serve=False, create_topics=False, allow_drift=allow_drift, replay=replay)

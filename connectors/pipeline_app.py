@@ -12,29 +12,38 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connectors.collector.adapter import adapt
+from connectors.collector.source import CollectorSource
 from connectors.replay import DEFAULT_GROUP, UntilCurrentEnd
-from connectors.runner import KafkaOutputs, Outputs, PipelineRunner, report_observer
+from connectors.runner import DiscardOutputs, KafkaOutputs, Outputs, PipelineRunner, report_observer
 from connectors.sidecar import ListenError, PipelineMetrics, Sidecar, http_probe, kafka_probe
 from connectors.sidecar.health import Probe
 from connectors.sinks.files import FilesOutputs
-from connectors.sources import FileSource, HttpSource, open_source
+from connectors.sources import FileSource, HttpSource, Record, open_source
 from connectors.sources.kafka import KafkaSource
+from connectors.sources.kafka_range import KafkaRangeSource
 from toolkit.config.identity import config_hash, toolkit_version
-from toolkit.config.models import FileSourceConfig, KafkaSourceConfig, PipelineConfig, SourceConfig
+from toolkit.config.inputs import FileSourceConfig, KafkaSourceConfig, SourceConfig
+from toolkit.config.models import PipelineConfig
 from toolkit.config.values import OutputTarget
-from toolkit.kafka import DeliveryProducer, stats_settings
+from toolkit.kafka import DeliveryProducer, KafkaUnavailable, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
+from toolkit.kafka.ranges import RangeBounds, RangeError
 from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
 from toolkit.pipeline.delivery import DeliveryTracker
 from toolkit.pipeline.fanout import Pipeline, stream_topics
-from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW
+from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW, Outcome
 
 log = logging.getLogger(__name__)
+
+#: sees each record and its outcome (``build(observe=...)``)
+Observer = Callable[[Record, Outcome], None]
 
 #: sampled delivery reports (produce latency); every failure is reported regardless
 REPORT_EVERY = 64
@@ -80,7 +89,11 @@ class App:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self.runner.summary.to_dict()
+        """The run's counts; a bounded replay adds what it covered per partition (``replayed``)."""
+        summary = self.runner.summary.to_dict()
+        if isinstance(self.runner.source, KafkaRangeSource):
+            summary["replayed"] = self.runner.source.report()
+        return summary
 
 
 def registry_probes(cfg: PipelineConfig) -> dict[str, Probe]:
@@ -138,14 +151,19 @@ def _wait_until_visible(cfg: PipelineConfig, timeout_s: float = 15.0) -> None:
 
 def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = False, allow_drift: bool = False,
           replay: ReplayOptions | None = None, metrics: PipelineMetrics | None = None,
-          only: tuple[str, ...] = (), install_signals: bool = False) -> App:
+          only: tuple[str, ...] = (), install_signals: bool = False, bounds: RangeBounds | None = None,
+          observe: Observer | None = None, keep_outputs: bool = True) -> App:
     """Everything a run needs, checked; :class:`StartupError` or :class:`~toolkit.config.errors.ConfigError` if not.
 
     ``only`` restricts what is written to those streams (``derived.checkout.v2``), for rebuilding
-    one stream from a replay without repeating the others. The sidecar comes first: with
+    one stream from a replay without repeating the others. ``bounds`` turns a Kafka source into a
+    bounded replay of that range (:mod:`connectors.sources.kafka_range`). The sidecar comes first: with
     ``install_signals`` a SIGTERM during the slow steps (topics, producer, schemas) ends the run
     the way a drain does, reading nothing, and with ``serve`` a port in use stops the start
-    before those steps; without ``serve`` no port is opened at all.
+    before those steps; without ``serve`` no port is opened at all. ``observe`` sees every record
+    with its outcome before its outputs are sent (``sptk micro`` keeps them to show), and
+    ``keep_outputs=False`` confirms outputs without writing them anywhere (``sptk micro`` without
+    ``--output``): the target in the config is then never opened.
     """
     unknown = sorted(set(only) - set(streams_of(cfg)))
     if unknown:
@@ -157,7 +175,7 @@ def build(cfg: PipelineConfig, *, serve: bool = True, create_topics: bool = Fals
         sidecar.install_signal_handlers()
     try:
         return _build(cfg, sidecar, metrics, create_topics=create_topics, allow_drift=allow_drift, replay=replay,
-                      only=only)
+                      only=only, bounds=bounds, observe=observe, keep_outputs=keep_outputs)
     except BaseException:
         sidecar.stop()
         raise
@@ -180,16 +198,24 @@ def _sidecar(cfg: PipelineConfig, serve: bool, metrics: PipelineMetrics) -> Side
 
 
 def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, create_topics: bool,
-           allow_drift: bool, replay: ReplayOptions | None, only: tuple[str, ...]) -> App:
-    prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
+           allow_drift: bool, replay: ReplayOptions | None, only: tuple[str, ...],
+           bounds: RangeBounds | None = None, observe: Observer | None = None, keep_outputs: bool = True) -> App:
+    bounded = bounds is not None and bounds.bounded
+    if bounded and (replay is not None or cfg.source.kind != "kafka"):
+        raise StartupError("--from-time/--to-time/--from-offset/--to-offset replay a range of a Kafka source; "
+                           f"this config's source is {cfg.source.kind!r}: set [source] kind = \"kafka\"")
+    if keep_outputs:
+        prepare_topics(cfg, create_missing=create_topics, allow_drift=allow_drift)
     metrics.set_build(toolkit_version(), config_hash(cfg))
     tracker = DeliveryTracker(cfg.delivery.max_in_flight)
     topics = stream_topics(cfg)
     outputs: Outputs
     limits: dict[str, int] | None = None
-    if cfg.output.target.kind == "kafka":
+    if not keep_outputs:
+        outputs = DiscardOutputs(tracker)
+    elif cfg.output.target.kind == "kafka":
         kafka = cfg.require_kafka()
-        transactional = cfg.delivery.transactional and replay is None
+        transactional = cfg.delivery.transactional and replay is None and not bounded
         topic_limits = _topic_limits(cfg, topics)
         producer = DeliveryProducer(
             kafka.bootstrap_servers, {**stats_settings(metrics.observe_kafka_stats),
@@ -208,9 +234,24 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
-    source, label = _source(cfg, tracker, outputs, replay, runners, only, stats_settings(metrics.observe_kafka_stats))
-    transactional = cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
-    if replay is None:
+    stats = stats_settings(metrics.observe_kafka_stats)
+    if bounded:
+        assert cfg.source.kafka is not None and bounds is not None
+        source: Any = _range_source(cfg, bounds, stats)
+        label = "kafka"
+    else:
+        source, label = _source(cfg, tracker, outputs, replay, runners, only, stats)
+    # a bounded replay commits no offsets, so there is nothing for a transaction to make atomic
+    transactional = (cfg.delivery.transactional and replay is None and cfg.output.target.kind == "kafka"
+                     and not bounded and keep_outputs)
+    if isinstance(source, CollectorSource):
+        validator = pipeline.validator.validator  # the pipeline's own: the adapter runs on the pipeline's thread
+        source.bind(lambda payload: adapt(payload, validator))
+
+        def handle(record: Any) -> Any:
+            return pipeline.collected(record.raw if record.bad is None else None, record.bad, record.payload,
+                                      record.source, record.trace_id)
+    elif replay is None:
         def handle(record: Any) -> Any:
             return pipeline.process(record.raw, record.source, record.trace_id, record.size, record.truncated)
     else:
@@ -219,17 +260,38 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         def handle(record: Any) -> Any:
             return pipeline.replay(record.raw, f"replay of {record.source}", record.trace_id,
                                    include_all=include_all)
+    if observe is not None:
+        plain, seen = handle, observe
+
+        def handle(record: Any) -> Any:
+            outcome = plain(record)
+            seen(record, outcome)
+            return outcome
     runner = PipelineRunner(source, handle, outputs, tracker, metrics=metrics, source_label=label,
                             pipeline=pipeline, transactional=transactional,
                             commit_interval_s=cfg.delivery.commit_interval_s, only=frozenset(only) or None)
     runners.append(runner)
-    if isinstance(source, HttpSource):
+    if isinstance(source, HttpSource | CollectorSource):
         if not sidecar.serving:
-            raise StartupError("source.kind = \"http\" receives batches on the sidecar's port; run with --serve")
+            raise StartupError(f"source.kind = \"{cfg.source.kind}\" receives requests on the sidecar's port; run "
+                               "with --serve")
         sidecar.mount(source)
     log.info("pipeline %s: reading %s, writing %s (%s)%s", pipeline.pipeline_id, getattr(source, "description", label),
-             cfg.output.target, ", ".join(only or streams_of(cfg)), " (replay)" if replay else "")
+             cfg.output.target if keep_outputs else "nowhere (confirmed at once)", ", ".join(only or streams_of(cfg)),
+             " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
+
+
+def _range_source(cfg: PipelineConfig, bounds: RangeBounds, stats: dict[str, Any]) -> KafkaRangeSource:
+    assert cfg.source.kafka is not None
+    kafka = cfg.require_kafka()
+    try:
+        return KafkaRangeSource(kafka.bootstrap_servers, cfg.source.kafka.topics, bounds,
+                                {**stats, **kafka.consumer_settings()})
+    except RangeError as exc:
+        raise StartupError(str(exc)) from None
+    except KafkaUnavailable as exc:
+        raise StartupError(str(exc), retryable=True) from None
 
 
 def _topic_limits(cfg: PipelineConfig, topics: dict[str, str]) -> dict[str, int]:

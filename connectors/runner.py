@@ -128,6 +128,36 @@ class KafkaOutputs:
         return None
 
 
+class DiscardOutputs:
+    """Confirm every message at once and write it nowhere: ``sptk micro`` without ``--output`` keeps what it shows in
+    memory (through ``build(observe=...)``), and a tracker's ``200`` must not wait for a broker it does not use."""
+
+    def __init__(self, tracker: DeliveryTracker) -> None:
+        self.tracker = tracker
+        self._counts: Counter[str] = Counter()
+
+    def send(self, outs: Sequence[Output], record: RecordRef) -> None:
+        for out in outs:
+            self._counts[out.stream] += 1
+            self.tracker.delivered(*record)
+
+    def poll(self, timeout_s: float) -> None:
+        return None
+
+    def flush(self, timeout_s: float) -> int:
+        return 0
+
+    def delivered(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    @property
+    def queue_depth(self) -> int:
+        return 0
+
+    def close(self, summary: dict[str, Any]) -> None:
+        return None
+
+
 #: distinct (app_id, schema) label pairs a run exports: app_id comes from senders, so it is bounded
 MAX_INVALID_KEYS = 500
 OTHER_INVALID = ("other", "other")
@@ -374,6 +404,7 @@ class PipelineRunner:
         if m is None:
             if self.pipeline is not None:  # nobody reads the samples: do not let them pile up
                 self.pipeline.timings, self.pipeline.freshness = [], []
+                self.pipeline.deprecated.clear()
             return
         p, s = self._published, self.summary
         if s.records_in > p.records_in:
@@ -413,6 +444,9 @@ class PipelineRunner:
                 m.stage_latency.labels(stage=stage).observe(seconds)
             stamps, pipeline.freshness = pipeline.freshness, []
             m.observe_stamps(stamps, stream="enriched")
+            for schema, n in pipeline.deprecated.items():
+                m.deprecated_events.labels(schema=schema).inc(n)
+            pipeline.deprecated.clear()
             validator = pipeline.validator
             retries = validator.retries
             if retries > p.registry_retries:

@@ -7,6 +7,10 @@ place silently changes what "1-0-0" means), and numbering has no gaps.
 
 "Published" means "present at ``--against`` GIT_REF" (for example ``origin/main``);
 without a ref every schema is checked as new.
+
+With a governance file (:mod:`iglu_registry.governance`), every new or changed schema must
+have an owner, and the report names who must approve each one, so a CI job can require
+those reviewers.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iglu_registry.compat import CompatReport, compare_schemas
-from iglu_registry.layout import iter_schema_files, read_json, schemas_dir
+from iglu_registry.governance import Governance
+from iglu_registry.layout import SchemaFile, iter_schema_files, read_json, schemas_dir
 from iglu_registry.lint import LintIssue, Severity, lint_file
 from iglu_registry.schema_key import SchemaKey
 
@@ -26,11 +31,26 @@ class CheckError(RuntimeError):
     """The check itself could not run (not a git repository, unknown ref); exit code 2."""
 
 
+@dataclass(frozen=True)
+class Approval:
+    """A new or changed schema, its owners and who must approve the change (the matching rule's)."""
+
+    schema: str
+    owners: tuple[str, ...]
+    approvers: tuple[str, ...]
+    rule: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"schema": self.schema, "owners": list(self.owners), "approvers": list(self.approvers),
+                "rule": self.rule}
+
+
 @dataclass
 class CheckReport:
     checked: list[str] = field(default_factory=list)
     issues: list[LintIssue] = field(default_factory=list)
     compat: list[CompatReport] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
 
     @property
     def errors(self) -> list[LintIssue]:
@@ -41,7 +61,8 @@ class CheckReport:
 
     def to_json(self) -> dict[str, object]:
         return {"checked": self.checked, "issues": [i.to_json() for i in self.issues],
-                "compat": [c.to_json() for c in self.compat], "ok": self.ok()}
+                "compat": [c.to_json() for c in self.compat], "approvals": [a.to_json() for a in self.approvals],
+                "ok": self.ok()}
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -74,7 +95,8 @@ def published_schemas(base: Path, ref: str) -> dict[str, object]:
     return out
 
 
-def check_repository(root: Path, against: str | None = None, skip: frozenset[str] = frozenset()) -> CheckReport:
+def check_repository(root: Path, against: str | None = None, skip: frozenset[str] = frozenset(),
+                     governance: Governance | None = None) -> CheckReport:
     base = schemas_dir(root)
     report = CheckReport()
     files = list(iter_schema_files(root))
@@ -102,6 +124,8 @@ def check_repository(root: Path, against: str | None = None, skip: frozenset[str
     report.checked = sorted(changed)
     for rel in report.checked:
         report.issues += lint_file(current[rel], skip)
+    if governance is not None:
+        _owners(report, [current[rel] for rel in report.checked], governance)
     # lineage checks: numbering gaps and compatibility of each new version with its predecessor
     lineages: dict[tuple[str, str, str], dict[SchemaKey, Path]] = {}
     for item in files:
@@ -140,3 +164,18 @@ def check_repository(root: Path, against: str | None = None, skip: frozenset[str
                                                f"{compat.problem}. Because: {reasons}"))
     return report
 
+
+
+def _owners(report: CheckReport, changed: list[SchemaFile], governance: Governance) -> None:
+    """An approval per changed schema with an owner; an error for each without one."""
+    for item in changed:
+        if item.key is None:
+            continue  # lint reported the path already
+        rule = governance.owner_of(item.key)
+        if rule is None:
+            report.issues.append(LintIssue(item.relative, "$", "owner", Severity.ERROR,
+                                           f"nobody owns {item.key.vendor}/{item.key.name}: add an owners rule "
+                                           f"matching it to {governance.origin} (a new or changed schema needs an "
+                                           "owner to approve it)"))
+            continue
+        report.approvals.append(Approval(item.key.uri, rule.owners, rule.approvers, rule.match))

@@ -22,11 +22,13 @@ from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey
 #: Redshift's VARCHAR(max); igluctl warns above it because loaders cannot hold longer strings
 MAX_STRING_LENGTH = 65535
 #: Snowplow's envelopes around entities (``contexts`` is an array of self-describing JSON, ``unstruct_event``
-#: a wrapper around one). They are never loaded as columns (their entities are), so the checks whose only
-#: reason is a warehouse column (:data:`COLUMN_CHECKS`) do not apply to them.
+#: a wrapper around one) and around events (``payload_data``, the tracker protocol's POST body). They are
+#: never loaded as columns (their entities and events are), so the checks whose only reason is a warehouse
+#: column (:data:`COLUMN_CHECKS`) do not apply to them.
 ENVELOPES = frozenset({("com.snowplowanalytics.snowplow", "contexts"),
-                       ("com.snowplowanalytics.snowplow", "unstruct_event")})
-COLUMN_CHECKS = frozenset({"rootObject", "stringLength"})
+                       ("com.snowplowanalytics.snowplow", "unstruct_event"),
+                       ("com.snowplowanalytics.snowplow", "payload_data")})
+COLUMN_CHECKS = frozenset({"rootObject", "stringLength", "optionalNull"})
 
 
 class Severity(StrEnum):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
+from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option, write_file
 
 
 @click.command("history", short_help="Reports per day, the streak of passing days, the cutover gate.")
@@ -24,8 +24,11 @@ from toolkit.cli.conventions import CommandFailed, Exit, emit, json_option
 @click.option("--log", "log_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
               help="The sign-off log (default: signoffs.jsonl in each reports' folder).")
 @json_option("the history")
+@click.option("--html", "html_path", default=None, metavar="FILE",
+              help="Write the history as an HTML page here (verdict per day, streak, sign-offs).")
 def history_command(reports: tuple[Path, ...], allow_warn: bool, require_streak: int | None,
-                    require_signoff: tuple[str, ...], log_path: Path | None, json_to: str | None) -> None:
+                    require_signoff: tuple[str, ...], log_path: Path | None, json_to: str | None,
+                    html_path: str | None) -> None:
     """A table per day of reconcile reports (files, or folders of *.json), the streak of passing days, sign-offs.
 
     A report counts on the UTC day of its as_of; a day takes its worst verdict. Exit codes: 0, or with
@@ -33,13 +36,18 @@ def history_command(reports: tuple[Path, ...], allow_warn: bool, require_streak:
     """
     from migration.cutover import CutoverInputError, build_history
     from migration.reports.history import history_document, render_history_json, render_history_text
+    from migration.reports.history_html import render_history_html
 
     try:
         history = build_history(reports, allow_warn, log_path)
     except CutoverInputError as exc:
         raise CommandFailed(str(exc)) from None
     document = history_document(history, require_streak, require_signoff)
-    emit(json_to, render_history_json(document), render_history_text(history, require_streak, require_signoff))
+    text = render_history_text(history, require_streak, require_signoff)
+    if html_path:
+        write_file(html_path, render_history_html(history, require_streak, require_signoff).encode(), "HTML")
+        text += f"html report: {html_path}\n"
+    emit(json_to, render_history_json(document), text)
     sys.exit(Exit.OK if document["gate"]["met"] else Exit.FOUND)
 
 

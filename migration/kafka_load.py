@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from connectors.sidecar.metrics import PipelineMetrics
+from connectors.sidecar.metrics import LagObserver, PipelineMetrics
 from connectors.sources.base import Position, Record
 from connectors.warehouse.bad_rows import BadRowRecord, NotABadRow, parse_bad_row
 from connectors.warehouse.loader import Dedup, LoadReport
@@ -120,7 +120,8 @@ class KafkaLoader:
         self._clock = clock
         self._lock = threading.Lock()
         self._acked: dict[str, int] = {}  # per partition, the offset after the last message this run acknowledged
-        self._next_lag = 0.0
+        #: ``sptk_consumer_lag`` after loads (every few seconds) and whenever the topic is quiet
+        self._observe_lag = LagObserver(metrics, source.lag, LAG_INTERVAL_S, clock)
 
     def run(self, stop: threading.Event) -> None:
         started = self._clock()
@@ -215,17 +216,6 @@ class KafkaLoader:
             self.source.ack(position)
             self._acked[position.partition] = position.offset + 1
         self.source.commit()
-
-    def _observe_lag(self, force: bool = False) -> None:
-        """``sptk_consumer_lag`` after loads (every few seconds) and whenever the topic is quiet."""
-        now = self._clock()
-        if self.metrics is None or (not force and now < self._next_lag):
-            return
-        self._next_lag = now + LAG_INTERVAL_S
-        try:
-            self.metrics.set_lag(self.source.lag())
-        except Exception as exc:  # lag is an observation: never stop loading for it
-            log.debug("consumer lag unavailable: %s", exc)
 
     def _row(self, record: Record, provenance: Provenance, bad: list[BadRowRecord]) -> dict[str, Any] | None:
         raw = record.raw

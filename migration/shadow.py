@@ -48,8 +48,8 @@ from migration.reconcile.engine import reconcile as run_reconcile
 from migration.reconcile.result import Reconciliation
 from migration.reconcile.workspace import SourceFailed
 from migration.sources import open_workspace, parse_source
+from toolkit.config.inputs import FileSourceConfig, SourceConfig
 from toolkit.config.loading import load_config
-from toolkit.config.models import FileSourceConfig, SourceConfig
 from toolkit.pipeline.fanout import stream_topics
 from toolkit.pipeline.outcomes import BAD, ENRICHED
 from toolkit.progress import stages

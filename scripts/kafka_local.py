@@ -11,13 +11,21 @@ as an operator's restart would.
 ``SPTK_KAFKA_RUN_DIR`` puts the state elsewhere, so a test can run a second,
 private broker (and stop it) without touching the shared one.
 
-Usage: scripts/kafka-local {fetch|start|restart|stop|status|bootstrap}
+``--secure`` (or ``SPTK_KAFKA_SECURE=1``) runs a broker that authenticates and authorizes:
+SASL/PLAIN on every listener and KRaft's ``StandardAuthorizer`` with no access unless an ACL
+grants it. Its state lives in ``.run/kafka-secure/`` (never the plain broker's), and its users are
+``admin`` (the super user the toolkit's admin commands use), ``reader`` and ``stranger``, each
+with a fresh random password in ``<run dir>/credentials/<user>``: a file a config names with
+``"sasl.password_file"``, so no password is written in a config.
+
+Usage: scripts/kafka-local {fetch|start|restart|stop|status|bootstrap} [--secure]
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -36,8 +44,13 @@ SLF4J_VERSION = "2.0.17"
 CACHE = ROOT / ".cache" / "kafka" / KAFKA_VERSION
 LIBS = CACHE / "libs"
 COMPLETE = CACHE / ".complete"
-RUN = Path(os.environ.get("SPTK_KAFKA_RUN_DIR") or ROOT / ".run" / "kafka").resolve()
+SECURE = os.environ.get("SPTK_KAFKA_SECURE", "") not in ("", "0") or "--secure" in sys.argv[1:]
+RUN = Path(os.environ.get("SPTK_KAFKA_RUN_DIR") or ROOT / ".run" / ("kafka-secure" if SECURE else "kafka")).resolve()
 PIDFILE = RUN / "broker.pid"
+CREDENTIALS = RUN / "credentials"
+#: the secured broker's users: the super user first (it also authenticates the broker to its controller)
+SECURE_USERS = ("admin", "reader", "stranger")
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 BOOTSTRAP_FILE = RUN / "bootstrap"
 HEAP = os.environ.get("SPTK_KAFKA_HEAP", "-Xmx512m -Xms256m").split()
 READY_TIMEOUT_S = float(os.environ.get("SPTK_KAFKA_READY_TIMEOUT", "120"))
@@ -149,14 +162,56 @@ def java_cmd(main_class: str, *args: str, log4j: Path | None = None) -> list[str
     return cmd
 
 
-def write_config(port: int, controller_port: int) -> Path:
+def write_credentials() -> dict[str, str]:
+    """A fresh password per user, each in its own file (mode 0600) under the run dir."""
+    CREDENTIALS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    passwords = {}
+    for user in SECURE_USERS:
+        passwords[user] = secrets.token_hex(16)
+        path = CREDENTIALS / user
+        path.touch(mode=0o600)
+        path.write_text(passwords[user] + "\n")
+    return passwords
+
+
+def client_settings(user: str = "admin") -> dict[str, str]:
+    """librdkafka settings for a client of this broker (none for the plain one)."""
+    if not (CREDENTIALS / user).exists():
+        return {}
+    return {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN", "sasl.username": user,
+            "sasl.password": (CREDENTIALS / user).read_text().strip()}
+
+
+def security_props(passwords: dict[str, str]) -> dict[str, str]:
+    """SASL/PLAIN on the client and controller listeners, and the StandardAuthorizer, deny by default."""
+    admin = passwords["admin"]
+    users = " ".join(f'user_{u}="{p}"' for u, p in passwords.items())
+    login = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" ' \
+            f'password="{admin}"'
+    return {
+        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": f"{login} {users};",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": f'{login} user_admin="{admin}";',
+        "authorizer.class.name": AUTHORIZER,
+        "super.users": "User:admin",
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
+def write_config(port: int, controller_port: int, passwords: dict[str, str] | None = None) -> Path:
     data = RUN / "data"
+    protocol = "SASL_PLAINTEXT" if passwords else "PLAINTEXT"
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": f"{protocol}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"{protocol}://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -173,6 +228,8 @@ def write_config(port: int, controller_port: int) -> Path:
         "auto.create.topics.enable": "false",
         "log.flush.interval.messages": "9223372036854775807",
     }
+    if passwords:
+        props.update(security_props(passwords))
     path = RUN / "server.properties"
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     return path
@@ -188,7 +245,8 @@ def start() -> None:
         shutil.rmtree(RUN)
     (RUN / "logs").mkdir(parents=True)
     port, controller_port = free_port(), free_port()
-    config = write_config(port, controller_port)
+    passwords = write_credentials() if SECURE else None
+    config = write_config(port, controller_port, passwords)
     log4j = RUN / "log4j2.properties"
     log4j.write_text(LOG4J2.format(log=RUN / "logs" / "server.log"))
 
@@ -232,7 +290,8 @@ def launch(config: Path, log4j: Path, port: int) -> None:
             fail(f"the broker exited with code {proc.returncode} while starting. Last log lines "
                  f"({log}):\n{tail}")
         try:
-            wait_until_ready(bootstrap, timeout_s=min(5.0, max(0.5, deadline - time.monotonic())))
+            wait_until_ready(bootstrap, timeout_s=min(5.0, max(0.5, deadline - time.monotonic())),
+                         settings=client_settings())
             break
         except KafkaUnavailable:
             if time.monotonic() > deadline:
@@ -240,13 +299,16 @@ def launch(config: Path, log4j: Path, port: int) -> None:
                 fail(f"the broker did not answer a metadata request within {READY_TIMEOUT_S:.0f}s; "
                      f"see {RUN / 'logs' / 'server.log'}")
     try:
-        warm_up_producer_ids(bootstrap, timeout_s=max(5.0, deadline - time.monotonic()))
+        warm_up_producer_ids(bootstrap, timeout_s=max(5.0, deadline - time.monotonic()), settings=client_settings())
     except KafkaUnavailable as exc:
         stop(quiet=True)
         fail(f"{exc}; see {RUN / 'logs' / 'server.log'}")
     BOOTSTRAP_FILE.write_text(bootstrap + "\n")
     say(f"Apache Kafka {KAFKA_VERSION} ready at {bootstrap} (pid {proc.pid}) "
         f"in {time.monotonic() - started:.1f}s")
+    if CREDENTIALS.exists():
+        say(f"secured: SASL_PLAINTEXT with mechanism PLAIN and the StandardAuthorizer (no access without an ACL); "
+            f"users {', '.join(SECURE_USERS)} (admin is the super user), each password in {CREDENTIALS}/<user>")
 
 
 def stop(quiet: bool = False) -> None:
@@ -279,7 +341,8 @@ def status() -> int:
 
 
 def main(argv: list[str]) -> int:
-    cmd = argv[1] if len(argv) > 1 else "status"
+    args = [a for a in argv[1:] if a != "--secure"]
+    cmd = args[0] if args else "status"
     if cmd == "fetch":
         fetch()
         say(f"jars cached in {LIBS.relative_to(ROOT)}")

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,21 +114,52 @@ class LocalBroker:
         self.command("restart")
 
 
+@contextmanager
+def _private_broker(run_dir: Path, *options: str) -> Iterator[str]:
+    """``scripts/kafka_local.py start`` with its state in ``run_dir``; its bootstrap, and stopped at the end."""
+    env = {**os.environ, "SPTK_KAFKA_RUN_DIR": str(run_dir),
+           "SPTK_KAFKA_HEAP": os.environ.get("SPTK_KAFKA_HEAP", "-Xmx256m -Xms128m")}
+    script = str(ROOT / "scripts" / "kafka_local.py")
+    started = subprocess.run([sys.executable, script, "start", *options], env=env, capture_output=True, text=True)
+    if started.returncode != 0:
+        unavailable(f"a private broker of scripts/kafka_local.py {' '.join(options)} did not start: "
+                    f"{started.stderr.strip()[-500:]}")
+    try:
+        yield (run_dir / "bootstrap").read_text().strip()
+    finally:
+        subprocess.run([sys.executable, script, "stop"], env=env, capture_output=True)
+
+
 @pytest.fixture
 def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     """A second, private broker for a test that takes its broker away; the shared one is never stopped."""
     run_dir = tmp_path_factory.mktemp("kafka-private")
-    env = {**os.environ, "SPTK_KAFKA_RUN_DIR": str(run_dir),
-           "SPTK_KAFKA_HEAP": os.environ.get("SPTK_KAFKA_HEAP", "-Xmx256m -Xms128m")}
-    script = str(ROOT / "scripts" / "kafka_local.py")
-    started = subprocess.run([sys.executable, script, "start"], env=env, capture_output=True, text=True)
-    if started.returncode != 0:
-        unavailable(f"a private broker of scripts/kafka_local.py did not start: {started.stderr.strip()[-500:]}")
-    broker = LocalBroker(run_dir, (run_dir / "bootstrap").read_text().strip())
-    try:
-        yield broker
-    finally:
-        subprocess.run([sys.executable, script, "stop"], env=env, capture_output=True)
+    with _private_broker(run_dir) as bootstrap:
+        yield LocalBroker(run_dir, bootstrap)
+
+
+@dataclass(frozen=True)
+class SecureBroker:
+    """A private broker of ``scripts/kafka_local.py --secure``: SASL/PLAIN, StandardAuthorizer, deny by default."""
+
+    run_dir: Path
+    bootstrap: str
+
+    def password_file(self, user: str) -> Path:
+        return self.run_dir / "credentials" / user
+
+    def client(self, user: str) -> dict[str, str]:
+        """librdkafka settings that authenticate as ``user`` (admin, reader or stranger)."""
+        return {"bootstrap.servers": self.bootstrap, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+                "sasl.username": user, "sasl.password": self.password_file(user).read_text().strip()}
+
+
+@pytest.fixture
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    """A private secured broker on its own ports and run dir; the shared plain broker is never touched."""
+    run_dir = tmp_path_factory.mktemp("kafka-secure")
+    with _private_broker(run_dir, "--secure") as bootstrap:
+        yield SecureBroker(run_dir, bootstrap)
 
 
 @pytest.fixture(scope="session")

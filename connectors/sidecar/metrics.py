@@ -8,8 +8,9 @@ process never see each other's numbers.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from prometheus_client import (
@@ -30,6 +31,8 @@ from toolkit.kafka import DeliveryReport, KafkaStats, PartitionLag
 disable_created_metrics()
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
 
 #: Latency of one validation or one produce: sub-millisecond to seconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -106,6 +109,9 @@ class PipelineMetrics:
         self.invalid_records = Counter("sptk_invalid_records", "Records that broke a schema (permanent schema "
                                        "violations), per app_id and the first schema they broke.",
                                        ["app_id", "schema"], registry=r)
+        self.deprecated_events = Counter("sptk_deprecated_schema_events", "Events whose schema the governance file "
+                                         "deprecates (including those sent to bad past its sunset), per schema.",
+                                         ["schema"], registry=r)
         self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
                                    "answer; a replay runs them again.", registry=r)
         self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",
@@ -206,3 +212,28 @@ def _age(text: str, now: float) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, now - moment.timestamp())
+
+
+class LagObserver:
+    """``sptk_consumer_lag`` for a consumer that asks the broker for watermarks: every ``interval_s`` at most.
+
+    The lag is an observation: a broker that does not answer is logged at debug level, never raised.
+    """
+
+    def __init__(self, metrics: PipelineMetrics | None, lag: Callable[[], Iterable[PartitionLag]],
+                 interval_s: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.metrics = metrics
+        self._lag = lag
+        self.interval_s = interval_s
+        self._clock = clock
+        self._next = 0.0
+
+    def __call__(self, force: bool = False) -> None:
+        now = self._clock()
+        if self.metrics is None or (not force and now < self._next):
+            return
+        self._next = now + self.interval_s
+        try:
+            self.metrics.set_lag(self._lag())
+        except Exception as exc:  # never stop the work for an observation
+            log.debug("consumer lag unavailable: %s", exc)

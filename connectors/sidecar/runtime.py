@@ -27,6 +27,7 @@ from toolkit.config.models import PipelineConfig
 from toolkit.signals import take_held
 
 if TYPE_CHECKING:
+    from connectors.collector.source import CollectorSource
     from connectors.sources.http import HttpSource
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,9 @@ class Sidecar:
             self.metrics.registry_state(answers=registries)
         return Response(HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE)
 
-    def mount(self, source: HttpSource) -> None:
-        """Serve an HTTP source on the sidecar's port; it stops taking batches the moment a drain starts."""
+    def mount(self, source: HttpSource | CollectorSource) -> None:
+        """Serve an HTTP source (or the collector) on the sidecar's port; it stops taking requests the moment a drain
+        starts."""
         source.mount(self.server)
         self.on_drain(source.stop)
 

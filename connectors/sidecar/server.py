@@ -33,6 +33,8 @@ class Request:
     headers: Mapping[str, str]  # lower-case names
     body: bytes
     client: str
+    #: the query string as sent, still percent-encoded (``query`` is its parsed form)
+    raw_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,18 @@ class HttpServer:
         self._requested_port = port
         self.limits = limits or ServerLimits()
         self._routes: dict[tuple[str, str], _Route] = {}
+        #: (method, prefix) routes, tried longest prefix first when no exact route matches
+        self._prefixes: dict[tuple[str, str], _Route] = {}
         self._server: HardenedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def route(self, method: str, path: str, handler: Handler, max_body_bytes: int = 0) -> None:
         self._routes[(method.upper(), path)] = _Route(handler, max_body_bytes)
+
+    def route_prefix(self, method: str, prefix: str, handler: Handler, max_body_bytes: int = 0) -> None:
+        """Serve every path under ``prefix`` that no exact route takes (the collector's vendor paths, Micro's Iglu
+        lookups); the longest matching prefix wins."""
+        self._prefixes[(method.upper(), prefix)] = _Route(handler, max_body_bytes)
 
     @property
     def port(self) -> int:
@@ -93,7 +102,17 @@ class HttpServer:
         """
         if self._server is not None:
             return
-        routes = self._routes
+        routes, prefixes = self._routes, self._prefixes  # routes may still be added until start (a mounted source)
+
+        def find(method: str, path: str) -> _Route | None:
+            route = routes.get((method, path))
+            if route is not None:
+                return route
+            matching = [(len(p), r) for (m, p), r in list(prefixes.items()) if m == method and path.startswith(p)]
+            return max(matching, key=lambda item: item[0])[1] if matching else None
+
+        def allowed_methods(path: str) -> list[str]:
+            return sorted({m for m, p in routes if p == path} | {m for m, p in prefixes if path.startswith(p)})
 
         class _Handler(HardenedHandler):
             server_version = "sptk-sidecar"
@@ -118,10 +137,10 @@ class HttpServer:
 
             def _handle(self) -> None:
                 url = urlsplit(self.path)
-                route = routes.get((self.command, url.path))
+                route = find(self.command, url.path)
                 if route is None:
                     self.close_connection = True  # a body, if any, is not read
-                    allowed = sorted(m for m, p in routes if p == url.path)
+                    allowed = allowed_methods(url.path)
                     if allowed:
                         self._send(Response.json(HTTPStatus.METHOD_NOT_ALLOWED,
                                                  {"error": f"{self.command} is not supported on {url.path}; use "
@@ -135,7 +154,8 @@ class HttpServer:
                     self._send(self._refused(body))
                     return
                 request = Request(self.command, url.path, parse_qs(url.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, body, self.client_address[0])
+                                  {k.lower(): v for k, v in self.headers.items()}, body, self.client_address[0],
+                                  url.query)
                 try:
                     response = route.handler(request)
                 except Exception:
@@ -144,7 +164,7 @@ class HttpServer:
                                              {"error": "internal error; see the sidecar log"})
                 self._send(response)
 
-            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_OPTIONS = _handle  # noqa: N815
 
         try:
             server = HardenedHTTPServer((self.host, self._requested_port), _Handler, self.limits)

@@ -1,4 +1,5 @@
-"""Sources: where enriched TSV records come from (files, stdin, archived directories, Kafka, HTTP).
+"""Sources: where records come from (enriched TSV files, stdin, archived directories, Kafka, HTTP; tracker requests
+through the collector, :mod:`connectors.collector.source`).
 
 Every source yields :class:`Record` values with a :class:`Position` and takes a
 cumulative ``ack(position)`` once the pipeline has confirmed delivery, which it
@@ -95,6 +96,11 @@ def open_source(cfg: PipelineConfig, *, tracker: DeliveryTracker | None = None,
                            tracker=tracker, auto_offset_reset=src.kafka.auto_offset_reset,
                            commit_interval_s=cfg.delivery.commit_interval_s,
                            transactional=cfg.delivery.transactional, before_revoke=before_revoke)
+    if src.kind == "collector":
+        from connectors.collector.source import CollectorSource
+        from toolkit.config.inputs import CollectorSourceConfig
+
+        return CollectorSource(src.collector or CollectorSourceConfig())
     http = src.http
     if http is None:
         return HttpSource()

@@ -23,6 +23,7 @@ from http import HTTPStatus
 
 from connectors.sidecar.server import HttpServer, Request, Response
 from connectors.sources.base import Position, Record
+from iglu_registry.http_server import Refusal
 
 PARTITION = "http"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -34,7 +35,65 @@ def trace_id_of(request: Request) -> str | None:
     return m.group(1) if m and m.group(1) != "0" * 32 else None
 
 
-class HttpSource:
+def gunzip(data: bytes, max_bytes: int) -> bytes | Refusal:
+    """Every member of a gzip body (RFC 1952 allows several), or a refusal: a body is never taken in part.
+
+    Each member must reach its trailer (which checks its CRC and length), and whatever
+    follows a member must be another member; ``max_bytes`` counts all members together and
+    is checked while decompressing, so a small body that would expand without bound (a
+    zip bomb) is refused after ``max_bytes + 1`` bytes of output.
+    """
+    members: list[bytes] = []
+    size = 0
+    bad = HTTPStatus.BAD_REQUEST
+    while True:
+        member = len(members) + 1
+        d = zlib.decompressobj(wbits=31)
+        try:
+            out = d.decompress(data, max_bytes - size + 1)
+        except zlib.error as exc:
+            return Refusal(bad, f"the gzip body is corrupt (member {member}: {exc}); nothing was accepted")
+        size += len(out)
+        if size > max_bytes:
+            return Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body decompresses to more than {max_bytes} "
+                                                                "bytes; send smaller batches")
+        if not d.eof:
+            return Refusal(bad, f"the gzip body is incomplete (member {member} ends before its trailer); nothing was "
+                                "accepted: send the whole batch again")
+        members.append(out)
+        data = d.unused_data
+        if not data:
+            return b"".join(members)
+        if not data.startswith(b"\x1f\x8b"):
+            return Refusal(bad, f"{len(data)} bytes after the gzip data are not gzip; nothing was accepted")
+
+
+class HeldRequests:
+    """What a source that holds each request until its records are acknowledged shares: draining and closing.
+
+    ``stop`` refuses new requests while accepted ones still wait; ``close`` releases every waiting
+    request (each then answers ``503`` unless all its records were acknowledged).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._draining = False
+        self._closed = False
+
+    def stop(self) -> None:
+        """Drain: new requests get 503; requests already accepted still wait for their acks."""
+        with self._lock:
+            self._draining = True
+
+    def close(self) -> None:
+        """Release every waiting request (with 503 if its records were not all acknowledged)."""
+        with self._lock:
+            self._draining = True
+            self._closed = True
+            self._lock.notify_all()
+
+
+class HttpSource(HeldRequests):
     """Accept batches over HTTP; ``read()`` hands their lines to the pipeline in arrival order.
 
     Positions are one increasing sequence (partition ``http``), so the pipeline's
@@ -43,18 +102,16 @@ class HttpSource:
 
     def __init__(self, *, path: str = "/v1/enriched", max_body_bytes: int = 10 * 1024 * 1024,
                  max_pending_records: int = 50_000, ack_timeout_s: float = 30.0) -> None:
+        super().__init__()
         self.path = path
         self.description = f"http: POST {path}"
         self.max_body_bytes = max_body_bytes
         self.max_pending_records = max_pending_records
         self.ack_timeout_s = ack_timeout_s
         self._queue: queue.Queue[Record] = queue.Queue()
-        self._lock = threading.Condition()
         self._next = 0  # next sequence number
         self._acked = -1  # highest acknowledged sequence number
         self._batches = itertools.count(1)
-        self._draining = False
-        self._closed = False
         self.accepted_total = 0
         self.rejected_batches = 0
 
@@ -79,37 +136,8 @@ class HttpSource:
         if encoding != "gzip":
             return self._refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Encoding {encoding!r} is not supported; "
                                                                    "send identity or gzip")
-        return self._gunzip(request.body)
-
-    def _gunzip(self, data: bytes) -> bytes | Response:
-        """Every member of a gzip body (RFC 1952 allows several), or a refusal: a batch is never taken in part.
-
-        Each member must reach its trailer (which checks its CRC and length), and whatever
-        follows a member must be another member; the size limit counts all members together.
-        """
-        members: list[bytes] = []
-        size = 0
-        bad = HTTPStatus.BAD_REQUEST
-        while True:
-            member = len(members) + 1
-            d = zlib.decompressobj(wbits=31)
-            try:
-                out = d.decompress(data, self.max_body_bytes - size + 1)
-            except zlib.error as exc:
-                return self._refuse(bad, f"the gzip body is corrupt (member {member}: {exc}); nothing was accepted")
-            size += len(out)
-            if size > self.max_body_bytes:
-                return self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the body decompresses to more than "
-                                    f"{self.max_body_bytes} bytes; send smaller batches")
-            if not d.eof:
-                return self._refuse(bad, f"the gzip body is incomplete (member {member} ends before its trailer); "
-                                         "nothing was accepted: send the whole batch again")
-            members.append(out)
-            data = d.unused_data
-            if not data:
-                return b"".join(members)
-            if not data.startswith(b"\x1f\x8b"):
-                return self._refuse(bad, f"{len(data)} bytes after the gzip data are not gzip; nothing was accepted")
+        body = gunzip(request.body, self.max_body_bytes)
+        return self._refuse(HTTPStatus(body.status), body.message) if isinstance(body, Refusal) else body
 
     def handle(self, request: Request) -> Response:
         body = self._decode_body(request)
@@ -190,17 +218,3 @@ class HttpSource:
             if position.offset > self._acked:
                 self._acked = position.offset
                 self._lock.notify_all()
-
-    def stop(self) -> None:
-        """Drain: new batches get 503; requests already accepted still wait for their acks."""
-        with self._lock:
-            self._draining = True
-
-    def close(self) -> None:
-        """Release every waiting request (with 503 if its records were not all acknowledged)."""
-        with self._lock:
-            self._draining = True
-            self._closed = True
-            self._lock.notify_all()
-
-

@@ -8,8 +8,16 @@ from typing import Any
 
 from connectors.sources.base import Position, Record
 from toolkit.kafka import PartitionLag, TrackedConsumer
+from toolkit.kafka.consuming import ConsumedMessage
 from toolkit.kafka.headers import TRACE_ID
 from toolkit.pipeline.delivery import DeliveryTracker
+
+
+def record_of(m: ConsumedMessage) -> Record:
+    """A consumed message as the pipeline's record: its value, ``topic/partition`` and offset, its trace id."""
+    trace = next((v.decode("ascii", "replace") for k, v in reversed(m.headers) if k == TRACE_ID and v), None)
+    return Record(m.value or b"", Position(m.partition_key, m.offset), f"kafka:{m.topic}/{m.partition}@{m.offset}",
+                  trace_id=trace)
 
 
 class KafkaSource:
@@ -38,13 +46,7 @@ class KafkaSource:
     def read(self, max_records: int, timeout_s: float) -> list[Record]:
         if self._stopped:
             return []
-        out = []
-        for m in self.consumer.consume(max_records, timeout_s):
-            trace = next((v.decode("ascii", "replace") for k, v in reversed(m.headers) if k == TRACE_ID and v),
-                         None)
-            out.append(Record(m.value or b"", Position(m.partition_key, m.offset),
-                              f"kafka:{m.topic}/{m.partition}@{m.offset}", trace_id=trace))
-        return out
+        return [record_of(m) for m in self.consumer.consume(max_records, timeout_s)]
 
     @property
     def finished(self) -> bool:

@@ -1,9 +1,10 @@
 """The two warehouse backends: DuckDB (embedded, a file) and PostgreSQL (psycopg 3).
 
-Both expose the same few operations so the loader and the reconciliation engine
-hold no dialect branches beyond SQL text: run a statement, fetch rows, list a
-table's columns, and bulk-stage rows into a temporary table (DuckDB reads a
-newline-delimited JSON file; PostgreSQL takes COPY).
+Two interfaces, by use. ``ReadBackend`` is what the reconciliation needs from any SQL engine it compares in
+(run a statement, fetch rows, list a table's columns), so a warehouse that is only ever read (``sql:`` in
+migration) implements that and nothing more. ``LoadBackend`` adds what the loader needs on top: transactions
+and bulk-staging rows into a temporary table (DuckDB reads a newline-delimited JSON file; PostgreSQL takes COPY).
+Both DuckDB and PostgreSQL are load backends, so the loader and the engine hold no dialect branches beyond SQL text.
 """
 
 from __future__ import annotations
@@ -27,31 +28,20 @@ class WarehouseUnavailable(RuntimeError):
     """The warehouse could not be opened or stopped answering; the message says which and what to check."""
 
 
-class Backend(ABC):
+class ReadBackend(ABC):
+    """A SQL engine statements run in and rows come back from: all the reconciliation asks of a warehouse."""
+
     dialect: Dialect
-    #: the DB-API style connection both drivers give (``execute`` on the connection itself)
+    #: the DB-API style connection the driver gives
     con: Any
-    #: how the dialect opens a transaction; COMMIT, ROLLBACK and close are the same in both
-    begin_sql: str
+    #: the SQL dialect the statements are rewritten into before they run (None: run as written in ``dialect``)
+    transpiled_to: str | None = None
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    def stage(self, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], table: str = STAGE_TABLE) -> int:
-        """Replace temporary ``table`` with ``rows`` (sparse: a missing column is NULL); return how many."""
-
-    def begin(self) -> None:
-        self.con.execute(self.begin_sql)
-
-    def commit(self) -> None:
-        self.con.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
 
     def close(self) -> None:
         self.con.close()
@@ -72,7 +62,27 @@ class Backend(ABC):
         return "?" if self.dialect is Dialect.DUCKDB else "%s"
 
 
-class DuckDBBackend(Backend):
+class LoadBackend(ReadBackend):
+    """A warehouse rows are loaded into: transactions and bulk staging on top of reading."""
+
+    #: how the dialect opens a transaction; COMMIT and ROLLBACK are the same in both
+    begin_sql: str
+
+    @abstractmethod
+    def stage(self, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], table: str = STAGE_TABLE) -> int:
+        """Replace temporary ``table`` with ``rows`` (sparse: a missing column is NULL); return how many."""
+
+    def begin(self) -> None:
+        self.con.execute(self.begin_sql)
+
+    def commit(self) -> None:
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
+
+
+class DuckDBBackend(LoadBackend):
     dialect = Dialect.DUCKDB
     begin_sql = "BEGIN TRANSACTION"
 
@@ -133,7 +143,7 @@ class DuckDBBackend(Backend):
         self._tmp.cleanup()
 
 
-class PostgresBackend(Backend):
+class PostgresBackend(LoadBackend):
     dialect = Dialect.POSTGRES
     begin_sql = "BEGIN"
 
@@ -170,7 +180,7 @@ class PostgresBackend(Backend):
         return count
 
 
-def open_backend(url: WarehouseURL, read_only: bool = False) -> Backend:
+def open_backend(url: WarehouseURL, read_only: bool = False) -> LoadBackend:
     if url.dialect is Dialect.DUCKDB:
         if read_only and not Path(url.target).exists():
             raise WarehouseUnavailable(f"DuckDB file {url.target} does not exist")

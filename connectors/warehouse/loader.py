@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from connectors.warehouse.backends import STAGE_TABLE, Backend, open_backend
+from connectors.warehouse.backends import STAGE_TABLE, LoadBackend, open_backend
 from connectors.warehouse.bad_rows import BadRowRecord
 from connectors.warehouse.columns import (
     ATOMIC_COLUMNS,
@@ -77,7 +77,7 @@ def _now() -> str:
 class Warehouse:
     """One warehouse schema (``<schema>.events`` and ``<schema>.bad_rows``) that rows are loaded into."""
 
-    def __init__(self, url: WarehouseURL, backend: Backend) -> None:
+    def __init__(self, url: WarehouseURL, backend: LoadBackend) -> None:
         self.url = url
         self.backend = backend
         self.schema = url.schema

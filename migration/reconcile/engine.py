@@ -159,7 +159,8 @@ class _Run:
         self.rec = rec
         self.db = workspace.backend
         self.plan = plan_columns(workspace.legacy.columns, workspace.new.columns, config.ignore_columns)
-        self.sql = Sql(self.db.dialect, config.rules, config.window_us, self.plan)
+        self.sql = Sql(self.db.dialect, config.rules, config.window_us, self.plan,
+                       transpiled_to=self.db.transpiled_to)
         self.freshness: list[dict[int | None, Freshness]] = [{}, {}]
 
     def q(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -328,7 +329,8 @@ class _Run:
     def _recheck_json_key_order(self) -> None:
         """DuckDB compares JSON as text; re-compare the few still-differing JSON values as parsed values."""
         json_columns = {c.name for c in self.plan.compared if c.is_json}
-        changed = [c for (c,) in self.q(f"SELECT DISTINCT unnest(changed) FROM {DIFF}") if c in json_columns]
+        changed = [c for (c,) in self.q(f"SELECT DISTINCT x.c FROM ({self.sql.elements(DIFF, 'changed')}) x")
+                   if c in json_columns]
         for column in sorted(changed):
             same = [event_id for event_id, left, right in self.q(self.sql.json_pairs(column, self.ws.legacy.relation,
                                                                                   self.ws.new.relation))
@@ -368,7 +370,7 @@ class _Run:
             f"({', '.join(literal(e) for e in event_ids)})")}
         names = sorted({c for columns in changed.values() for c in columns})
         where = f"WHERE t.event_id IN ({', '.join(literal(e) for e in event_ids)})"
-        select = ", ".join(f"l.{quote(c)}, r.{quote(c)}" for c in names)
+        select = ", ".join(f"l.{quote(c)} AS l{i}, r.{quote(c)} AS r{i}" for i, c in enumerate(names))  # names unique
         values: dict[str, dict[str, tuple[str | None, str | None]]] = {}
         for event_id, *pairs in self.q(
                 f"SELECT l.event_id, {select} FROM {self.sql.projection(self.ws.legacy.relation, True, where)} l "
@@ -383,8 +385,7 @@ class _Run:
         json_columns = {c.name for c in self.sql.compared if c.is_json}
         counts: dict[str, int] = defaultdict(int)
         for column in sorted(set(self.rec.modified_columns) & json_columns):
-            modified = {r[0] for r in self.q(f"SELECT event_id FROM {FINDINGS} WHERE bucket = 'modified' AND "
-                                              f"{self.sql.contains('changed', column)}")}
+            modified = {r[0] for r in self.q(self.sql.naming(FINDINGS, "changed", column, "bucket = 'modified'"))}
             for event_id, left, right in self.q(self.sql.json_pairs(column, self.ws.legacy.relation,
                                                                    self.ws.new.relation)):
                 if event_id in modified:
@@ -393,8 +394,8 @@ class _Run:
         return dict(counts)
 
     def _column_counts(self, list_column: str, where: str) -> dict[str, int]:
-        rows = self.q(f"SELECT c, count(*) FROM (SELECT unnest({list_column}) AS c FROM {FINDINGS} WHERE {where}) x "
-                      f"GROUP BY c ORDER BY c")
+        rows = self.q(f"SELECT x.c, count(*) FROM ({self.sql.elements(FINDINGS, list_column, where)}) x "
+                      f"GROUP BY x.c ORDER BY x.c")
         return {c: int(n) for c, n in rows}
 
     def _window_results(self, windows: list[dict[int, tuple[int, int, int]]], by_window: dict[int, dict[str, int]],

@@ -16,6 +16,7 @@ from datetime import datetime
 from connectors.warehouse.columns import literal, quote
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaCriterion
 from migration.reconcile.errors import ConfigError
+from toolkit.moments import parse_moment as toolkit_moment
 
 #: The hive partition column kafka-load writes (and many exports use): pruned by date when present.
 PARTITION_COLUMN = "collector_date"
@@ -107,16 +108,12 @@ def parse_event_criterion(text: str) -> SchemaCriterion:
 
 def parse_moment(option: str, text: str | None) -> datetime | None:
     """An ISO-8601 time (UTC when it names no zone), naive UTC for SQL."""
-    from datetime import UTC
-
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{option} {text!r} is not an ISO-8601 time like 2024-05-01T12:00:00Z or 2024-05-01") \
-            from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+        return toolkit_moment(option, text).replace(tzinfo=None)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def scope_from_options(since: str | None, until: str | None, app_ids: Iterable[str], platforms: Iterable[str],

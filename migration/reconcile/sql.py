@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from connectors.warehouse.columns import Dialect, literal, quote
 from migration.reconcile.config import Rules
 from migration.reconcile.plan import EVENT_TYPE_COLUMNS, Category, ColumnPlan, PlannedColumn
+from migration.warehouses import json_rules
 
 WINDOWS = "_sptk_windows"
 DIFF = "_sptk_diff"
@@ -30,6 +31,8 @@ class Sql:
     active: frozenset[str] | None = None
     #: Whether each side (legacy, new) holds one row per event id: then no representative row is picked.
     unique: tuple[bool, bool] = (False, False)
+    #: The sqlglot dialect the DuckDB text is transpiled to (None: it runs as written).
+    transpiled_to: str | None = None
 
     @property
     def compared(self) -> tuple[PlannedColumn, ...]:
@@ -76,6 +79,10 @@ class Sql:
         if self.duck:
             if not rules_apply:
                 return f"CAST(json({ref}) AS VARCHAR)"
+            if self.transpiled_to in json_rules.WRITERS:  # the warehouse writes the rules itself (render)
+                rules = tuple(name for name, on in ((json_rules.SCHEMA_VERSION, self.rules.schema_version),
+                                                     (json_rules.NULLS_OMITTED, self.rules.nulls_omitted)) if on)
+                return json_rules.marker(ref, column.category is Category.JSON_ARRAY, rules)
             if column.category is Category.JSON_ARRAY:
                 return (f"CAST(to_json(list_transform(json_extract({ref}, '$[*]'), "
                         f"lambda e: {self._json_object('e')})) AS VARCHAR)")
@@ -230,11 +237,28 @@ class Sql:
             return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)"
         return f"array_remove(ARRAY[{', '.join(items)}]::text[], NULL)"
 
-    def length(self, expr: str) -> str:
-        return f"len({expr})" if self.duck else f"cardinality({expr})"
+    def nonempty(self, expr: str) -> str:
+        """Whether a list of column names holds any. A transpiled warehouse joins the names instead of counting
+        them: Snowflake's ARRAY_SIZE is right, but the fakesnow emulator sizes a stored list as JSON text."""
+        if self.transpiled_to is not None:
+            return f"array_to_string({expr}, ',') <> ''"
+        return f"len({expr}) > 0" if self.duck else f"cardinality({expr}) > 0"
 
-    def contains(self, expr: str, name: str) -> str:
-        return f"list_contains({expr}, {literal(name)})" if self.duck else f"{literal(name)} = ANY({expr})"
+    def elements(self, table: str, list_column: str, where: str = "TRUE") -> str:
+        """Each element of a list column as a row (``event_id``, ``c``), the lists' own rows filtered by ``where``.
+
+        The list is unnested in FROM, never in the select list nor tested with list_contains: sqlglot writes this
+        as Snowflake's FLATTEN, BigQuery's UNNEST or Redshift's PartiQL navigation, where a select-list unnest
+        becomes a generated index series (which the Snowflake emulator refuses) and list_contains a VARIANT cast
+        of the name (which it misreads as JSON). The element is named ``value``, FLATTEN's own name, so its cast
+        gives the bare string (fakesnow emulates that by the name).
+        """
+        return (f"SELECT d.event_id, CAST(u.value AS {self.text_type}) AS c FROM {table} d, "
+                f"unnest(d.{quote(list_column)}) AS u(value) WHERE {where}")
+
+    def naming(self, table: str, list_column: str, name: str, where: str = "TRUE") -> str:
+        """The event ids whose ``list_column`` holds ``name``."""
+        return f"SELECT x.event_id FROM ({self.elements(table, list_column, where)}) x WHERE x.c = {literal(name)}"
 
     def diff(self, legacy: str, new: str, where: str) -> str:
         """Full outer join of the representatives: missing on a side, value changes and null-only changes."""
@@ -253,13 +277,15 @@ class Sql:
             f"{self._list(changed)} AS changed, {self._list(null_only)} AS null_only "
             f"FROM {self.projection(legacy, True, where)} l FULL OUTER JOIN "
             f"{self.projection(new, False, where)} r ON l.event_id = r.event_id) d "
-            f"WHERE side <> 'both' OR {self.length('changed')} > 0 OR {self.length('null_only')} > 0"
+            f"WHERE side <> 'both' OR {self.nonempty('changed')} OR {self.nonempty('null_only')}"
         )
 
     def json_pairs(self, column: str, legacy: str, new: str) -> str:
         """The normalised JSON of both sides where a column still differs (for the key-order re-check)."""
-        ids = f"WHERE t.event_id IN (SELECT event_id FROM {DIFF} WHERE {self.contains('changed', column)})"
-        return (f"SELECT l.event_id, l.{quote(column)}, r.{quote(column)} FROM {self.projection(legacy, True, ids)} l "
+        ids = f"WHERE t.event_id IN ({self.naming(DIFF, 'changed', column)})"
+        # each value has a name of its own: some drivers keep one of two result columns that share a name
+        return (f"SELECT l.event_id, l.{quote(column)} AS legacy_value, r.{quote(column)} AS new_value "
+                f"FROM {self.projection(legacy, True, ids)} l "
                 f"JOIN {self.projection(new, False, ids)} r ON r.event_id = l.event_id")
 
     def drop_from_changed(self, column: str, ids_table: str) -> list[str]:
@@ -269,8 +295,8 @@ class Sql:
             update = f"array_remove(changed, {literal(column)})"
         return [
             f"UPDATE {DIFF} SET changed = {update} WHERE event_id IN (SELECT event_id FROM {ids_table})",
-            f"DELETE FROM {DIFF} WHERE side = 'both' AND {self.length('changed')} = 0 "
-            f"AND {self.length('null_only')} = 0",
+            f"DELETE FROM {DIFF} WHERE side = 'both' AND NOT {self.nonempty('changed')} "
+            f"AND NOT {self.nonempty('null_only')}",
         ]
 
     def findings(self, bad_legacy: str | None, bad_new: str | None, cutoff: str) -> str:
@@ -289,7 +315,7 @@ class Sql:
             f"WHEN d.side = 'only_new' AND bl.bad_row_type IS NOT NULL THEN 'rejected' "
             f"WHEN d.side <> 'both' AND d.ts > {self.tstamp(cutoff)} THEN 'pending' "
             f"WHEN d.side <> 'both' THEN d.side "
-            f"WHEN {self.length('d.changed')} > 0 THEN 'modified' ELSE 'null_only' END AS bucket, "
+            f"WHEN {self.nonempty('d.changed')} THEN 'modified' ELSE 'null_only' END AS bucket, "
             f"CASE WHEN d.side = 'only_legacy' THEN bn.bad_row_type WHEN d.side = 'only_new' THEN bl.bad_row_type "
             f"END AS bad_row_type "
             f"FROM {DIFF} d LEFT JOIN {bad(bad_legacy)} bl ON bl.event_id = d.event_id "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from connectors.warehouse.backends import Backend
+from connectors.warehouse.backends import ReadBackend
 
 
 class SourceFailed(RuntimeError):
@@ -28,7 +28,7 @@ class Side:
 
 @dataclass(slots=True)
 class Workspace:
-    backend: Backend
+    backend: ReadBackend
     legacy: Side
     new: Side
     _cleanups: list[Callable[[], None]] = field(default_factory=list)

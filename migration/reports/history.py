@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from migration.cutover import Day, History, Report, report_entry
+from migration.cutover import History, Report, report_entry
 
 FORMAT = "sptk-reconcile-history/1"
 
@@ -66,6 +66,7 @@ def _first_reason(report: Report, limit: int = 48) -> str:
 
 
 def _row(day: str, passing: str, report: Report) -> list[str]:
+    """One report's cells of the history table (day, pass, verdict, compared, differences, metrics, file, owners)."""
     entry = report_entry(report)
     differences = ", ".join(f"{k} {v}" for k, v in entry["buckets"].items() if v) or _first_reason(report)
     owners = ", ".join(sorted({s.owner for s in report.signoffs})) or "-"
@@ -74,12 +75,17 @@ def _row(day: str, passing: str, report: Report) -> list[str]:
             _metrics(entry["metrics"]), report.path.name, owners]
 
 
-def _day_rows(day: Day, allow_warn: bool) -> list[list[str]]:
-    passing = "yes" if day.passing(allow_warn) else "no"
-    if not day.reports:
-        return [[day.day.isoformat(), passing, "(no report)"]]
-    ordered = sorted(day.reports, key=Report.sort_key)
-    return [_row(day.day.isoformat() if i == 0 else "", passing if i == 0 else "", r) for i, r in enumerate(ordered)]
+def table_rows(history: History) -> list[tuple[list[str], Report | None]]:
+    """The table's rows, grouped by day (the day and pass on its first row), each with its report (None: no report)."""
+    rows: list[tuple[list[str], Report | None]] = []
+    for day in history.days:
+        passing = "yes" if day.passing(history.allow_warn) else "no"
+        if not day.reports:
+            rows.append(([day.day.isoformat(), passing, "(no report)"], None))
+        for i, report in enumerate(sorted(day.reports, key=Report.sort_key)):
+            rows.append((_row(day.day.isoformat() if i == 0 else "", passing if i == 0 else "", report), report))
+    rows += [(_row("(no date)", "", r), r) for r in sorted(history.undated, key=Report.sort_key)]
+    return rows
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -93,8 +99,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def render_history_text(history: History, require_streak: int | None, require_signoff: Sequence[str]) -> str:
-    rows = [row for day in history.days for row in _day_rows(day, history.allow_warn)]
-    rows += [_row("(no date)", "", r) for r in sorted(history.undated, key=Report.sort_key)]
+    rows = [cells for cells, _ in table_rows(history)]
     count = len(history.days)
     span = f"{history.days[0].day} .. {history.days[-1].day}" if history.days else "no dated report"
     reports = sum(len(d.reports) for d in history.days) + len(history.undated)

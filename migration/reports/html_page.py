@@ -30,6 +30,8 @@ code,pre{font-size:12px}pre{white-space:pre-wrap;overflow-wrap:anywhere}.muted{c
 p,li{overflow-wrap:anywhere}
 svg{display:block;width:100%;height:auto;max-width:100%}svg text{font:11px system-ui,sans-serif;fill:#57606a}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:middle}
+svg.strip{max-width:760px}svg.strip text{font-size:16px}
+table.history td:nth-child(1),table.history td:nth-child(8){white-space:nowrap}
 """
 
 
@@ -40,18 +42,23 @@ def page(title: str, body: Sequence[str]) -> str:
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>", *body, "</body></html>\n"])
 
 
+def badge(text: str, colour: str, extra: str = "") -> str:
+    return f"<span class='verdict' style='background:{colour}'>{escape(text.upper())}</span>{escape(extra)}"
+
+
 def verdict_badge(verdict: str, extra: str = "") -> str:
-    colour = VERDICT_COLOURS.get(verdict, VERDICT_COLOURS["undecided"])
-    return f"<span class='verdict' style='background:{colour}'>{escape(verdict.upper())}</span>{escape(extra)}"
+    return badge(verdict, VERDICT_COLOURS.get(verdict, VERDICT_COLOURS["undecided"]), extra)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence[str] | None = None) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence[str] | None = None,
+          css_class: str = "") -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for index, row in enumerate(rows):
         css = f' class="{escape(classes[index])}"' if classes and classes[index] else ""
         body.append(f"<tr{css}>" + "".join(f"<td>{escape(cell(v))}</td>" for v in row) + "</tr>")
-    return f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+    table_class = f' class="{escape(css_class)}"' if css_class else ""
+    return f"<div class='scroll'><table{table_class}><tr>{head}</tr>{''.join(body)}</table></div>"
 
 
 def cell(value: Any) -> str:

@@ -7,13 +7,12 @@ cannot know every driver's exception classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from connectors.warehouse.backends import Backend
-from connectors.warehouse.columns import Column
+from connectors.warehouse.backends import ReadBackend
 from connectors.warehouse.url import DEFAULT_SCHEMA
 from migration.reconcile.workspace import SourceFailed
 from migration.warehouses.dialects import engine_dialect, render
@@ -59,14 +58,14 @@ def parse_sql_url(text: str) -> SqlURL:
     return SqlURL(base + (f"?{rest}" if rest else ""), ours.get("schema", DEFAULT_SCHEMA), ours.get("bad"), layout)
 
 
-class SqlAlchemyBackend(Backend):
-    begin_sql = "BEGIN"
+class SqlAlchemyBackend(ReadBackend):
+    """Read only: the reconciliation runs its statements here; nothing is ever loaded through ``sql:``."""
 
     def __init__(self, source: SqlURL) -> None:
         import sqlalchemy
 
         self.source = source
-        self.dialect, self.target = engine_dialect(source.backend_name)
+        self.dialect, self.transpiled_to = engine_dialect(source.backend_name)
         try:
             self.engine = sqlalchemy.create_engine(source.url, poolclass=sqlalchemy.pool.NullPool)
             self.con = self.engine.raw_connection()
@@ -80,10 +79,10 @@ class SqlAlchemyBackend(Backend):
     def _run(self, sql: str, params: Sequence[Any] | None) -> Any:
         cursor = self.con.cursor()
         try:
-            if self.target is None:
+            if self.transpiled_to is None:
                 cursor.execute(sql, tuple(params) if params else None)
             else:  # the values are rendered into the target's SQL: see render
-                cursor.execute(render(sql, self.target, params or ()))
+                cursor.execute(render(sql, self.transpiled_to, params or ()))
         except Exception as exc:
             cursor.close()
             raise SourceFailed(f"the warehouse {self.source.redacted} refused a reconciliation query: "
@@ -99,9 +98,6 @@ class SqlAlchemyBackend(Backend):
             return [tuple(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
-
-    def stage(self, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], table: str = "") -> int:
-        raise NotImplementedError("a reconcile source is read, never loaded, through sql:")
 
     def close(self) -> None:
         self.con.close()

@@ -1,7 +1,9 @@
 """The reconciliation's SQL in each warehouse's dialect.
 
 The engine writes DuckDB or PostgreSQL SQL; any other warehouse gets the DuckDB text transpiled by
-``sqlglot``, so one plan is written once and every warehouse runs the same comparison.
+``sqlglot``, so one plan is written once and every warehouse runs the same comparison. Where sqlglot cannot
+write a fragment for a warehouse (the JSON rules), the plan leaves a stand-in that is replaced by that
+warehouse's own text: see :mod:`migration.warehouses.json_rules`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connectors.warehouse.columns import Dialect
+from migration.warehouses import json_rules
 
 #: SQLAlchemy backend name -> sqlglot dialect name, for the warehouses whose SQL is transpiled.
 TRANSPILED = {"snowflake": "snowflake", "bigquery": "bigquery", "redshift": "redshift",
@@ -44,6 +47,14 @@ def render(sql: str, target: str | None, params: Sequence[Any] = ()) -> str:
     import sqlglot
     from sqlglot import exp
 
+    def own_text(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Anonymous) or node.name.lower() != json_rules.MARKER:
+            return node
+        ref, kind, *rules = node.expressions
+        text = json_rules.written(target, ref.sql(dialect=target), kind.name == "array", tuple(r.name for r in rules))
+        return exp.Var(this=text)  # written verbatim: it is already the target's SQL
+
     statements = [exp.replace_placeholders(s, *params) if params else s
                   for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    return ";\n".join(s.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE) for s in statements)
+    return ";\n".join(s.transform(own_text).sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
+                       for s in statements)

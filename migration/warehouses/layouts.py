@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.warehouse.backends import Backend
+from connectors.warehouse.backends import ReadBackend
 from connectors.warehouse.columns import Dialect, entity_column, is_entity_column, literal, quote
 
 WIDE, SHREDDED = "wide", "shredded"
@@ -49,7 +49,7 @@ def wide_name(column: str) -> str:
 
 
 class _Tables:
-    def __init__(self, backend: Backend, schema: str, catalog: str | None) -> None:
+    def __init__(self, backend: ReadBackend, schema: str, catalog: str | None) -> None:
         self.backend, self.schema, self.catalog = backend, schema, catalog
         self.p = backend.placeholder
         self._stored: dict[str, str] = {}
@@ -91,7 +91,7 @@ class _Tables:
         return bool(self.backend.query(sql))
 
 
-def read_side(backend: Backend, schema: str, layout: str | None, catalog: str | None = None) -> SideTable | None:
+def read_side(backend: ReadBackend, schema: str, layout: str | None, catalog: str | None = None) -> SideTable | None:
     """The side's events as wide rows, in the layout given or detected; None when there is no events table."""
     tables = _Tables(backend, schema, catalog)
     events = tables.described("events")

@@ -1,4 +1,5 @@
-"""``make demo`` as a new user sees it: one "ready", no raw librdkafka line, reports named once, working next steps."""
+"""``make demo`` as a new user sees it: one "ready", no raw librdkafka line, reports named once, working next steps,
+and the tracker leg's counts."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def test_make_demo_prints_each_thing_once_and_next_steps_that_work(tmp_path: Pat
     assert not re.search(r"^%\d\|", text, re.M), "a raw librdkafka log line"
     assert text.count("report.json") == 1 and text.count("html report:") == 1
     assert f"open the HTML report in a browser: file://{out / 'report.html'}" in text
+    # the tracker leg: 7 events per method, the one invalid on purpose in bad
+    assert "demo: tracker leg: the Python tracker sent 14 events over GET and POST through the collector: " \
+           "12 enriched, 2 bad" in text
 
     commands = next_steps(text)
     assert len(commands) == 2 and "sptk reconcile " in commands[0] and "sptk topics plan " in commands[1]

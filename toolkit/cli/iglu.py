@@ -19,6 +19,7 @@ import click
 from iglu_registry.check import CheckError, check_repository
 from iglu_registry.compat import CompatReport, Effect, compare_schemas
 from iglu_registry.errors import ResolutionError
+from iglu_registry.governance import DEFAULT_FILE, Governance, GovernanceError, load_governance
 from iglu_registry.http_server import ServerLimits
 from iglu_registry.layout import read_json
 from iglu_registry.lint import CHECK_NAMES, Severity, lint_directory, unknown_checks
@@ -109,21 +110,76 @@ def compat(old: Path, new: Path, json_to: str | None) -> None:
               "(e.g. origin/main); published versions there must not change.")
 @click.option("--skip-checks", default="", help="Comma-separated lint checks to skip.")
 @click.option("--strict", is_flag=True, help="Fail on lint warnings too.")
+@click.option("--governance", "governance_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Owners and deprecations (YAML) [default: DIRECTORY/{DEFAULT_FILE} when it exists]; with it every "
+                   "new or changed schema needs an owner.")
 @json_option("the report")
-def check(directory: Path, against: str | None, skip_checks: str, strict: bool, json_to: str | None) -> None:
-    """CI gate: lint + compat for new/changed schemas, no overwritten versions, no numbering gaps."""
+def check(directory: Path, against: str | None, skip_checks: str, strict: bool, governance_path: Path | None,
+          json_to: str | None) -> None:
+    """CI gate: lint + compat for new/changed schemas, no overwritten versions, no numbering gaps, an owner each."""
+    governance = _governance(governance_path, directory)
     try:
-        report = check_repository(directory, against, _skip_set(skip_checks))
+        report = check_repository(directory, against, _skip_set(skip_checks), governance)
     except CheckError as exc:
         raise CommandFailed(str(exc)) from None
     text = [f"compat {item.old_key.uri} -> {item.new_key.version}: {item.required.name} "
             f"(bump {item.actual.name if item.actual else '?'}) {'FAIL' if item.problem else 'ok'}"
             for item in report.compat if item.old_key and item.new_key]
     text += [str(issue) for issue in report.issues]
+    text += [f"approval: {a.schema} owned by {', '.join(a.owners)}, approve: {', '.join(a.approvers)}"
+             for a in report.approvals]
+    approvers = sorted({name for a in report.approvals for name in a.approvers})
     text.append(f"check: {len(report.checked)} schema(s) checked, {len(report.errors)} error(s), "
-                f"{len(report.issues) - len(report.errors)} warning(s)")
+                f"{len(report.issues) - len(report.errors)} warning(s)"
+                + (f"; approval needed from {', '.join(approvers)}" if approvers else ""))
     emit(json_to, json.dumps(report.to_json(), indent=2), "\n".join(text))
     sys.exit(Exit.OK if report.ok(strict) else Exit.FOUND)
+
+
+@iglu.command()
+@click.option("--governance", "governance_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The governance file (YAML) whose deprecations to list.")
+@click.option("--source", default=None, metavar="SRC", help="Count live usage in a warehouse: duckdb:PATH"
+              "[?schema=NAME] or parquet:GLOB (the events table's event_vendor/name/format/version).")
+@json_option("the deprecations")
+def deprecations(governance_path: Path, source: str | None, json_to: str | None) -> None:
+    """List deprecated schemas, their dates and replacement, and (with --source) how many events still use them."""
+    from toolkit.cli.schema_usage import UsageSourceError, schema_usage
+
+    governance = _governance(governance_path)
+    assert governance is not None
+    usage = []
+    if source is not None:
+        try:
+            usage = schema_usage(source)
+        except UsageSourceError as exc:
+            raise CommandFailed(str(exc)) from None
+    rows = []
+    text = []
+    for d in governance.deprecations:
+        live = [u for u in usage if d.criterion.matches(u.key)]
+        row = {**d.to_json(), "events": sum(u.events for u in live) if source else None,
+               "last_seen": max((u.last_seen for u in live), default=None),
+               "versions": {u.key.uri: u.events for u in live}}
+        rows.append(row)
+        line = f"{d.criterion.uri}: {d.describe()}"
+        if source is not None:
+            line += f"; {row['events']} event(s) in {source}" + (f", last {row['last_seen']}" if live else "")
+        text.append(line)
+    text.append(f"{len(rows)} deprecated schema(s)")
+    emit(json_to, json.dumps({"source": source, "deprecations": rows}, indent=2), "\n".join(text))
+
+
+def _governance(path: Path | None, directory: Path | None = None) -> Governance | None:
+    """The governance file named, else ``DIRECTORY/governance.yml`` if present, else none (exit 2 if unusable)."""
+    if path is None and directory is not None and (directory / DEFAULT_FILE).is_file():
+        path = directory / DEFAULT_FILE
+    if path is None:
+        return None
+    try:
+        return load_governance(path)
+    except GovernanceError as exc:
+        raise CommandFailed(str(exc)) from None
 
 
 @iglu.command()

@@ -21,7 +21,8 @@ from toolkit.cli.conventions import unexpected
 
 #: commands that drain on SIGTERM (the sidecar runtime handles their signals): the root holds stop signals for
 #: them from the start, so one that arrives while they import and read their config is a graceful stop too
-DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), ("migrate", "kafka-load")})
+DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), ("migrate", "kafka-load"),
+                               ("sink", "http"), ("micro",)})
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -31,7 +32,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "pipeline": ("connectors.cli:pipeline", "Run the fan-out pipeline (raw/enriched/derived/bad)."),
     "topics": ("toolkit.cli.topics:topics", "Plan and apply the declared Kafka topics."),
     "reconcile": ("migration.cli:reconcile", "Compare the legacy and the Kafka path and give a verdict."),
+    "micro": ("connectors.micro.cli:micro", "A local Snowplow Micro: the collector, the pipeline and Micro's API."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
+    "sink": ("connectors.sinks.cli:sink", "Deliver enriched or derived topics to an HTTP/CDP endpoint."),
     "monitor": ("migration.monitor_cli:monitor", "Alert rules and dashboard from the SLOs; volume anomalies."),
 }
 
@@ -57,7 +60,8 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
                                                                             list[str]]:
         # ``args`` is the rest of the command line, group name first, and the group is not imported yet
-        if tuple(args[:2]) in DRAINING_COMMANDS and "--help" not in args and "-h" not in args:
+        draining = tuple(args[:2]) in DRAINING_COMMANDS or tuple(args[:1]) in DRAINING_COMMANDS
+        if draining and "--help" not in args and "-h" not in args:
             signals.hold()
         return super().resolve_command(ctx, args)
 

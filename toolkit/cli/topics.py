@@ -49,17 +49,17 @@ def topics() -> None:
 @_config_option
 @json_option("the plan")
 def plan(config_path: Path, json_to: str | None) -> None:
-    """Show, per topic and setting, what would be created or changed.
+    """Show, per topic and setting, and per ACL binding, what would be created or changed.
 
-    Exit 1 if an existing topic drifted or apply would refuse something (such as a replication
-    factor larger than the cluster).
+    Exit 1 if an existing topic or the ACLs drifted or apply would refuse something (such as a
+    replication factor larger than the cluster).
     """
     from toolkit.kafka import KafkaConfigError
     from toolkit.kafka.topics import read_plan
 
     cfg = _load(config_path)
     try:
-        result = read_plan(cfg)
+        result = read_plan(cfg, acls=True)
     except KafkaConfigError as exc:
         raise CommandFailed(str(exc)) from None
     except _kafka_errors() as exc:
@@ -79,21 +79,26 @@ def plan(config_path: Path, json_to: str | None) -> None:
 @_config_option
 @json_option("what was created, altered and refused")
 def apply(config_path: Path, json_to: str | None) -> None:
-    """Create missing topics, grow partitions and set configs. Never shrinks or re-replicates (exit 1 then)."""
+    """Create missing topics, grow partitions, set configs, grant and revoke declared ACLs.
+
+    Never shrinks, re-replicates or deletes a DENY binding (exit 1 then).
+    """
     from toolkit.kafka import KafkaConfigError
     from toolkit.kafka.topics import apply_plan, read_plan
 
     cfg = _load(config_path)
     try:
-        before = read_plan(cfg)
+        before = read_plan(cfg, acls=True)
         result = apply_plan(cfg, before)
     except KafkaConfigError as exc:
         raise CommandFailed(str(exc)) from None
     except _kafka_errors() as exc:
         raise CommandFailed(str(exc), Exit.UNDECIDED) from None
     lines = [f"created  {name}" for name in result.created] + [f"altered  {change}" for change in result.altered] \
+        + [f"granted  {acl}" for acl in result.granted] + [f"revoked  {acl}" for acl in result.revoked] \
         + [f"refused  {reason}" for reason in result.refused]
-    emit(json_to, json.dumps({"created": result.created, "altered": result.altered, "refused": result.refused},
+    emit(json_to, json.dumps({"created": result.created, "altered": result.altered, "granted": result.granted,
+                              "revoked": result.revoked, "refused": result.refused},
                              indent=2), "\n".join(lines or [f"nothing to do: {before.summary()}"]))
     if not result.complete:
         click.get_current_context().exit(Exit.FOUND)

@@ -17,15 +17,14 @@ from pydantic import ValidationError
 from toolkit.config.errors import Problem, suggest
 from toolkit.config.key_types import bare_type, child_type, model_of
 from toolkit.config.librdkafka import ClientSettings
-from toolkit.config.models import PipelineConfig
 from toolkit.config.secrets import Secret, file_keys_of
 from toolkit.config.validation import EnvText, Load, Loc, type_name
 
 
-def _render(loc: Loc, document: Any) -> str:
+def _render(loc: Loc, load: Load) -> str:
     """``("derived", 0, "filter")`` -> ``derived[clicks].filter``; librdkafka property names quoted."""
-    tp: Any = PipelineConfig
-    node = document
+    tp: Any = load.root
+    node: Any = load.document
     text = ""
     for part in loc:
         named = node[part].get("name") if isinstance(part, int) and isinstance(node, list) and \
@@ -47,12 +46,12 @@ def problems_of(exc: ValidationError, load: Load) -> list[Problem]:
     errors = exc.errors(include_url=False)
     for e in errors:
         loc: Loc = tuple(e["loc"])
-        if e["type"] == "missing" and loc in _misspelt(errors):
+        if e["type"] == "missing" and loc in _misspelt(errors, load):
             continue  # the misspelt key says it better: "unknown key; did you mean ...?"
         context = e.get("ctx") or {}
         if e["type"] == "config" and "key" in context:
             loc = (*loc[:-1], context["key"]) if loc and loc[-1] != context["key"] else (*loc, context["key"])
-        path = _render(loc, load.document)
+        path = _render(loc, load)
         message = _message(e["type"], loc, e.get("input"), context, e["msg"], load)
         var = e["input"].var if isinstance(e.get("input"), EnvText) else next(
             (v for p, v in load.env_paths.items() if path == p or path.startswith((f"{p}.", f"{p}["))), None)
@@ -60,12 +59,12 @@ def problems_of(exc: ValidationError, load: Load) -> list[Problem]:
     return list(dict.fromkeys(out))
 
 
-def _misspelt(errors: list[Any]) -> set[Loc]:
+def _misspelt(errors: list[Any], load: Load) -> set[Loc]:
     """Where a key is missing because an unknown key beside it looks like it."""
     out: set[Loc] = set()
     for e in errors:
         if e["type"] == "extra_forbidden":
-            parent = model_of(_walk(tuple(e["loc"][:-1])))
+            parent = model_of(_walk(tuple(e["loc"][:-1]), load))
             close = difflib.get_close_matches(str(e["loc"][-1]), list(parent.model_fields) if parent else [], 1, 0.6)
             out.update((*e["loc"][:-1], c) for c in close)
     return out
@@ -76,17 +75,17 @@ def _message(kind: str, loc: Loc, value: Any, context: Mapping[str, Any], defaul
     if kind == "config":
         return str(context["message"])
     if kind == "extra_forbidden":
-        parent = model_of(_walk(loc[:-1]))
+        parent = model_of(_walk(loc[:-1], load))
         accepted = file_keys_of(parent) if parent else []
-        where = f"[{_render(loc[:-1], load.document)}]" if loc[:-1] else "the top level"
+        where = f"[{_render(loc[:-1], load)}]" if loc[:-1] else "the top level"
         return f"unknown key; {suggest(str(loc[-1]), accepted)}valid keys in {where} are: {', '.join(accepted)}"
     if kind == "missing":
         name = str(loc[-1])
-        if bare_type(_walk(loc)) is Secret:
+        if bare_type(_walk(loc, load)) is Secret:
             return f"missing: set {name}_env (an environment variable) or {name}_file (a file holding the value)"
         return f"missing required key {name!r}"
     if kind == "literal_error":
-        options = [str(o) for o in typing.get_args(bare_type(_walk(loc)))]
+        options = [str(o) for o in typing.get_args(bare_type(_walk(loc, load)))]
         listed = ", ".join(map(repr, options))
         if isinstance(value, str):
             return f"{str(value)!r} is not allowed; {suggest(value, options)}expected one of {listed}"
@@ -113,8 +112,8 @@ def _message(kind: str, loc: Loc, value: Any, context: Mapping[str, Any], defaul
     return default.removeprefix("Value error, ")
 
 
-def _walk(loc: Loc) -> Any:
-    tp: Any = PipelineConfig
+def _walk(loc: Loc, load: Load) -> Any:
+    tp: Any = load.root
     for part in loc:
         tp = child_type(tp, part)
         if tp is None:

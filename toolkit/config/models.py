@@ -14,69 +14,32 @@ The key reference in docs/pipeline.md is generated from these models
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     Strict,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from iglu_registry.http_server import ServerLimits
 from iglu_registry.schema_key import SchemaCriterion
 from toolkit.config.errors import ConfigError, suggest
 from toolkit.config.field_paths import FieldPaths, PartitionKey, default_partition_key
 from toolkit.config.filters import Filter
+from toolkit.config.inputs import (
+    SourceConfig,
+)
 from toolkit.config.librdkafka import ClientSettings, LibrdkafkaProperties
-from toolkit.config.secrets import Secret, SecretRef, SecretValue, secret_fields
-from toolkit.config.sources import ENV_PREFIX, ENV_SEPARATOR, SptkEnvironment
-from toolkit.config.validation import LOADING, EnvText, fail, from_env_text, invalid, problem_at
+from toolkit.config.secrets import SecretValue
+from toolkit.config.section import Section
+from toolkit.config.sources import ENV_PREFIX, ENV_SEPARATOR, FileSettings
+from toolkit.config.validation import fail, invalid, problem_at
 from toolkit.config.values import ConfigPath, Criterion, Doc, OutputTarget, Target
-
-
-def _file_keys(schema: dict[str, Any], cls: type[BaseModel]) -> None:
-    """JSON Schema shows what a file holds: a secret ``x`` as ``x_env``/``x_file``, never ``x`` itself."""
-    props = schema.get("properties", {})
-    for name in secret_fields(cls):
-        about = props.pop(name, {}).get("description", "")
-        props[f"{name}_env"] = {"type": "string", "description": f"environment variable holding {about}"}
-        props[f"{name}_file"] = {"type": "string", "description": f"file holding {about}"}
-        rule = {"not": {"required": [f"{name}_env", f"{name}_file"]}}
-        if name in schema.get("required", []):
-            schema["required"].remove(name)
-            rule = {"oneOf": [{"required": [f"{name}_env"]}, {"required": [f"{name}_file"]}]}
-        schema.setdefault("allOf", []).append(rule)
-
-
-class Section(BaseModel):
-    """A table of the config file: strict, closed to unknown keys, frozen once loaded."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, json_schema_extra=_file_keys)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _file_shape(cls, data: Any) -> Any:
-        """Secrets named by ``<key>_env``/``<key>_file``; environment text converted to each key's type."""
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        for name in secret_fields(cls):
-            env, file = data.pop(f"{name}_env", None), data.pop(f"{name}_file", None)
-            inline = data.get(name)
-            if env is not None or file is not None or not (inline is None or isinstance(inline, Secret)):
-                data[name] = SecretRef(name, env, file, inline)
-        for name, value in data.items():
-            if isinstance(value, EnvText) and name in cls.model_fields:
-                data[name] = from_env_text(cls.model_fields[name].annotation, value)
-        return data
-
 
 _NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _PROFILE_PATTERN = r"^[a-z][a-z0-9_-]*$"
@@ -166,6 +129,26 @@ BUILTIN_TOPIC_DEFAULTS = TopicSettings(
 )
 
 
+_PRINCIPAL_PATTERN = r"^[A-Za-z][A-Za-z0-9]*:[^\s]+$"
+_GROUP_PATTERN = r"^[A-Za-z0-9._\-]+\*?$"
+
+
+class TopicAcl(Section):
+    """What one principal may do with this pipeline's topics, `[[topics.acls]]`; applied by `sptk topics apply`
+    (see [Topic ACLs](#topic-acls))."""
+
+    principal: Annotated[str, Field(pattern=_PRINCIPAL_PATTERN)] = Field(description=(
+        "the Kafka principal, e.g. `User:reader` (SASL user name) or `User:CN=app,O=acme` (TLS)"))
+    host: str = Field("*", description="the client host the grant is limited to; `*` is any host")
+    read: Annotated[tuple[str, ...], Strict(False), Doc(type="list of streams", default="empty")] = Field(
+        (), description="streams it may consume: `raw`, `enriched`, `bad`, `derived.<name>.v<N>`")
+    write: Annotated[tuple[str, ...], Strict(False), Doc(type="list of streams", default="empty")] = Field(
+        (), description="streams it may produce to (the pipeline's own principal writes all of them)")
+    groups: Annotated[tuple[Annotated[str, Field(pattern=_GROUP_PATTERN)], ...], Strict(False),
+                      Doc(type="list of group ids", default="empty")] = Field((), description=(
+        "consumer groups it may use (READ on the group); a trailing `*` grants every group with that prefix"))
+
+
 class TopicsConfig(Section):
     """Declared topic settings, applied by `sptk topics apply` and checked at pipeline start (see [Topics](#topics)).
     Each stream's table inherits from `[topics.defaults]`, which inherits from the built-in defaults."""
@@ -177,95 +160,15 @@ class TopicsConfig(Section):
     raw: TopicSettings = Field(TopicSettings(), description="`<prefix>.raw`, every input line byte for byte")
     enriched: TopicSettings = Field(TopicSettings(), description="`<prefix>.enriched`, validated events as JSON")
     bad: TopicSettings = Field(TopicSettings(), description="`<prefix>.bad`, Snowplow bad rows")
+    acls: Annotated[tuple[TopicAcl, ...], Strict(False), Doc(type="list of tables", default="empty (ACLs are not "
+                                                                                    "managed)")] = Field(
+        (), description=("who may read and write each stream, `[[topics.acls]]`; with at least one entry, `sptk "
+                         "topics plan|apply` manage the ACL bindings of this pipeline's topics and of the groups named "
+                         "(see [Topic ACLs](#topic-acls))"))
 
     def resolve(self, own: TopicSettings) -> TopicSettings:
         """Built-in defaults, then ``[topics.defaults]``, then the stream's own table."""
         return BUILTIN_TOPIC_DEFAULTS.overlay(self.defaults).overlay(own)
-
-
-ProgressMode = Literal["auto", "always", "never"]
-
-
-class FileSourceConfig(Section):
-    """`kind = "file"`: named files."""
-
-    paths: Annotated[tuple[ConfigPath, ...], Doc(type="list of paths")] = Field(
-        strict=False, min_length=1, description=(
-            "enriched TSV files, plain or gzip (detected by content, not name), read in the order given"))
-    checkpoint: Annotated[ConfigPath | None, Doc(default="automatic with Kafka output, none with files output")] = \
-        Field(None, description=(
-            "JSON file of acknowledged positions, kept like a directory's: a rerun skips what was delivered and "
-            "resumes the rest. Without it, Kafka output keeps an automatic one that only resumes an interrupted "
-            "run (see [Sources](#sources))"))
-    progress: ProgressMode = Field("auto", description=(
-        "progress on stderr in input bytes, as `source.dir.progress`: `auto` a bar only when stderr is a terminal "
-        "(so `sptk pipeline run --input FILE` at a terminal shows one); `always` also a line every "
-        "`SPTK_PROGRESS_INTERVAL_S` seconds otherwise"))
-
-
-class DirSourceConfig(Section):
-    """`kind = "dir"`: a directory of archived enriched files (the legacy layout)."""
-
-    path: ConfigPath = Field(description=(
-        "the root; files are found recursively and processed in name order (relative path, byte order); names"
-        " starting with `.` or `_` (such as `_SUCCESS`) are skipped"))
-    checkpoint: ConfigPath | None = Field(None, description=(
-        "JSON file of acknowledged positions; with it a run resumes where the last one stopped. Without it "
-        "every run starts from the beginning"))
-    pattern: Annotated[str, Doc(type="glob")] = Field("*", description="only file names matching this glob are read")
-    progress: ProgressMode = Field("auto", description=(
-        "progress on stderr: `auto` draws a bar only when stderr is a terminal (stderr is otherwise the run's "
-        "log); `always` also writes a line every `SPTK_PROGRESS_INTERVAL_S` seconds (default 10) when it is not "
-        "(what, how far, how fast)"))
-
-
-class KafkaSourceConfig(Section):
-    """`kind = "kafka"`: a topic of enriched TSV."""
-
-    topics: Annotated[tuple[str, ...], Strict(False), Field(min_length=1)] = Field(description="topics to subscribe to")
-    group_id: str = Field(description=(
-        "consumer group; offsets are committed for this group only after delivery is confirmed"))
-    auto_offset_reset: Literal["earliest", "latest"] = Field("earliest", description=(
-        "where a group without committed offsets starts"))
-
-
-class HttpSourceConfig(Section):
-    """`kind = "http"`: the sidecar endpoint (served on the sidecar's host and port)."""
-
-    path: str = Field("/v1/enriched", description="the POST endpoint; the body is newline-separated TSV")
-    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1, description=(
-        "larger bodies get `413`, and so do gzip bodies that decompress to more (all members together)"))
-    max_pending_records: int = Field(50_000, ge=1, description=(
-        "records accepted and not yet acknowledged; a batch that would exceed it with what is already waiting gets "
-        "`503` (overloaded, retry); a batch larger than it gets `413` (it could never fit)"))
-    ack_timeout_s: float = Field(30.0, ge=0.001, description=(
-        "how long a request waits for its records to be durably produced before answering `503`"))
-
-
-SourceKind = Literal["file", "stdin", "dir", "kafka", "http"]
-
-
-class SourceConfig(Section):
-    """Where records come from: exactly one source, whose options live in the sub-table named like its kind.
-    A sub-table of another kind is an error."""
-
-    kind: SourceKind = Field(description="the source")
-    file: FileSourceConfig | None = None
-    dir: DirSourceConfig | None = None
-    kafka: KafkaSourceConfig | None = None
-    http: HttpSourceConfig | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> SourceConfig:
-        problems = [problem_at((kind,), f"[source.{kind}] is set but source.kind is {self.kind!r}; remove it or set "
-                                        f"kind = {kind!r}") for kind in ("file", "dir", "kafka", "http")
-                    if getattr(self, kind) is not None and self.kind != kind]
-        if self.kind in ("file", "dir", "kafka") and getattr(self, self.kind) is None:
-            problems.append(problem_at((self.kind,), f"source.kind is {self.kind!r}, which needs a "
-                                                     f"[source.{self.kind}] table"))
-        if problems:
-            fail(problems)
-        return self
 
 
 class IgluApiKey(Section):
@@ -297,6 +200,13 @@ class IgluConfig(Section):
         "answers: events needing it are quarantined at once, without asking the registry, for this long; then the "
         "next one asks once (no pauses): an answer releases the schema, no answer holds it again without a new "
         "warning"))
+    governance: ConfigPath | None = Field(None, description=(
+        "the schema repository's governance file (YAML: owners and deprecations, see docs/governance.md); with "
+        "it, events whose schema is deprecated carry the `sp.schema.deprecated` header and are counted in "
+        "`sptk_deprecated_schema_events_total`"))
+    past_sunset: Literal["warn", "bad"] = Field("warn", description=(
+        "an event on a deprecated schema collected after the schema's sunset date: `warn` lets it through (one "
+        "warning per schema), `bad` sends it to the bad stream as a `generic_error` with the reason"))
 
 
 ProfileName = Annotated[str, Field(pattern=_PROFILE_PATTERN), AfterValidator(_known_profile)]
@@ -471,7 +381,7 @@ class SloConfig(Section):
         return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
 
 
-class PipelineConfig(BaseSettings):
+class PipelineConfig(FileSettings):
     """The configuration of one deployment of the fan-out pipeline.
 
     Keys are declared in the order their checks need: a cross-section check runs in the
@@ -498,20 +408,6 @@ class PipelineConfig(BaseSettings):
         "the HTTP server and logging of a long-running pipeline"))
     slo: SloConfig = Field(SloConfig(), description=(
         "service-level objectives for `sptk monitor rules` and `sptk monitor dashboard`; see docs/operations.md"))
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The file's document with ``SPTK_…`` variables applied onto it; no ``.env`` file, no secrets directory.
-
-        :func:`~toolkit.config.loading.parse_config` puts the document and the environment in the load in progress;
-        a config built in code (``PipelineConfig(**values)``) is exactly the values given.
-        """
-        load = LOADING.get()
-        return (init_settings,) if load is None else (SptkEnvironment(settings_cls, load),)
 
     @field_validator("kafka")
     @classmethod
@@ -572,6 +468,17 @@ class PipelineConfig(BaseSettings):
             fail([problem_at(("transactional",), "transactions give exactly-once only from a Kafka source to Kafka "
                              f"output; this pipeline reads {source.kind!r} and writes {output.target}")])
         return delivery
+
+    @model_validator(mode="after")
+    def _acl_streams_exist(self) -> PipelineConfig:
+        streams = ["raw", "enriched", "bad", *(f"derived.{d.stream_id}" for d in self.derived)]
+        problems = [problem_at(("topics", "acls", i, op), f"unknown stream {name!r}; {suggest(name, streams)}the "
+                                                          f"streams are: {', '.join(streams)}")
+                    for i, acl in enumerate(self.topics.acls) for op in ("read", "write")
+                    for name in getattr(acl, op) if name not in streams]
+        if problems:
+            fail(problems)
+        return self
 
     def require_kafka(self) -> KafkaConfig:
         """``[kafka]``, which validation guarantees whenever Kafka is used."""

@@ -28,7 +28,7 @@ from toolkit.config.filters import Condition
 from toolkit.config.key_types import bare_type, child_type, model_of
 from toolkit.config.librdkafka import ClientSettings
 from toolkit.config.secrets import file_keys_of
-from toolkit.config.validation import EnvText, Load, type_name
+from toolkit.config.validation import LOADING, EnvText, Load, type_name
 
 #: an override is ``SPTK_`` and the dotted key path in upper case, its levels separated by ``__``
 ENV_PREFIX = "SPTK_"
@@ -82,6 +82,24 @@ def top_level(data: Any, origin: str) -> dict[str, Any]:
         raise ConfigError(f"the top level must be a table of sections, got {type_name(data)}", origin=origin)
     return dict(data)
 
+
+
+class FileSettings(BaseSettings):
+    """A whole config file (a pipeline's, a sink's): the file's document with the overrides of its prefix applied.
+
+    No ``.env`` file and no secrets directory: :func:`~toolkit.config.loading.load_settings` puts the document
+    and the environment in the load in progress; a config built in code (``Model(**values)``) is exactly
+    the values given.
+    """
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        load = LOADING.get()
+        return (init_settings,) if load is None else (SptkEnvironment(settings_cls, load),)
 
 
 #: librdkafka properties whose names contain ``_`` (everything else is dot separated).

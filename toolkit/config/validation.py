@@ -39,6 +39,8 @@ class Load:
     document: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     env_paths: dict[str, str] = field(default_factory=dict)
+    #: the settings class being validated (a pipeline's, a sink's): problems name key paths from it
+    root: Any = None
 
 
 LOADING: ContextVar[Load | None] = ContextVar("sptk_config_load", default=None)

@@ -12,12 +12,18 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
     NewPartitions,
     NewTopic,
+    ResourcePatternType,
+    ResourceType,
 )
 
 from toolkit.kafka.client import KafkaUnavailable, admin_client
@@ -129,3 +135,86 @@ def set_topic_configs(bootstrap: str, name: str, configs: Mapping[str, str],
             future.result(timeout=timeout_s)
         except KafkaException as exc:
             raise TopicAdminError(f"could not set {dict(configs)} on topic {name!r}: {exc.args[0]}") from exc
+
+
+@dataclass(frozen=True, order=True)
+class AclEntry:
+    """One ACL binding as plain, lower-case data: ``allow User:reader read topic p.raw from *``."""
+
+    resource: str  # "topic" or "group"
+    name: str
+    pattern: str  # "literal" or "prefixed"
+    principal: str
+    host: str
+    operation: str  # "read", "write", "describe", "all", ...
+    permission: str  # "allow" or "deny"
+
+    def __str__(self) -> str:
+        star = "*" if self.pattern == "prefixed" else ""
+        return f"{self.permission} {self.principal} {self.operation} {self.resource} {self.name}{star} from {self.host}"
+
+    def binding(self) -> AclBinding:
+        return AclBinding(ResourceType[self.resource.upper()], self.name, ResourcePatternType[self.pattern.upper()],
+                          self.principal, self.host, AclOperation[self.operation.upper()],
+                          AclPermissionType[self.permission.upper()])
+
+    def exact_filter(self) -> AclBindingFilter:
+        """A filter that matches this binding and nothing else (deleting by it removes only this one)."""
+        b = self.binding()
+        return AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
+                                b.permission_type)
+
+
+def _acl_error(bootstrap: str, what: str, exc: KafkaException) -> TopicAdminError:
+    err = exc.args[0]
+    code = err.code() if isinstance(err, KafkaError) else None
+    if code == KafkaError.SECURITY_DISABLED:
+        return TopicAdminError(f"cannot {what}: the broker at {bootstrap} has no authorizer (authorizer.class.name "
+                               "is unset), so ACLs are not enforced; configure one (KRaft: org.apache.kafka.metadata."
+                               "authorizer.StandardAuthorizer) or remove topics.acls")
+    if code == KafkaError.CLUSTER_AUTHORIZATION_FAILED:
+        return TopicAdminError(f"cannot {what} on {bootstrap}: the principal of [kafka.common] may not; ACLs are "
+                               "managed with a super user or a principal granted ALTER (and DESCRIBE) on the cluster")
+    return TopicAdminError(f"cannot {what} on {bootstrap}: {err}")
+
+
+def describe_acls(bootstrap: str, settings: Mapping[str, Any] | None = None,
+                  timeout_s: float = 15.0) -> list[AclEntry]:
+    """Every literal or prefixed ACL binding on a topic or a group (the kinds the toolkit declares)."""
+    everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY,
+                                  AclPermissionType.ANY)
+    admin = _admin(bootstrap, settings)  # held until the answer: a collected client cancels its futures
+    try:
+        bindings = admin.describe_acls(everything, request_timeout=timeout_s).result(timeout=timeout_s)
+    except KafkaException as exc:
+        raise _acl_error(bootstrap, "read the ACLs", exc) from exc
+    kinds = (ResourceType.TOPIC, ResourceType.GROUP)
+    patterns = (ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED)
+    return sorted(AclEntry(b.restype.name.lower(), b.name, b.resource_pattern_type.name.lower(), b.principal, b.host,
+                           b.operation.name.lower(), b.permission_type.name.lower())
+                  for b in bindings if b.restype in kinds and b.resource_pattern_type in patterns)
+
+
+def create_acls(bootstrap: str, entries: Iterable[AclEntry], settings: Mapping[str, Any] | None = None,
+                timeout_s: float = 30.0) -> None:
+    _change_acls(bootstrap, "create", [e.binding() for e in entries], settings, timeout_s)
+
+
+def delete_acls(bootstrap: str, entries: Iterable[AclEntry], settings: Mapping[str, Any] | None = None,
+                timeout_s: float = 30.0) -> None:
+    """Delete exactly these bindings, each by a filter that matches it alone."""
+    _change_acls(bootstrap, "delete", [e.exact_filter() for e in entries], settings, timeout_s)
+
+
+def _change_acls(bootstrap: str, verb: str, items: list[Any], settings: Mapping[str, Any] | None,
+                 timeout_s: float) -> None:
+    """``create_acls`` or ``delete_acls`` of ``items``, waiting for each answer; the first refusal raises."""
+    if not items:
+        return
+    admin = _admin(bootstrap, settings)  # held until the answers: a collected client cancels its futures
+    change = admin.create_acls if verb == "create" else admin.delete_acls
+    for item, future in change(items, request_timeout=timeout_s).items():
+        try:
+            future.result(timeout=timeout_s)
+        except KafkaException as exc:
+            raise _acl_error(bootstrap, f"{verb} the ACL binding {item}", exc) from exc

@@ -80,7 +80,7 @@ def consumer(bootstrap: str, group_id: str, overrides: Mapping[str, Any] | None 
     return Consumer(conf)
 
 
-def wait_until_ready(bootstrap: str, timeout_s: float = 60.0) -> float:
+def wait_until_ready(bootstrap: str, timeout_s: float = 60.0, settings: Mapping[str, Any] | None = None) -> float:
     """Block until the cluster answers a metadata request; return the seconds waited.
 
     A metadata answer (not an open port) is the readiness test because a KRaft
@@ -88,7 +88,7 @@ def wait_until_ready(bootstrap: str, timeout_s: float = 60.0) -> float:
     """
     started = time.monotonic()
     # log_level 0: "connection refused" while the broker boots is expected, not news.
-    admin = admin_client(bootstrap, {"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
+    admin = admin_client(bootstrap, {**(settings or {}), "socket.connection.setup.timeout.ms": 2000, "log_level": 0})
     last_error: Exception | None = None
     while time.monotonic() - started < timeout_s:
         try:
@@ -105,7 +105,7 @@ def wait_until_ready(bootstrap: str, timeout_s: float = 60.0) -> float:
     )
 
 
-def warm_up_producer_ids(bootstrap: str, timeout_s: float = 60.0) -> None:
+def warm_up_producer_ids(bootstrap: str, timeout_s: float = 60.0, settings: Mapping[str, Any] | None = None) -> None:
     """Block until the cluster hands out producer ids, asking once with librdkafka's logs off.
 
     A new cluster creates its transaction state and fetches a block of producer ids only when
@@ -116,8 +116,8 @@ def warm_up_producer_ids(bootstrap: str, timeout_s: float = 60.0) -> None:
     """
     import uuid
 
-    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"sptk-warm-up-{uuid.uuid4().hex}",
-                         "log_level": 0})
+    producer = Producer({**(settings or {}), "bootstrap.servers": bootstrap,
+                         "transactional.id": f"sptk-warm-up-{uuid.uuid4().hex}", "log_level": 0})
     try:
         producer.init_transactions(timeout_s)
     except KafkaException as exc:

@@ -21,6 +21,8 @@ TRACE_ID = "sp.trace_id"
 ERROR_STAGE = "sp.error.stage"
 ERROR_CLASS = "sp.error.class"
 ERROR_MESSAGE = "sp.error.message"
+#: on enriched and derived messages of an event whose schema is deprecated: ``deprecated=D;sunset=D;replacement=URI``
+SCHEMA_DEPRECATED = "sp.schema.deprecated"
 #: ``true`` on a bad row a replay may fix (the registry could not answer); ``sptk pipeline replay-bad`` reruns it
 ERROR_RETRYABLE = "sp.error.retryable"
 

@@ -6,6 +6,13 @@ becomes a ``size_violation``), so they are declared in the config and checked
 against the broker rather than left to whoever created the topic. Planning is a
 pure function of the declaration and the observed :class:`TopicState`; only
 :func:`read_plan`, :func:`apply_plan` and :func:`check_drift` talk to Kafka.
+
+So are the ACLs of those topics (``[[topics.acls]]``): who may read raw is a decision of
+the config, not of whoever last ran ``kafka-acls.sh``. The toolkit manages the bindings in
+its *scope*: literal bindings on the pipeline's own topics and the bindings on the groups
+the config names. Inside that scope a binding the config does not declare is extra (apply
+deletes it, except a DENY, which an operator removes); outside it nothing is read as drift
+or touched, so prefixed or wildcard grants a platform team keeps are left alone.
 """
 
 from __future__ import annotations
@@ -18,9 +25,13 @@ from typing import Any
 
 from toolkit.config.models import DerivedStream, PipelineConfig, TopicSettings
 from toolkit.kafka.admin import (
+    AclEntry,
     TopicState,
     broker_count,
+    create_acls,
     create_topic,
+    delete_acls,
+    describe_acls,
     describe_topics,
     grow_partitions,
     set_topic_configs,
@@ -89,6 +100,64 @@ def declared_topics(cfg: PipelineConfig) -> list[TopicSpec]:
     return specs
 
 
+def stream_topic_names(cfg: PipelineConfig) -> dict[str, str]:
+    """Stream (``raw``, ``enriched``, ``bad``, ``derived.<name>.v<N>``) -> topic name of this pipeline."""
+    prefix = cfg.require_kafka().topic_prefix
+    return {"raw": raw_topic(prefix), "enriched": enriched_topic(prefix), "bad": bad_topic(prefix),
+            **{f"derived.{d.stream_id}": derived_topic(prefix, d) for d in cfg.derived}}
+
+
+def declared_acls(cfg: PipelineConfig) -> tuple[AclEntry, ...]:
+    """The ALLOW bindings ``[[topics.acls]]`` declares: READ/WRITE per stream topic, READ per consumer group."""
+    topics = stream_topic_names(cfg)
+    out: set[AclEntry] = set()
+    for acl in cfg.topics.acls:
+        for op in ("read", "write"):
+            out.update(AclEntry("topic", topics[stream], "literal", acl.principal, acl.host, op, "allow")
+                       for stream in getattr(acl, op))
+        out.update(AclEntry("group", g.rstrip("*"), "prefixed" if g.endswith("*") else "literal", acl.principal,
+                            acl.host, "read", "allow") for g in acl.groups)
+    return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class AclPlan:
+    """Declared bindings against the broker's, within the managed scope (see the module docstring).
+
+    ``fresh`` when none of the pipeline's topics exists yet: missing bindings are then part of
+    creating the deployment, not drift, as missing topics are.
+    """
+
+    declared: tuple[AclEntry, ...]
+    missing: tuple[AclEntry, ...] = ()
+    extra: tuple[AclEntry, ...] = ()
+    fresh: bool = False
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.extra) or (bool(self.missing) and not self.fresh)
+
+    @property
+    def deletable(self) -> tuple[AclEntry, ...]:
+        return tuple(e for e in self.extra if e.permission == "allow")
+
+    def refusals(self) -> list[str]:
+        return [f"ACL {e}: a DENY binding is not declared; apply never deletes one, an operator removes it "
+                "(kafka-acls.sh --remove) or it stays reported" for e in self.extra if e.permission != "allow"]
+
+    def summary(self) -> str:
+        return f"{len(self.declared)} ACL bindings: {len(self.missing)} missing, {len(self.extra)} extra"
+
+
+def plan_acls(declared: tuple[AclEntry, ...], actual: list[AclEntry], topics: set[str], fresh: bool) -> AclPlan:
+    """Compare declared bindings with the broker's, within the scope: literal on ``topics``, the declared groups."""
+    groups = {(e.pattern, e.name) for e in declared if e.resource == "group"}
+    in_scope = {e for e in actual if (e.resource == "topic" and e.pattern == "literal" and e.name in topics)
+                or (e.resource == "group" and (e.pattern, e.name) in groups)}
+    wanted = set(declared)
+    return AclPlan(declared, tuple(sorted(wanted - in_scope)), tuple(sorted(in_scope - wanted)), fresh)
+
+
 class Action(Enum):
     CREATE = "create"  # the topic is missing
     OK = "ok"  # matches the declaration
@@ -133,10 +202,12 @@ class TopicPlan:
 @dataclass(frozen=True)
 class Plan:
     topics: tuple[TopicPlan, ...]
+    #: ``None`` when ACLs were not asked about (the pipeline's start) or the config declares none
+    acls: AclPlan | None = None
 
     @property
     def has_drift(self) -> bool:
-        return any(t.drifted for t in self.topics)
+        return any(t.drifted for t in self.topics) or (self.acls is not None and self.acls.drifted)
 
     @property
     def missing(self) -> list[TopicPlan]:
@@ -145,16 +216,21 @@ class Plan:
 
     @property
     def refusals(self) -> list[str]:
-        return [line for t in self.topics for line in t.refusals()]
+        return [line for t in self.topics for line in t.refusals()] + (self.acls.refusals() if self.acls else [])
 
     def summary(self) -> str:
         count = {a: sum(1 for t in self.topics if t.action is a) for a in Action}
         return (f"{len(self.topics)} topics: {count[Action.CREATE]} to create, {count[Action.OK]} in sync, "
-                f"{count[Action.ALTER]} to alter, {count[Action.REFUSE]} with changes apply refuses")
+                f"{count[Action.ALTER]} to alter, {count[Action.REFUSE]} with changes apply refuses"
+                + (f"; {self.acls.summary()}" if self.acls else ""))
 
     def to_dict(self) -> dict[str, Any]:
+        acls = None if self.acls is None else {
+            "declared": [str(e) for e in self.acls.declared], "missing": [str(e) for e in self.acls.missing],
+            "extra": [str(e) for e in self.acls.extra], "drift": self.acls.drifted}
         return {
             "drift": self.has_drift,
+            "acls": acls,
             "topics": [
                 {"stream": t.spec.stream, "topic": t.spec.name, "action": t.action.value,
                  "declared": {"partitions": t.spec.partitions, "replication": t.spec.replication,
@@ -183,6 +259,12 @@ class Plan:
                     continue
                 note = f"  ({c.reason})" if c.reason else ""
                 lines.append(f"        {c.action.value:<7} {c.setting}: {c.actual} -> {c.declared}{note}")
+        if self.acls is not None:
+            a = self.acls
+            state = "drift" if a.drifted else "create" if a.missing else "ok"
+            lines.append(f"{state:<7} acls")
+            lines.extend(f"        {'grant' if a.fresh else 'missing':<7} {e}" for e in a.missing)
+            lines.extend(f"        {'extra':<7} {e}" for e in a.extra)
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -243,8 +325,12 @@ def _admin_settings(cfg: PipelineConfig) -> dict[str, Any]:
     return cfg.require_kafka().admin_settings()
 
 
-def read_plan(cfg: PipelineConfig, timeout_s: float = 15.0) -> Plan:
-    """The plan against the broker; when topics are missing, with the broker count that decides their creation."""
+def read_plan(cfg: PipelineConfig, timeout_s: float = 15.0, *, acls: bool = False) -> Plan:
+    """The plan against the broker; when topics are missing, with the broker count that decides their creation.
+
+    ``acls`` adds the ACL plan when the config declares ACLs. The pipeline's own start leaves it out: its
+    principal should not be one that may read the cluster's ACLs.
+    """
     specs = declared_topics(cfg)
     if not specs:
         return Plan(())
@@ -252,7 +338,12 @@ def read_plan(cfg: PipelineConfig, timeout_s: float = 15.0) -> Plan:
     settings = _admin_settings(cfg)
     actual = describe_topics(kafka.bootstrap_servers, [s.name for s in specs], settings, timeout_s)
     brokers = broker_count(kafka.bootstrap_servers, settings, timeout_s) if None in actual.values() else None
-    return plan_topics(specs, actual, brokers)
+    plan = plan_topics(specs, actual, brokers)
+    if not (acls and cfg.topics.acls):
+        return plan
+    bindings = describe_acls(kafka.bootstrap_servers, settings, timeout_s)
+    fresh = all(state is None for state in actual.values())
+    return Plan(plan.topics, plan_acls(declared_acls(cfg), bindings, set(actual), fresh))
 
 
 @dataclass
@@ -260,6 +351,8 @@ class ApplyResult:
     created: list[str] = field(default_factory=list)
     altered: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    granted: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -289,6 +382,12 @@ def apply_plan(cfg: PipelineConfig, plan: Plan, timeout_s: float = 30.0) -> Appl
         if configs:
             set_topic_configs(kafka.bootstrap_servers, spec.name, configs, settings, timeout_s)
             result.altered.append(f"{spec.name}: " + ", ".join(f"{k}={v}" for k, v in configs.items()))
+    if plan.acls is not None:
+        create_acls(kafka.bootstrap_servers, plan.acls.missing, settings, timeout_s)
+        result.granted.extend(map(str, plan.acls.missing))
+        delete_acls(kafka.bootstrap_servers, plan.acls.deletable, settings, timeout_s)
+        result.revoked.extend(map(str, plan.acls.deletable))
+        result.refused.extend(plan.acls.refusals())
     return result
 
 

@@ -13,6 +13,7 @@ sleeps only while a registry cannot answer), so it is tested without sockets and
       ▼ decode (toolkit.contract.tsv)                        failure ─► bad: loader_parsing_error
       ▼ validate every self-describing JSON (Iglu)  failure ─► bad: schema_violations
       │                                             registry down ─► bad: schema_violations, retryable
+      │   deprecated event schema: counted, flagged (sp.schema.deprecated); past its sunset ─► warn or bad
       ▼ policy (consent, pseudonymise, strip IP) and route
       ├─► enriched (profile JSON)                   no consent ─► filtered
       ├─► derived.<name>.v<N> (filter, projection)  not matching ─► counted per stream and rule
@@ -28,14 +29,18 @@ one record in ``sample_every`` so the measuring does not cost what it measures.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from random import getrandbits
 from typing import Any
 
 import orjson
 
+from iglu_registry.governance import Deprecation, DeprecationLookup, GovernanceError, load_governance
 from iglu_registry.validation import SchemaValidator
+from toolkit.config.errors import ConfigError
 from toolkit.config.identity import pipeline_id as config_pipeline_id
 from toolkit.config.models import DerivedStream, PipelineConfig, PrivacyConfig
 from toolkit.contract.badrows import BadRow, generic_error
@@ -49,6 +54,7 @@ from toolkit.kafka.headers import (
     EVENT_ID,
     PIPELINE,
     SCHEMA,
+    SCHEMA_DEPRECATED,
     SOURCE,
     TRACE_ID,
     MessageHeaders,
@@ -85,6 +91,9 @@ REGISTRY_UNAVAILABLE = "RegistryUnavailable"
 SCHEMA_VIOLATION = "SchemaViolation"
 MESSAGE_TOO_LARGE = "MessageTooLarge"
 PROFILE_ERROR = "ProfileError"
+SCHEMA_PAST_SUNSET = "SchemaPastSunset"
+
+log = logging.getLogger(__name__)
 
 
 def derived_id(stream: DerivedStream) -> str:
@@ -193,6 +202,12 @@ class Pipeline:
         #: every decoded record, so the freshness histogram counts every record, not a sample
         self.collect_freshness = False
         self.freshness: list[str] = []
+        #: events per deprecated schema URI since the runner last drained it (``sptk_deprecated_schema_events``)
+        self.deprecated: Counter[str] = Counter()
+        self._deprecation = _deprecations(cfg)
+        self._refuse_past_sunset = cfg.iglu.past_sunset == "bad"
+        self._deprecation_headers: dict[Deprecation, bytes] = {}
+        self._warned_sunset: set[str] = set()
 
     def _compile(self, cfg: PipelineConfig) -> list[_Stream]:
         for name in [cfg.output.enriched_profile, *(d.profile for d in cfg.derived if d.profile)]:
@@ -353,6 +368,21 @@ class Pipeline:
             return self._bad(outputs, row, stage="validate", error_class=cls, reason=verdict.reason, key=key,
                              headers=headers, event_id=event_id, line=event.line, quarantined=verdict.retryable,
                              violated=violated)
+        if self._deprecation is not None:
+            uri = event_schema_uri(event)
+            deprecation = self._deprecation(uri)
+            if deprecation is not None:
+                self.deprecated[uri] += 1  # type: ignore[index]
+                if deprecation.past_sunset(collector_tstamp_text(event)) and self._past_sunset(uri, deprecation):
+                    reason = _sunset_reason(uri, deprecation)  # type: ignore[arg-type]
+                    return self._bad(outputs, generic_error(event.line, [reason]), stage="validate",
+                                     error_class=SCHEMA_PAST_SUNSET, reason=reason, key=key, headers=headers,
+                                     event_id=event_id, line=event.line)
+                flag = self._deprecation_headers.get(deprecation)
+                if flag is None:
+                    flag = self._deprecation_headers[deprecation] = deprecation.header_value().encode()
+                headers = [*headers, (SCHEMA_DEPRECATED, flag)]
+                header_bytes += HEADER_OVERHEAD + len(SCHEMA_DEPRECATED) + len(flag)
         try:
             outcome = self._route(event, outputs, key, headers, header_bytes, event_id)
         except ProfileError as exc:
@@ -419,6 +449,50 @@ class Pipeline:
             return Filtered(outputs, event_id, rule, tuple(derived), tuple(filtered))
         return Routed(outputs, event_id, tuple(derived), tuple(filtered))
 
+    # -- collector input ---------------------------------------------------------------------------------------
+
+    def collected(self, line: bytes | None, bad: BadRow | None, payload: bytes | None, source: str,
+                  trace_id: str | None = None) -> Outcome:
+        """One event a collector request gave: its enriched ``line``, or the ``bad`` row the adapter made instead.
+
+        The raw stream holds what was received, so the request's payload (``payload``, given with
+        the request's first event only) is the raw copy rather than the adapter's TSV line, and a
+        request is one raw message however many events it carries. A bad row from the adapter is
+        the record's outcome as it is (stage ``adapt``, error class its type).
+        """
+        if bad is None:
+            assert line is not None
+            outcome = self.process(line, source, trace_id, emit_raw=False)
+            if payload is not None:
+                first = outcome.outputs[0] if outcome.outputs else None
+                headers = first.headers if first is not None else self._bare_headers(source, trace_id)
+                outcome.outputs.insert(0, Output(RAW, self._raw_topic, first.key if first else None, payload,
+                                                 headers))
+            return outcome
+        headers = self._bare_headers(source, trace_id)
+        outputs: list[Output] = []
+        if payload is not None:
+            outputs.append(Output(RAW, self._raw_topic, None, payload, headers))
+        return self._bad(outputs, bad, stage="adapt", error_class=bad.type, reason=_bad_row_reason(bad), key=None,
+                         headers=headers, event_id="", line=(payload or b"").decode("utf-8", "replace"))
+
+    def _bare_headers(self, source: str, trace_id: str | None) -> Headers:
+        """The ``sp.*`` headers of a record that is no event (yet): source, pipeline and trace only."""
+        trace = (trace_id or f"{getrandbits(128):032x}").encode()
+        return [(EVENT_ID, b""), (SCHEMA, b""), (COLLECTOR_TSTAMP, b""),
+                (SOURCE, source.encode("utf-8", "backslashreplace")), (PIPELINE, self._pid), (TRACE_ID, trace)]
+
+    def _past_sunset(self, uri: str | None, deprecation: Deprecation) -> bool:
+        """True when such events go to bad; with ``past_sunset = "warn"``, one warning per schema and False."""
+        if self._refuse_past_sunset:
+            return True
+        if uri not in self._warned_sunset:
+            self._warned_sunset.add(uri)  # type: ignore[arg-type]
+            log.warning("%s; events on it still pass because iglu.past_sunset is \"warn\" (set it to \"bad\" to "
+                        "send them to the bad stream)", _sunset_reason(uri, deprecation),  # type: ignore[arg-type]
+                        extra={"schema": uri, "stage": "validate"})
+        return False
+
     # -- replays -----------------------------------------------------------------------------------------------
 
     def replay(self, bad: bytes, source: str, trace_id: str | None = None, *, include_all: bool = False) -> Outcome:
@@ -437,6 +511,28 @@ class Pipeline:
         except NotReplayable as exc:
             return Skipped(str(exc))
         return self.process(line, source, trace_id, emit_raw=False)
+
+
+def _bad_row_reason(row: BadRow) -> str:
+    """A one-line reason for a bad row made before the pipeline (its failure's first message)."""
+    messages = row.failure.get("messages") or row.failure.get("errors") or [row.failure]
+    first = messages[0] if isinstance(messages, list) and messages else messages
+    text = first if isinstance(first, str) else orjson.dumps(first).decode()
+    return f"{row.type}: {text}"[:500]
+
+def _deprecations(cfg: PipelineConfig) -> DeprecationLookup | None:
+    if cfg.iglu.governance is None:
+        return None
+    try:
+        return DeprecationLookup(load_governance(cfg.iglu.governance))
+    except GovernanceError as exc:
+        raise ConfigError(f"iglu.governance: {exc}") from None
+
+
+def _sunset_reason(uri: str, deprecation: Deprecation) -> str:
+    instead = f"; send {deprecation.replacement.uri} instead" if deprecation.replacement else ""
+    return (f"schema {uri} was deprecated on {deprecation.deprecated.isoformat()} and the event was collected past "
+            f"its sunset {deprecation.sunset_text}{instead}")
 
 
 def _first_schema(verdict: SchemaViolations) -> str:

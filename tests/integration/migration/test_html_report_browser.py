@@ -1,5 +1,6 @@
-"""The HTML report rendered in headless Chromium (Debian's package; scripts/chromium installs it) at 1400 and
-500 px: it must not overflow horizontally and must not be empty (a chart with bars, table rows).
+"""The HTML report and the history page rendered in headless Chromium (Debian's package; scripts/chromium installs
+it) at 1400 and 500 px: they must not overflow horizontally and must not be empty (a chart with bars or day cells,
+table rows).
 
 The report itself has no script; the test appends a small one that measures the page on load and writes the
 result into the DOM, which ``--dump-dom`` gives back.
@@ -26,6 +27,9 @@ CHECK = """<script>window.addEventListener('load', function () {
   out.id = 'sptk-check';
   out.textContent = JSON.stringify({scrollWidth: d.scrollWidth, innerWidth: window.innerWidth,
     bars: document.querySelectorAll('svg rect[data-bucket]').length,
+    days: document.querySelectorAll('svg rect[data-day]').length,
+    dayWidth: Math.min.apply(null, Array.from(document.querySelectorAll('svg rect[data-day]')).map(function (r) {
+      return r.getBoundingClientRect().width; }).concat([1e9])),
     rows: document.querySelectorAll('tr').length,
     svgWidth: Math.max.apply(null, Array.from(document.querySelectorAll('svg')).map(function (s) {
       return s.getBoundingClientRect().width; }))});
@@ -76,4 +80,25 @@ def test_the_report_fits_the_screen_and_is_not_empty(tmp_path: Path, n: int, win
     seen = measure(page, width, tmp_path)
     assert seen["scrollWidth"] <= seen["innerWidth"], f"horizontal overflow at {width} px: {seen}"
     assert seen["bars"] > 0 and seen["rows"] > 10, f"an empty page at {width} px: {seen}"
+    assert seen["svgWidth"] <= width
+
+
+@pytest.mark.parametrize("days", [7, 120])
+@pytest.mark.parametrize("width", [1400, 500])
+def test_the_history_page_fits_the_screen_and_is_not_empty(tmp_path: Path, days: int, width: int) -> None:
+    from tests.unit.migration.test_cutover import DAYS, make_week, sptk
+    from tests.unit.migration.test_history_page import EVIL_NOTE, EVIL_OWNER, spread
+
+    reports = make_week(tmp_path)
+    if days != len(DAYS):
+        spread(reports, days)
+    latest = sorted(reports.glob("*.json"))[-1]
+    assert sptk("signoff", "--report", str(latest), "--owner", EVIL_OWNER, "--note", EVIL_NOTE).exit_code == 0
+    page = tmp_path / f"history-{days}.html"
+    result = sptk("history", str(reports), "--allow-warn", "--require-streak", "7", "--html", str(page))
+    assert result.exit_code in (0, 1), result.output
+    seen = measure(page, width, tmp_path)
+    assert seen["scrollWidth"] <= seen["innerWidth"], f"horizontal overflow at {width} px: {seen}"
+    assert seen["days"] == days and seen["rows"] > days, f"an empty page at {width} px: {seen}"
+    assert seen["dayWidth"] >= 8, f"day cells too narrow to read at {width} px: {seen}"
     assert seen["svgWidth"] <= width

@@ -83,7 +83,9 @@ def test_kill_9_mid_load_then_restart_loads_every_event_exactly_once(fmt: str, k
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     first.wait(30)
-    assert first.returncode == -signal.SIGKILL, "the load finished before it could be killed; give it more input"
+    assert first.returncode == -signal.SIGKILL, (
+        f"the load ended (exit {first.returncode}) before it could be killed: "
+        f"{first.stderr.read().decode(errors='replace')[-3000:] if first.stderr else ''}")
     loaded_before = _counts(url)[0]
     assert 0 < loaded_before < total
 

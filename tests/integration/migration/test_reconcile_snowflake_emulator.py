@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
 
 from connectors.warehouse import Dedup, Provenance, Warehouse
-from tests.unit.migration.scenario import clone, eid, events, run
+from tests.unit.migration.scenario import clone, eid, event, events, run
 
 #: DATABASE/SCHEMA as snowflake-sqlalchemy reads them: the plan's temporary views need a current schema.
 WAREHOUSE = "sql:snowflake://sptk:secret@emulated-account/SPTK/PUBLIC"
@@ -129,12 +129,10 @@ def with_difference(snowflake: Any, tmp: Path) -> None:
     load_wide(snowflake, tmp, "KAFKA", changed)
 
 
+LINK_CLICK = "unstruct_event_com_snowplowanalytics_snowplow_link_click_1"
 JSON_RULES_OFF = ("--rule", "schema_version=off", "--rule", "nulls_omitted=off")
 
 
-@pytest.mark.xfail(strict=True, reason="EMULATOR limit seen with fakesnow 0.12.1 on DuckDB 2.0: the diff's walk over "
-                   "the context array reaches DuckDB as range(INTEGER_LITERAL, UBIGINT), which DuckDB refuses, so the "
-                   "differing window cannot be compared there (undecided, exit 3); not yet checked on real Snowflake")
 def test_a_changed_variant_field_in_the_snowflake_emulator_is_found_and_named(
         snowflake: Any, tmp_path: Path) -> None:
     with_difference(snowflake, tmp_path)
@@ -145,10 +143,29 @@ def test_a_changed_variant_field_in_the_snowflake_emulator_is_found_and_named(
     assert report["modified"]["columns"] == {"contexts_com_acme_page_1": 1, "contexts_com_acme_page_1.section": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="the JSON rules (schema_version, nulls_omitted) read each element of a "
-                   "context array with a '$[*]' path that sqlglot cannot write for Snowflake: the differing windows' "
-                   "comparison is refused and the verdict is undecided (exit 3); run with those two rules off")
 def test_a_difference_with_the_default_json_rules_in_the_snowflake_emulator(snowflake: Any, tmp_path: Path) -> None:
     with_difference(snowflake, tmp_path)
     code, report = reconcile(tmp_path)
     assert code == 2, report["reasons"]
+    assert report["only_legacy"]["sample"] == [eid(20)]
+    assert report["modified"]["sample"] == [eid(7)]
+    assert report["modified"]["columns"] == {"contexts_com_acme_page_1": 1, "contexts_com_acme_page_1.section": 1}
+
+
+def test_the_json_rules_settle_a_schema_version_and_omitted_nulls_in_the_snowflake_emulator(
+        snowflake: Any, tmp_path: Path) -> None:
+    """The Scala SDK's ``_schema_version`` and its ``"key": null`` against the same entities without them."""
+    rows = events(30) + [event(i, name="link_click") for i in range(30, 40)]
+    scala = clone(rows)
+    for row in scala[:10]:
+        row["contexts_com_acme_page_1"] = [{**e, "_schema_version": "1-0-0", "author": None}
+                                           for e in row["contexts_com_acme_page_1"]]
+    for row in scala[30:]:
+        row[LINK_CLICK] = {**row[LINK_CLICK], "_schema_version": "1-0-1", "elementId": None}
+    load_wide(snowflake, tmp_path, "LEGACY", scala)
+    load_wide(snowflake, tmp_path, "KAFKA", rows)
+    code, report = reconcile(tmp_path)
+    assert code == 0, report["reasons"]
+    assert report["totals"]["windows_diffed"] >= 1  # the checksums differ: the rules settled it key by key
+    code, report = reconcile(tmp_path, *JSON_RULES_OFF)
+    assert code == 2 and report["modified"]["count"] == 20, report["reasons"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +51,12 @@ def reconcile_day(tmp: Path, day: str, reports: Path) -> Result:
                "--lookback", "0s", f"--json={reports / f'{day}.json'}")
 
 
-@pytest.fixture(scope="module")
-def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("week")
+def make_week(tmp: Path) -> Path:
+    """The week's reports in ``tmp/reports``, made by the real `sptk reconcile` (shared with the history page)."""
     reports = tmp / "reports"
     codes = {day: reconcile_day(tmp, day, reports).exit_code for day in DAYS}
     assert codes == {day: 2 if day == FAILING_DAY else 1 if day == WARN_DAY else 0 for day in DAYS}
     return reports
-
-
-@pytest.fixture
-def reports(week: Path, tmp_path: Path) -> Path:
-    """A copy of the week each test may sign off and tamper with."""
-    return Path(shutil.copytree(week, tmp_path / "reports"))
 
 
 def sptk(*args: str) -> Result:
@@ -256,3 +249,22 @@ def test_a_report_in_the_first_format_is_read_and_a_warning_metric_is_named(repo
     assert " parity " in rows[DAYS[0]] and " 4/4 ok " in rows[DAYS[0]]
     assert " warn " in rows[DAYS[1]] and " 4/4 ok (sessions warn) " in rows[DAYS[1]]
     assert " 3/4 ok (page_views off) " in rows[FAILING_DAY]
+
+
+
+def test_every_history_and_signoff_command_in_migration_md_is_one_the_cli_takes() -> None:
+    """docs/migration.md's acceptance criteria and workflow use these commands: each must parse as written."""
+    from migration.cutover_cli import history_command, signoff_command
+
+    doc = (Path(__file__).parents[3] / "docs" / "migration.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    fenced = [line for block in re.findall(r"```[^\n]*\n(.*?)```", doc, re.S) for line in block.splitlines()
+              if re.match(r"sptk reconcile (history|signoff) ", line)]
+    inline = re.findall(r"`(sptk reconcile (?:history|signoff) [^`]*)`", re.sub(r"\n\s*", " ", doc))
+    commands = {"history": history_command, "signoff": signoff_command}
+    seen = []
+    for text in fenced + inline:
+        words = [{"N": "7"}.get(w, w) for w in shlex.split(text.split(" #")[0])[2:] if w != "..."]
+        commands[words[0]].make_context(words[0], words[1:])  # a usage error raises here
+        seen.append(words)
+    options = {w for words in seen for w in words if w.startswith("--")}
+    assert {"--require-streak", "--require-signoff", "--allow-warn", "--html", "--report", "--owner"} <= options

@@ -99,7 +99,7 @@ def test_lake_source_urls_parse_and_reject_unknown_parameters() -> None:
 
 
 def test_every_lake_source_form_in_the_docs_parses() -> None:
-    forms = re.findall(r"--(?:legacy|new) ((?:parquet|delta|iceberg):\S+)", DOCS.read_text())
+    forms = re.findall(r"--(?:legacy|new) +'?((?:parquet|delta|iceberg):[^\s']+)", DOCS.read_text())
     assert {f.split(":")[0] for f in forms} == set(FORMATS)
     for form in forms:
         assert parse_source(form.strip("'\"")).lake is not None
