@@ -237,9 +237,11 @@ class _Run:
         """The embedded DuckDB's memory limit in bytes (None: another engine, which sorts and spills itself)."""
         if not isinstance(self.db, DuckDBBackend):
             return None
-        text = str(self.q("SELECT current_setting('memory_limit')")[0][0])
-        number, _, unit = text.partition(" ")
-        return int(float(number) * MEMORY_UNITS.get(unit, 1))
+        number, _, unit = str(self.q("SELECT current_setting('memory_limit')")[0][0]).partition(" ")
+        try:
+            return int(float(number) * MEMORY_UNITS[unit])
+        except (ValueError, KeyError):  # a form this version of DuckDB did not print: keep the in-memory quantiles
+            return None
 
     def _side_pass(self, relation: str, legacy: bool) -> tuple[dict[int, tuple[int, int, int]],
                                                                 dict[tuple[Any, ...], int], datetime | None,
