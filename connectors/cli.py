@@ -170,8 +170,10 @@ def replay_bad_command(config: str, inputs: tuple[str, ...], group: str | None, 
     Reads the bad topic up to its current end (or --input files), takes every
     schema_violations row that was quarantined because a registry could not answer,
     rebuilds its original line and processes it again: it lands in enriched and the
-    derived streams, or in bad again with the reason it has now. Rows that are not
-    replayed are counted as skipped. Nothing is written to the raw stream.
+    derived streams, or in bad again with the reason it has now. A row diverted from a
+    derived stream whose topic failed (StreamUnavailable) is written back into that
+    stream only, and counted as restored. Rows that are not replayed are counted as
+    skipped. Nothing is written to the raw stream.
     """
     from connectors.pipeline_app import ReplayOptions
     from connectors.replay import DEFAULT_GROUP

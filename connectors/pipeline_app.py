@@ -34,11 +34,14 @@ from toolkit.config.values import OutputTarget
 from toolkit.kafka import DeliveryProducer, KafkaUnavailable, stats_settings
 from toolkit.kafka.admin import describe_topics
 from toolkit.kafka.producing import DEFAULT_MESSAGE_MAX_BYTES
-from toolkit.kafka.ranges import RangeBounds, RangeError
+from toolkit.kafka.ranges import RangeBounds, RangeError, read_to_end
 from toolkit.kafka.topics import Plan, TopicDrift, apply_plan, bad_topic, check_drift, read_plan
+from toolkit.pipeline.consent import ConsentLedger, LedgerFull
 from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.diversion import Diversion, derived_budgets
 from toolkit.pipeline.fanout import Pipeline, stream_topics
-from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW, Outcome
+from toolkit.pipeline.outcomes import BAD, CONSENT, ENRICHED, RAW, Outcome, Output
+from toolkit.pipeline.stream_budgets import StreamBudgets
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,8 @@ class App:
         summary = self.runner.summary.to_dict()
         if isinstance(self.runner.source, KafkaRangeSource):
             summary["replayed"] = self.runner.source.report()
+        if self.runner.diversion is not None:
+            summary["diverted"] = dict(sorted(self.runner.diversion.budgets.diverted_records.items()))
         return summary
 
 
@@ -211,19 +216,25 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
     topics = stream_topics(cfg)
     outputs: Outputs
     limits: dict[str, int] | None = None
+    diversion: Diversion | None = None
     if not keep_outputs:
         outputs = DiscardOutputs(tracker)
     elif cfg.output.target.kind == "kafka":
         kafka = cfg.require_kafka()
         transactional = cfg.delivery.transactional and replay is None and not bounded
         topic_limits = _topic_limits(cfg, topics)
+        if not transactional and cfg.derived:  # a failed message aborts a transaction: nothing to divert there
+            def bad_row(out: Output, line: bytes | None, reason: str) -> Output:
+                return pipeline.diverted(out, line, reason)
+
+            diversion = Diversion(StreamBudgets(derived_budgets(cfg)), topics, bad_row)
         producer = DeliveryProducer(
             kafka.bootstrap_servers, {**stats_settings(metrics.observe_kafka_stats),
                                       **_producer_settings(cfg, topic_limits)}, tracker=tracker,
             transactional_id=cfg.delivery.transactional_id if transactional else None,
             enqueue_timeout_s=cfg.delivery.enqueue_timeout_s, max_attempts=cfg.delivery.max_delivery_attempts,
             topic_limits=topic_limits, on_report=report_observer(metrics, topics), report_every=REPORT_EVERY,
-            admin_settings=kafka.admin_settings())
+            admin_settings=kafka.admin_settings(), guard=diversion)
         limits = {stream: producer.limit_for(topic) for stream, topic in topics.items()}
         outputs = KafkaOutputs(producer, topics)
     else:
@@ -233,6 +244,9 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
         resuming = replay is None and checkpoint is not None and checkpoint.exists()
         outputs = FilesOutputs(cfg.output.target.directory, streams_of(cfg), tracker, append=resuming)
     pipeline = Pipeline.from_config(cfg, limits=limits)
+    if pipeline.ledger is not None and keep_outputs and cfg.output.target.kind == "kafka":
+        rebuild_consent(cfg, pipeline.ledger, topics[CONSENT])
+        metrics.consent_users.set(len(pipeline.ledger.states))
     runners: list[PipelineRunner] = []  # the source's rebalance hook needs the runner built after it
     stats = stats_settings(metrics.observe_kafka_stats)
     if bounded:
@@ -269,7 +283,8 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
             return outcome
     runner = PipelineRunner(source, handle, outputs, tracker, metrics=metrics, source_label=label,
                             pipeline=pipeline, transactional=transactional,
-                            commit_interval_s=cfg.delivery.commit_interval_s, only=frozenset(only) or None)
+                            commit_interval_s=cfg.delivery.commit_interval_s, only=frozenset(only) or None,
+                            diversion=diversion)
     runners.append(runner)
     if isinstance(source, HttpSource | CollectorSource):
         if not sidecar.serving:
@@ -280,6 +295,24 @@ def _build(cfg: PipelineConfig, sidecar: Sidecar, metrics: PipelineMetrics, *, c
              cfg.output.target if keep_outputs else "nowhere (confirmed at once)", ", ".join(only or streams_of(cfg)),
              " (replay)" if replay else "")
     return App(cfg, pipeline, runner, sidecar, outputs, tracker, metrics)
+
+
+def rebuild_consent(cfg: PipelineConfig, ledger: ConsentLedger, topic: str) -> None:
+    """Read the compacted consent topic to its end into ``ledger``, before the first record is processed."""
+    kafka = cfg.require_kafka()
+    started = time.monotonic()
+    try:
+        users = ledger.load(read_to_end(kafka.bootstrap_servers, topic, kafka.consumer_settings(),
+                                        timeout_s=cfg.consent.rebuild_timeout_s), topic)
+    except LedgerFull as exc:
+        raise StartupError(str(exc)) from None
+    except RangeError as exc:
+        raise StartupError(f"{exc}; the consent topic is created by `sptk topics apply` (or --create-topics)") \
+            from None
+    except KafkaUnavailable as exc:
+        raise StartupError(f"cannot rebuild the consent state: {exc}", retryable=True) from None
+    log.info("consent: %d users with a restriction in force, read from %s in %.1fs", users, topic,
+             time.monotonic() - started, extra={"suppressed_users": users})
 
 
 def _range_source(cfg: PipelineConfig, bounds: RangeBounds, stats: dict[str, Any]) -> KafkaRangeSource:

@@ -33,7 +33,9 @@ from connectors.sidecar.metrics import PipelineMetrics
 from connectors.sidecar.volume import LiveVolume
 from connectors.sources.base import Position, Record
 from toolkit.kafka import DeliveryFailed, DeliveryProducer, DeliveryReport, TransactionAborted
+from toolkit.pipeline.consent import consent_rule
 from toolkit.pipeline.delivery import DeliveryTracker
+from toolkit.pipeline.diversion import Diversion
 from toolkit.pipeline.outcomes import Outcome, Output
 
 log = logging.getLogger(__name__)
@@ -173,6 +175,8 @@ class RunSummary:
     bad: int = 0
     skipped: int = 0
     quarantined: int = 0
+    #: replay-bad: diverted derived messages written back into their stream
+    restored: int = 0
     derived: Counter[str] = field(default_factory=Counter)
     bad_types: Counter[str] = field(default_factory=Counter)
     #: (stream, rule) -> records kept out of that stream by that rule
@@ -198,6 +202,9 @@ class RunSummary:
         elif kind == "filtered":
             self.filtered += 1
             self.rules[("enriched", outcome.rule)] += 1  # type: ignore[union-attr]
+        elif kind == "restored":
+            self.restored += 1
+            return
         else:
             self.skipped += 1
             return
@@ -225,10 +232,14 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"in", "enriched", "bad", "filtered", "derived": {name: N}}`` and the detail behind them."""
-        return {"in": self.records_in, "enriched": self.enriched, "bad": self.bad, "filtered": self.filtered,
-                "derived": dict(sorted(self.derived.items())), "skipped": self.skipped,
-                "quarantined": self.quarantined, "bad_by_type": dict(sorted(self.bad_types.items())),
-                "filtered_by_rule": {f"{s}: {r}": n for (s, r), n in sorted(self.rules.items())}}
+        out: dict[str, Any] = {
+               "in": self.records_in, "enriched": self.enriched, "bad": self.bad, "filtered": self.filtered,
+               "derived": dict(sorted(self.derived.items())), "skipped": self.skipped,
+               "quarantined": self.quarantined, "bad_by_type": dict(sorted(self.bad_types.items())),
+               "filtered_by_rule": {f"{s}: {r}": n for (s, r), n in sorted(self.rules.items())}}
+        if self.restored:  # replay-bad of diverted rows only, so other runs' summaries keep their shape
+            out["restored"] = self.restored
+        return out
 
 
 class PipelineRunner:
@@ -238,8 +249,10 @@ class PipelineRunner:
                  metrics: PipelineMetrics | None = None, source_label: str = "source", batch_size: int = 500,
                  read_timeout_s: float = 0.2, pipeline: Any = None, transactional: bool = False,
                  commit_interval_s: float = 1.0, only: frozenset[str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, diversion: Diversion | None = None) -> None:
         self.source = source
+        #: the derived streams' failure budgets (Kafka outputs only): their messages may be diverted to bad
+        self.diversion = diversion
         #: write only these streams (rebuilding one stream from a replay); None writes every stream
         self.only = only
         self.handle = handle
@@ -311,9 +324,17 @@ class PipelineRunner:
         outs = outcome.outputs
         if self.only is not None:
             outs = [o for o in outs if o.stream in self.only]
-        self.tracker.track(partition, position, len(outs))
-        if outs:
-            self.outputs.send(outs, (partition, position))
+        diversion = self.diversion
+        if diversion is None:
+            self.tracker.track(partition, position, len(outs))
+            if outs:
+                self.outputs.send(outs, (partition, position))
+        else:
+            line = outcome.line
+            outs = diversion.route(outs, line)
+            self.tracker.track(partition, position, len(outs))
+            if outs:
+                self._producer().produce_record(outs, (partition, position), line)
         self._counts.count(outcome)
 
     def _ack(self) -> None:
@@ -420,6 +441,14 @@ class PipelineRunner:
             if n > p.invalid[(app_id, schema)]:
                 m.invalid_records.labels(app_id=app_id, schema=schema).inc(n - p.invalid[(app_id, schema)])
                 p.invalid[(app_id, schema)] = n
+        if self.diversion is not None:
+            budgets = self.diversion.budgets
+            for stream, diverted in budgets.states().items():
+                m.stream_diverted.labels(stream=stream).set(1 if diverted else 0)
+            for stream, n in budgets.diverted_records.items():
+                if n > p.diverted[stream]:
+                    m.diverted_records.labels(stream=stream).inc(n - p.diverted[stream])
+                    p.diverted[stream] = n
         if s.quarantined > p.quarantined:
             m.quarantined.inc(s.quarantined - p.quarantined)
             p.quarantined = s.quarantined
@@ -430,6 +459,9 @@ class PipelineRunner:
         for (stream, rule), n in s.rules.items():
             if n > p.rules[(stream, rule)]:
                 m.filtered_records.labels(stream=stream, rule=rule).inc(n - p.rules[(stream, rule)])
+                consent = consent_rule(rule)
+                if consent is not None:
+                    m.consent_dropped.labels(stream=stream, rule=consent).inc(n - p.rules[(stream, rule)])
                 p.rules[(stream, rule)] = n
         m.in_flight.set(self.tracker.in_flight)
         m.producer_queue.set(self.outputs.queue_depth)
@@ -447,6 +479,13 @@ class PipelineRunner:
             for schema, n in pipeline.deprecated.items():
                 m.deprecated_events.labels(schema=schema).inc(n)
             pipeline.deprecated.clear()
+            ledger = pipeline.ledger
+            if ledger is not None:
+                m.consent_users.set(len(ledger.states))
+                for state, n in ledger.written.items():
+                    if n > p.consent[state]:
+                        m.consent_records.labels(state=state).inc(n - p.consent[state])
+                        p.consent[state] = n
             validator = pipeline.validator
             retries = validator.retries
             if retries > p.registry_retries:
@@ -480,9 +519,11 @@ class _Published:
     registry_retries: int = 0
     resent: int = 0
     out: Counter[str] = field(default_factory=Counter)
+    diverted: Counter[str] = field(default_factory=Counter)
     bad: Counter[str] = field(default_factory=Counter)
     rules: Counter[tuple[str, str]] = field(default_factory=Counter)
     invalid: Counter[tuple[str, str]] = field(default_factory=Counter)
+    consent: Counter[str] = field(default_factory=Counter)
 
 
 def report_observer(metrics: PipelineMetrics, streams: dict[str, str]) -> Callable[[DeliveryReport], None]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaCriterion, SchemaKey
+from iglu_registry.yaml_files import YamlFileError, read_yaml
 
 #: the governance file ``sptk iglu check`` reads from a registry root unless told otherwise
 DEFAULT_FILE = "governance.yml"
@@ -234,16 +235,8 @@ def parse_governance(data: Any, origin: str) -> Governance:
 
 def load_governance(path: Path) -> Governance:
     """Read and check a governance file (YAML)."""
-    import yaml
-
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GovernanceError(f"governance file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GovernanceError(f"cannot read governance file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise GovernanceError(f"{path}: not valid YAML: {exc}") from None
+        data = read_yaml(path, "governance file")
+    except YamlFileError as exc:
+        raise GovernanceError(str(exc)) from None
     return parse_governance(data, str(path))

@@ -18,7 +18,7 @@ import requests
 import requests.adapters
 
 from iglu_registry.errors import ErrorKind, RegistryFailure
-from iglu_registry.layout import schema_path, schemas_dir
+from iglu_registry.layout import iter_schema_files, schema_path, schemas_dir
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey, SchemaVer
 
 #: Snowplow's client queries local repositories before any network one.
@@ -76,6 +76,9 @@ class InMemoryRepository:
             raise RegistryFailure.not_found()
         return schema
 
+    def list_all(self) -> list[SchemaKey]:
+        return sorted(self.schemas)
+
     def list_versions(self, vendor: str, name: str, format: str, model: int) -> list[SchemaKey]:
         found = sorted(k for k in self.schemas if (k.vendor, k.name, k.format, k.version.model)
                        == (vendor, name, format, model))
@@ -106,6 +109,10 @@ class EmbeddedRepository:
             raise RegistryFailure.of(ErrorKind.CLIENT_FAILURE,
                                      f"{file} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
         return _check_self(key, schema, str(file))
+
+    def list_all(self) -> list[SchemaKey]:
+        """Every jsonschema file of the folder, by the layout's walk (a stray file is not a schema)."""
+        return sorted(item.key for item in iter_schema_files(self.path) if item.key is not None)
 
     def list_versions(self, vendor: str, name: str, format: str, model: int) -> list[SchemaKey]:
         folder = schemas_dir(self.path) / vendor / name / format
@@ -189,12 +196,15 @@ class HttpRepository:
         url = self.url_for(key)
         return _check_self(key, self._get(url), url)
 
-    def list_versions(self, vendor: str, name: str, format: str, model: int) -> list[SchemaKey]:
+    def list_all(self) -> list[SchemaKey]:
+        """Every schema an Iglu Server lists (``GET /api/schemas``); a static site cannot be listed."""
         if not self.is_iglu_server:
             raise RegistryFailure.of(ErrorKind.CLIENT_FAILURE,
-                                     f"{self.uri} is a static repository, which cannot list versions")
-        url = f"{self.uri.rstrip('/')}/schemas/{vendor}/{name}/{format}/{model}"
-        body = self._get(url)
+                                     f"{self.uri} is a static repository, which cannot list its schemas")
+        url = f"{self.uri.rstrip('/')}/schemas"
+        return sorted(self._keys(url, self._get(url)))
+
+    def _keys(self, url: str, body: object) -> list[SchemaKey]:
         if not isinstance(body, list):
             raise RegistryFailure.of(ErrorKind.CLIENT_FAILURE, f"{url} did not answer with a list of schema URIs")
         keys: list[SchemaKey] = []
@@ -203,6 +213,14 @@ class HttpRepository:
                 keys.append(SchemaKey.parse(item))
             except InvalidSchemaKey as exc:
                 raise RegistryFailure.of(ErrorKind.CLIENT_FAILURE, f"{url} listed a bad URI: {exc}") from None
+        return keys
+
+    def list_versions(self, vendor: str, name: str, format: str, model: int) -> list[SchemaKey]:
+        if not self.is_iglu_server:
+            raise RegistryFailure.of(ErrorKind.CLIENT_FAILURE,
+                                     f"{self.uri} is a static repository, which cannot list versions")
+        url = f"{self.uri.rstrip('/')}/schemas/{vendor}/{name}/{format}/{model}"
+        keys = self._keys(url, self._get(url))
         if not keys:
             raise RegistryFailure.not_found()
         return sorted(keys)

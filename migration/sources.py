@@ -240,8 +240,7 @@ class _DuckWorkspaceBuilder:
             if not spec.bad and self._columns("memory", stage_schema, "bad_rows"):
                 bad_relation = qualified(stage_schema, "bad_rows")
         else:
-            warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
-            warehouse.ensure_tables()
+            warehouse = self._stage_warehouse(stage_schema)
             if spec.kind == "jsonl":
                 report = warehouse.load(canonical_rows(spec.target), Dedup.NONE)
                 if report.rejected:
@@ -304,11 +303,25 @@ class _DuckWorkspaceBuilder:
             "memory", stage_schema, "bad_rows") else None
         return relation, columns, bad, None
 
-    def _stage_bad(self, path: str, stage_schema: str) -> str:
+    def _stage_warehouse(self, stage_schema: str) -> Warehouse:
         warehouse = Warehouse(WarehouseURL(Dialect.DUCKDB, ":memory:", stage_schema), self.backend)
         warehouse.ensure_tables()
-        warehouse.load_bad_rows(list(bad_records(path)))
+        return warehouse
+
+    def _stage_bad(self, path: str, stage_schema: str) -> str:
+        self._stage_warehouse(stage_schema).load_bad_rows(list(bad_records(path)))
         return qualified(stage_schema, "bad_rows")
+
+    def loaded(self, name: str, description: str, fill: Callable[[Warehouse], None]) -> Side:
+        """A side sptk loads itself through ``fill`` (a Kafka topic for ``sptk audit``), staged as tsv: and jsonl:
+        sides are; its bad rows (what ``fill`` wrote to the stage's ``bad_rows``) are the side's bad output."""
+        stage_schema = f"_sptk_{name}"
+        fill(self._stage_warehouse(stage_schema))
+        bad = qualified(stage_schema, "bad_rows")
+        has_bad = self.backend.query(f"SELECT count(*) FROM {bad}")[0][0] > 0
+        return Side(name, description, qualified(stage_schema, "events"),
+                    self._columns("memory", stage_schema, "events"), bad if has_bad else None,
+                    f"{stage_schema}.events", staged=True)
 
     def _copy_from_postgres(self, spec: SourceSpec, stage_schema: str,
                             sql: SqlURL | None = None) -> tuple[str, list[str]]:
@@ -497,5 +510,17 @@ def open_source(spec: SourceSpec, memory_limit: str = "1GB") -> Iterator[tuple[A
     builder = _DuckWorkspaceBuilder(memory_limit)
     try:
         yield builder.backend, _side(builder, "source", spec)
+    finally:
+        builder.close()
+
+
+@contextmanager
+def open_loaded(description: str, fill: Callable[[Warehouse], None],
+                memory_limit: str = "1GB") -> Iterator[tuple[Any, Side]]:
+    """A source only sptk can load (``fill`` writes it into a staging warehouse), then seen as :func:`open_source`
+    sees one: in the embedded DuckDB, which spills to its temporary folder past ``memory_limit``."""
+    builder = _DuckWorkspaceBuilder(memory_limit)
+    try:
+        yield builder.backend, builder.loaded("source", description, fill)
     finally:
         builder.close()

@@ -58,6 +58,16 @@ class PipelineMetrics:
                                    registry=r)
         self.filtered_records = Counter("sptk_filtered_records", "Records kept out of a stream, per rule.",
                                         ["stream", "rule"], registry=r)
+        self.consent_dropped = Counter("sptk_consent_dropped", "Events kept out of a stream by a consent rule "
+                                       "(require_consent, consent_basis, honour_withdrawals, consent_scopes), per "
+                                       "stream and rule; also counted in sptk_filtered_records.", ["stream", "rule"],
+                                       registry=r)
+        self.consent_records = Counter("sptk_consent_records", "Suppression records written to <prefix>.consent: "
+                                       "'suppressed' (a restriction in force) or 'lifted' (consent granted again).",
+                                       ["state"], registry=r)
+        self.consent_users = Gauge("sptk_consent_suppressed_users", "Users with a consent restriction in force, held "
+                                   "in memory (rebuilt from <prefix>.consent at start; bounded by consent.max_users).",
+                                   registry=r)
         self.stage_latency = Histogram("sptk_stage_latency_seconds",
                                        "Time one record spends in a pipeline stage (decode, validate, route), "
                                        "measured on a sample of records.", ["stage"], buckets=LATENCY_BUCKETS,
@@ -112,6 +122,10 @@ class PipelineMetrics:
         self.deprecated_events = Counter("sptk_deprecated_schema_events", "Events whose schema the governance file "
                                          "deprecates (including those sent to bad past its sunset), per schema.",
                                          ["schema"], registry=r)
+        self.stream_diverted = Gauge("sptk_stream_diverted", "1 while a derived stream is diverted to the bad stream "
+                                     "(its failure budget was spent), else 0.", ["stream"], registry=r)
+        self.diverted_records = Counter("sptk_diverted_records", "Derived messages written to the bad stream as "
+                                        "retryable bad rows because their stream was diverted.", ["stream"], registry=r)
         self.quarantined = Counter("sptk_quarantined_records", "Bad rows quarantined because the registry could not "
                                    "answer; a replay runs them again.", registry=r)
         self.ready = Gauge("sptk_ready", "1 when /readyz would answer 200 (every probe passes, not draining).",

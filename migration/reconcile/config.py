@@ -7,20 +7,19 @@ on and switch any of them off when it wants the raw truth.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from migration.reconcile.errors import ConfigError
+from toolkit import durations
+from toolkit.durations import format_duration
 
 if TYPE_CHECKING:
     from migration.reconcile.metrics import MetricSpec
     from migration.reconcile.scope import Scope
 
-_DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d)$")
-_UNIT_US = {"us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 PRECISIONS = {"us": 1, "ms": 1_000, "s": 1_000_000}
 
 #: The built-in key metrics (defined in :mod:`migration.reconcile.metrics`, with their tolerances).
@@ -31,19 +30,10 @@ FAIL_ON_CHOICES = ("pending", "rejected", "null_only", "duplicates", "warn")
 
 def parse_duration(text: str) -> int:
     """``90s``, ``15m``, ``1h``, ``2d`` (also ``ms``, ``us``) -> microseconds."""
-    match = _DURATION.match(text.strip())
-    if match is None:
-        raise ConfigError(f"{text!r} is not a duration: use a number and a unit (us, ms, s, m, h, d), e.g. 1h or 15m")
-    return int(match.group(1)) * _UNIT_US[match.group(2)]
-
-
-def format_duration(micros: int) -> str:
-    if micros == 0:
-        return "0s"
-    for unit in ("d", "h", "m", "s", "ms"):
-        if micros % _UNIT_US[unit] == 0 and micros >= _UNIT_US[unit]:
-            return f"{micros // _UNIT_US[unit]}{unit}"
-    return f"{micros}us"
+    try:
+        return durations.parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)

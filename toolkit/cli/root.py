@@ -26,6 +26,7 @@ DRAINING_COMMANDS = frozenset({("pipeline", "run"), ("pipeline", "replay-bad"), 
 
 #: subcommand name -> "module:attribute" of the click group that implements it.
 GROUPS: dict[str, tuple[str, str]] = {
+    "audit": ("migration.audit_cli:audit", "Discovery: what an event estate holds, before a migration plan."),
     "config": ("toolkit.cli.config:config", "Check a pipeline config; print its JSON Schema for editors."),
     "event": ("toolkit.cli.event:event", "Parse enriched TSV, convert it to JSON profiles and back."),
     "iglu": ("toolkit.cli.iglu:iglu", "Resolve, validate, lint and check Iglu schemas; serve a registry."),
@@ -35,6 +36,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "micro": ("connectors.micro.cli:micro", "A local Snowplow Micro: the collector, the pipeline and Micro's API."),
     "migrate": ("migration.cli:migrate", "Load the legacy and Kafka paths into a warehouse; shadow runs."),
     "sink": ("connectors.sinks.cli:sink", "Deliver enriched or derived topics to an HTTP/CDP endpoint."),
+    "privacy": ("connectors.privacy.cli:privacy", "Serve data subject requests (forget) and retention, audited."),
     "monitor": ("migration.monitor_cli:monitor", "Alert rules and dashboard from the SLOs; volume anomalies."),
 }
 

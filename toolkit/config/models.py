@@ -28,6 +28,7 @@ from pydantic_settings import SettingsConfigDict
 
 from iglu_registry.http_server import ServerLimits
 from iglu_registry.schema_key import SchemaCriterion
+from toolkit.config.consent import Bases, ConsentConfig, Names
 from toolkit.config.errors import ConfigError, suggest
 from toolkit.config.field_paths import FieldPaths, PartitionKey, default_partition_key
 from toolkit.config.filters import Filter
@@ -129,6 +130,11 @@ BUILTIN_TOPIC_DEFAULTS = TopicSettings(
 )
 
 
+#: what ``<prefix>.consent`` is whatever ``[topics.defaults]`` says: compacted (the latest record per user is the
+#: user's state) and never deleted by age (a withdrawal holds until it is lifted)
+CONSENT_TOPIC_DEFAULTS = TopicSettings(cleanup_policy="compact", retention_ms=-1)
+
+
 _PRINCIPAL_PATTERN = r"^[A-Za-z][A-Za-z0-9]*:[^\s]+$"
 _GROUP_PATTERN = r"^[A-Za-z0-9._\-]+\*?$"
 
@@ -160,15 +166,33 @@ class TopicsConfig(Section):
     raw: TopicSettings = Field(TopicSettings(), description="`<prefix>.raw`, every input line byte for byte")
     enriched: TopicSettings = Field(TopicSettings(), description="`<prefix>.enriched`, validated events as JSON")
     bad: TopicSettings = Field(TopicSettings(), description="`<prefix>.bad`, Snowplow bad rows")
+    consent: Annotated[TopicSettings, Doc(default="compacted, kept forever", values=CONSENT_TOPIC_DEFAULTS)] = Field(
+        TopicSettings(), description=(
+            "`<prefix>.consent`, one suppression record per user keyed by user, declared when a stream honours "
+            "withdrawals or requires consent scopes; `cleanup_policy` must stay `compact` (see "
+            "[Consent](privacy.md#consent))"))
     acls: Annotated[tuple[TopicAcl, ...], Strict(False), Doc(type="list of tables", default="empty (ACLs are not "
                                                                                     "managed)")] = Field(
         (), description=("who may read and write each stream, `[[topics.acls]]`; with at least one entry, `sptk "
                          "topics plan|apply` manage the ACL bindings of this pipeline's topics and of the groups named "
                          "(see [Topic ACLs](#topic-acls))"))
 
+    @field_validator("consent")
+    @classmethod
+    def _consent_stays_compacted(cls, consent: TopicSettings) -> TopicSettings:
+        if consent.cleanup_policy not in (None, "compact"):
+            raise invalid(f"cleanup_policy {consent.cleanup_policy!r} would delete suppression records by age, and "
+                          "with them users' withdrawals; the consent topic is compacted: remove the key or set it to "
+                          "\"compact\"")
+        return consent
+
     def resolve(self, own: TopicSettings) -> TopicSettings:
         """Built-in defaults, then ``[topics.defaults]``, then the stream's own table."""
         return BUILTIN_TOPIC_DEFAULTS.overlay(self.defaults).overlay(own)
+
+    def resolve_consent(self) -> TopicSettings:
+        """As :meth:`resolve`, with the consent topic's compaction and unlimited retention over the defaults."""
+        return BUILTIN_TOPIC_DEFAULTS.overlay(self.defaults).overlay(CONSENT_TOPIC_DEFAULTS).overlay(self.consent)
 
 
 class IgluApiKey(Section):
@@ -244,6 +268,9 @@ class DerivedStream(Section):
     profile: Annotated[ProfileName | None, Doc(default="`output.enriched_profile`")] = Field(
         None, description="JSON profile of the stream")
     topic: TopicSettings = Field(TopicSettings(), description="topic settings, inheriting from `[topics.defaults]`")
+    failure_budget: Annotated[int | None, Field(ge=1), Doc(default="`delivery.derived_failure_budget`")] = Field(
+        None, description="failed deliveries within `delivery.derived_failure_window_s` before this stream is "
+        "diverted to the bad stream; see [Failure budgets](#failure-budgets-of-derived-streams)")
 
     @property
     def stream_id(self) -> str:
@@ -263,6 +290,21 @@ class PrivacyConfig(Section):
         "schema matches `consent_schema` reach the stream; the others are counted as filtered with the rule "
         "`privacy.<stream>.require_consent`"))
     consent_schema: Criterion = Field(SchemaCriterion.parse(CONSENT_DOCUMENT), description="what counts as consent")
+    consent_basis: Bases = Field((), description=(
+        "the lawful bases the stream accepts: only events carrying Snowplow's `gdpr` context with one of these "
+        "`basisForProcessing` values (`consent`, `contract`, `legal_obligation`, `vital_interests`, `public_task`, "
+        "`legitimate_interests`) reach it (rule `privacy.<stream>.consent_basis`)"))
+    consent_scopes: Names = Field((), description=(
+        "consent-preferences scopes the stream needs (`analytics`): a user whose last `consent_preferences` "
+        "allowed other scopes only, or who withdrew all consent, is kept out (rule `privacy.<stream>.consent_scopes`)"
+        "; a user with no recorded choice passes"))
+    honour_withdrawals: bool = Field(False, description=(
+        "drop the events of users whose suppression covers this stream: a `consent_withdrawn` with `all: true`, "
+        "or one naming a document of `consent_documents`, until a `consent_granted` lifts it (rule "
+        "`privacy.<stream>.honour_withdrawals`; see [Consent](privacy.md#consent))"))
+    consent_documents: Names = Field((), description=(
+        "ids of the consent documents (`consent_document` entity `id`) the stream's processing rests on; a "
+        "withdrawal naming one of them covers the stream"))
     pseudonymise: FieldPaths = Field((), description=(
         "fields replaced by the hex HMAC-SHA256 of their value, so joins still work but values cannot be "
         "reversed without the key: atomic fields (`user_id`) and values inside entities by their column "
@@ -276,6 +318,14 @@ class PrivacyConfig(Section):
         if self.pseudonymise and self.pseudonymisation_key is None:
             fail([problem_at(("pseudonymisation_key",), "pseudonymise lists fields but no key is configured: set "
                              "pseudonymisation_key_env or pseudonymisation_key_file (HMAC-SHA256 needs a secret key)")])
+        return self
+
+    @model_validator(mode="after")
+    def _documents_need_withdrawals(self) -> PrivacyConfig:
+        if self.consent_documents and not self.honour_withdrawals:
+            fail([problem_at(("consent_documents",), "consent_documents names the documents whose withdrawal covers "
+                             "this stream, but honour_withdrawals is false: set honour_withdrawals = true, or remove "
+                             "consent_documents")])
         return self
 
 
@@ -293,6 +343,16 @@ class DeliveryConfig(Section):
     max_delivery_attempts: int = Field(5, ge=1, description=(
         "attempts per message (each after librdkafka's own retries) before the pipeline stops without "
         "committing"))
+    derived_failure_budget: int = Field(10, ge=1, description=(
+        "failed deliveries of one derived stream (each after librdkafka's own retries) within "
+        "`derived_failure_window_s` before the stream is diverted: its records go to the bad stream as retryable "
+        "bad rows and everything else keeps moving; `[[derived]] failure_budget` overrides it per stream. raw, "
+        "enriched and bad have no budget: their failures stop the run"))
+    derived_failure_window_s: float = Field(60.0, gt=0.0, description=(
+        "the window of `derived_failure_budget`, in seconds"))
+    derived_probe_interval_s: float = Field(30.0, gt=0.0, description=(
+        "how often a diverted derived stream lets one record through to its topic; a confirmed delivery restores "
+        "the stream"))
     transactional: bool = Field(False, description=(
         "exactly-once for Kafka → Kafka: outputs and source offsets commit in one transaction"))
     transactional_id: str | None = Field(None, description=(
@@ -403,6 +463,8 @@ class PipelineConfig(FileSettings):
         (), strict=False, description="derived streams, `[[derived]]`")
     privacy: Annotated[dict[str, PrivacyConfig], Doc(type="table of tables", default="empty")] = Field(
         {}, description="rules per stream, `[privacy.<stream>]`")
+    consent: ConsentConfig = Field(ConsentConfig(), description=(
+        "the users' suppression state, for streams that honour withdrawals or require consent scopes"))
     delivery: DeliveryConfig = Field(DeliveryConfig(), description="delivery guarantees and backpressure")
     sidecar: SidecarConfig = Field(SidecarConfig(), description=(
         "the HTTP server and logging of a long-running pipeline"))
@@ -471,7 +533,8 @@ class PipelineConfig(FileSettings):
 
     @model_validator(mode="after")
     def _acl_streams_exist(self) -> PipelineConfig:
-        streams = ["raw", "enriched", "bad", *(f"derived.{d.stream_id}" for d in self.derived)]
+        streams = ["raw", "enriched", "bad", *(f"derived.{d.stream_id}" for d in self.derived),
+                   *(["consent"] if self.tracks_consent else [])]
         problems = [problem_at(("topics", "acls", i, op), f"unknown stream {name!r}; {suggest(name, streams)}the "
                                                           f"streams are: {', '.join(streams)}")
                     for i, acl in enumerate(self.topics.acls) for op in ("read", "write")
@@ -479,6 +542,11 @@ class PipelineConfig(FileSettings):
         if problems:
             fail(problems)
         return self
+
+    @property
+    def tracks_consent(self) -> bool:
+        """Whether a stream needs the users' suppression state (and so ``<prefix>.consent`` exists)."""
+        return any(p.honour_withdrawals or p.consent_scopes for p in self.privacy.values())
 
     def require_kafka(self) -> KafkaConfig:
         """``[kafka]``, which validation guarantees whenever Kafka is used."""

@@ -23,8 +23,13 @@ ERROR_CLASS = "sp.error.class"
 ERROR_MESSAGE = "sp.error.message"
 #: on enriched and derived messages of an event whose schema is deprecated: ``deprecated=D;sunset=D;replacement=URI``
 SCHEMA_DEPRECATED = "sp.schema.deprecated"
+#: on enriched and derived messages of a stream with consent rules: ``basis=<gdpr basis>;scopes=<allowed scopes>``
+#: (``-`` where nothing is known, ``scopes=none`` after a full withdrawal); see docs/privacy.md, "Consent"
+CONSENT = "sp.consent"
 #: ``true`` on a bad row a replay may fix (the registry could not answer); ``sptk pipeline replay-bad`` reruns it
 ERROR_RETRYABLE = "sp.error.retryable"
+#: on the bad row of a diverted derived message: the stream (``derived.<name>.v<N>``) ``replay-bad`` writes it back to
+ERROR_STREAM = "sp.error.stream"
 
 #: Headers count towards the broker's message size limit; an error message longer than this is cut.
 MAX_ERROR_MESSAGE_BYTES = 1024

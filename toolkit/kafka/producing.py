@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
@@ -73,6 +73,26 @@ class ProducerQueueFull(RuntimeError):
     retryable = True
 
 
+class StreamGuard(Protocol):
+    """Derived streams with a failure budget (:class:`toolkit.pipeline.diversion.Diversion`).
+
+    A failed delivery to a guarded topic is not retried forever nor allowed to stop the
+    run: the guard says whether to produce it again or to divert it, and builds the bad row
+    that takes its place for the same source record.
+    """
+
+    #: guarded streams whose probe message is in flight (the producer reports their confirmations)
+    probing: set[str]
+
+    def stream_of(self, topic: str) -> str | None: ...
+
+    def failed(self, stream: str, reason: str, *, permanent: bool = False, exhausted: bool = False) -> bool: ...
+
+    def succeeded(self, stream: str) -> None: ...
+
+    def divert(self, out: Output, line: bytes | None, reason: str) -> Output: ...
+
+
 class DeliveryFailed(RuntimeError):
     """A message could not be delivered (permanently, or after every attempt). Nothing may be committed."""
 
@@ -101,6 +121,8 @@ class _Outgoing:
     headers: list[tuple[str, bytes]]
     record: RecordRef | None
     attempts: int = 1
+    #: the record's input line, for the bad row of a diverted derived message
+    line: bytes | None = None
 
 
 def message_size(value: bytes, key: bytes | None, headers: Sequence[tuple[str, bytes]], compressed: bool) -> int:
@@ -123,12 +145,14 @@ class _RecordDelivery:
     messages are kept here to re-send the one that failed exactly as it was.
     """
 
-    __slots__ = ("messages", "producer", "record")
+    __slots__ = ("line", "messages", "producer", "record")
 
-    def __init__(self, producer: DeliveryProducer, record: RecordRef, messages: Sequence[Output]) -> None:
+    def __init__(self, producer: DeliveryProducer, record: RecordRef, messages: Sequence[Output],
+                 line: bytes | None) -> None:
         self.producer = producer
         self.record = record
         self.messages = messages
+        self.line = line
 
     def __call__(self, err: KafkaError | None, m: Any) -> None:
         if err is None:
@@ -138,7 +162,8 @@ class _RecordDelivery:
         out = next((o for o in self.messages if o.topic == topic and o.value == value), None)
         if out is None:  # cannot happen: every message of the record is in the list
             raise DeliveryFailed(f"a delivery report for topic {topic!r} matches no message of record {self.record}")
-        self.producer._on_delivery(_Outgoing(out.topic, out.value, out.key, list(out.headers), self.record), err, m)
+        self.producer._on_delivery(_Outgoing(out.topic, out.value, out.key, list(out.headers), self.record,
+                                             line=self.line), err, m)
 
 
 class DeliveryProducer:
@@ -161,6 +186,7 @@ class DeliveryProducer:
         on_report: Callable[[DeliveryReport], None] | None = None,
         admin_settings: Mapping[str, Any] | None = None,
         report_every: int = 1,
+        guard: StreamGuard | None = None,
     ) -> None:
         conf = client_settings(PRODUCER_DEFAULTS, bootstrap, settings)
         if transactional_id:
@@ -191,6 +217,8 @@ class DeliveryProducer:
         self.delivered_by_topic: dict[str, int] = {}
         #: successful deliveries are passed to ``on_report`` one in ``report_every`` (failures always are)
         self.report_every = max(1, report_every)
+        self.guard = guard
+        self._probing: set[str] = guard.probing if guard is not None else set()
         if self.transactional:
             self._call(lambda: self._producer.init_transactions(30), "initialise transactions")
         self._in_transaction = False
@@ -234,22 +262,23 @@ class DeliveryProducer:
             self.check_size(topic, value, key, headers)
         self._enqueue(_Outgoing(topic, value, key, list(headers), record))
 
-    def produce_record(self, messages: Sequence[Output], record: RecordRef) -> None:
+    def produce_record(self, messages: Sequence[Output], record: RecordRef, line: bytes | None = None) -> None:
         """Queue every message of one record, sizes already checked (see :meth:`produce`).
 
         The hot path: one delivery callback object per record instead of one per message,
         and no per-message bookkeeping unless librdkafka pushes back (then each message
-        takes :meth:`produce`'s path, with its backpressure handling).
+        takes :meth:`produce`'s path, with its backpressure handling). ``line`` is the
+        record's input, kept for the bad row of a derived message the guard diverts.
         """
         self._raise_if_broken()
         produce = self._producer.produce
-        callback = _RecordDelivery(self, record, messages)
+        callback = _RecordDelivery(self, record, messages, line)
         for i, out in enumerate(messages):
             try:
                 produce(out.topic, out.value, out.key, headers=out.headers, on_delivery=callback)
             except (BufferError, KafkaException):
                 for rest in messages[i:]:
-                    self._enqueue(_Outgoing(rest.topic, rest.value, rest.key, list(rest.headers), record))
+                    self._enqueue(_Outgoing(rest.topic, rest.value, rest.key, list(rest.headers), record, line=line))
                 return
 
     def _enqueue(self, msg: _Outgoing) -> None:
@@ -272,6 +301,9 @@ class DeliveryProducer:
                 self._producer.poll(0.05)
             except KafkaException as exc:
                 err = exc.args[0]
+                if isinstance(err, KafkaError) and self._guarded(msg) is not None:
+                    self._on_delivery(msg, err, None)  # a guarded stream's refusal counts like a failed delivery
+                    return
                 if isinstance(err, KafkaError) and err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
                     raise MessageTooLarge(msg.topic, len(msg.value), self._client_limit) from exc
                 raise DeliveryFailed(f"could not queue a message for topic {msg.topic!r}: {err}") from exc
@@ -282,6 +314,10 @@ class DeliveryProducer:
         by_topic[topic] = by_topic.get(topic, 0) + 1
         if record is not None and self.tracker is not None:
             self.tracker.delivered(*record)
+        if self._probing:
+            stream = self.guard.stream_of(topic)  # type: ignore[union-attr]
+            if stream in self._probing:
+                self.guard.succeeded(stream)  # type: ignore[union-attr,arg-type]
         if self._on_report and self.delivered_count % self.report_every == 0:
             self._on_report(DeliveryReport(m.topic(), m.partition(), m.offset(), m.latency(), record))
 
@@ -299,12 +335,27 @@ class DeliveryProducer:
             self.tracker.failed(*msg.record)
         if err.fatal():
             self._fatal = err
-        elif err.code() in PERMANENT_ERRORS:
+            return
+        permanent = err.code() in PERMANENT_ERRORS
+        stream = self._guarded(msg)
+        if stream is not None and self.guard.failed(stream, str(err), permanent=permanent,  # type: ignore[union-attr]
+                                                    exhausted=msg.attempts >= self.max_attempts):
+            out = self.guard.divert(Output(stream, msg.topic, msg.key, msg.value, msg.headers),  # type: ignore
+                                    msg.line, str(err))
+            # the bad row replaces the failed message as the record's output: produced (and tracked) as a retry
+            self._retry.append(_Outgoing(out.topic, out.value, out.key, list(out.headers), msg.record, line=msg.line))
+        elif permanent:
             self._permanent = self._permanent or (msg, err)
         else:
             log.warning("delivery to %s failed (attempt %d of %d): %s; it will be retried",
                         msg.topic, msg.attempts, self.max_attempts, err)
             self._retry.append(msg)
+
+    def _guarded(self, msg: _Outgoing) -> str | None:
+        """The derived stream of ``msg`` if it has a failure budget (and belongs to a tracked record)."""
+        if self.guard is None or msg.record is None:
+            return None
+        return self.guard.stream_of(msg.topic)
 
     def _raise_if_broken(self) -> None:
         if self._fatal is not None:

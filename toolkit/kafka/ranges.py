@@ -12,7 +12,8 @@ and consumers deduplicate on ``event_id`` and ``event_fingerprint``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -244,6 +245,27 @@ class RangeConsumer:
                         "records": self._read[r.key], "complete": r.key in self._complete,
                         "first_timestamp": _iso(first), "last_timestamp": _iso(last)})
         return out
+
+
+def read_to_end(bootstrap: str, topic: str, settings: Mapping[str, Any] | None = None, *,
+                timeout_s: float = 60.0) -> Iterator[tuple[bytes | None, bytes | None]]:
+    """``(key, value)`` of every record of ``topic``, start to end as of the call; a tombstone's value is ``None``.
+
+    What a compacted topic's reader needs at start: one key's records stay in order (they share a
+    partition), and the end is fixed first, so records written meanwhile are not waited for.
+    :class:`KafkaUnavailable` when the read takes longer than ``timeout_s``.
+    """
+    consumer = RangeConsumer(bootstrap, [topic], RangeBounds(), settings, timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not consumer.finished:
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(f"reading {topic} to its end took longer than {timeout_s:g}s ("
+                                       f"{consumer.description}); check the broker, or allow more time")
+            for m in consumer.consume(1000, 0.5):
+                yield m.key, m.value
+    finally:
+        consumer.close()
 
 
 def _iso(ms: int | None) -> str | None:

@@ -71,6 +71,10 @@ def bad_topic(prefix: str) -> str:
     return f"{prefix}.bad"
 
 
+def consent_topic(prefix: str) -> str:
+    return f"{prefix}.consent"
+
+
 def derived_topic(prefix: str, stream: DerivedStream) -> str:
     return f"{prefix}.derived.{stream.name}.v{stream.version}"
 
@@ -86,7 +90,7 @@ def _spec(stream: str, name: str, settings: TopicSettings) -> TopicSpec:
 
 
 def declared_topics(cfg: PipelineConfig) -> list[TopicSpec]:
-    """raw, enriched, bad, then each derived stream; empty when the output is not Kafka."""
+    """raw, enriched, bad, then each derived stream and consent (when tracked); empty when the output is not Kafka."""
     if cfg.output.target.kind != "kafka":
         return []
     prefix = cfg.require_kafka().topic_prefix
@@ -97,6 +101,8 @@ def declared_topics(cfg: PipelineConfig) -> list[TopicSpec]:
         _spec("bad", bad_topic(prefix), t.resolve(t.bad)),
     ]
     specs += [_spec(f"derived:{d.stream_id}", derived_topic(prefix, d), t.resolve(d.topic)) for d in cfg.derived]
+    if cfg.tracks_consent:
+        specs.append(_spec("consent", consent_topic(prefix), t.resolve_consent()))
     return specs
 
 
@@ -104,7 +110,8 @@ def stream_topic_names(cfg: PipelineConfig) -> dict[str, str]:
     """Stream (``raw``, ``enriched``, ``bad``, ``derived.<name>.v<N>``) -> topic name of this pipeline."""
     prefix = cfg.require_kafka().topic_prefix
     return {"raw": raw_topic(prefix), "enriched": enriched_topic(prefix), "bad": bad_topic(prefix),
-            **{f"derived.{d.stream_id}": derived_topic(prefix, d) for d in cfg.derived}}
+            **{f"derived.{d.stream_id}": derived_topic(prefix, d) for d in cfg.derived},
+            **({"consent": consent_topic(prefix)} if cfg.tracks_consent else {})}
 
 
 def declared_acls(cfg: PipelineConfig) -> tuple[AclEntry, ...]:

@@ -38,6 +38,9 @@ SCHEMA_VIOLATIONS = "schema_violations"
 SIZE_VIOLATION = "size_violation"
 GENERIC_ERROR = "generic_error"
 LOADER_PARSING_ERROR = "loader_parsing_error"
+#: the ``sp.error.class`` of a diverted derived message, and the start of its generic_error's first error:
+#: ``StreamUnavailable: derived.<name>.v<N>`` names the one stream ``replay-bad`` writes it back to
+STREAM_UNAVAILABLE = "StreamUnavailable"
 
 RAW_VENDOR = "com.snowplowanalytics.snowplow"
 RAW_VERSION = "enriched-tsv"
@@ -133,12 +136,27 @@ def original_line(payload: Mapping[str, Any]) -> str:
     return "\t".join(overrides[f.name] if f.name in overrides else _spelled(enriched.get(f.name)) for f in FIELDS)
 
 
-def is_retryable(row: Mapping[str, Any]) -> bool:
-    """True for a quarantined ``schema_violations`` row: every message is a registry that could not answer.
+def diverted_stream(row: Mapping[str, Any]) -> str | None:
+    """The derived stream a ``generic_error`` row was diverted from (its first error names it), else None."""
+    if bad_row_type(row) != GENERIC_ERROR:
+        return None
+    errors = ((row.get("data") or {}).get("failure") or {}).get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    prefix = f"{STREAM_UNAVAILABLE}: "
+    if isinstance(first, str) and first.startswith(prefix) and first[len(prefix):].startswith("derived."):
+        return first[len(prefix):]
+    return None
 
-    Mirrors :attr:`iglu_registry.errors.ResolutionError.retryable` on the JSON: a lookup history
+
+def is_retryable(row: Mapping[str, Any]) -> bool:
+    """True for a row a replay may fix: quarantined (a registry could not answer) or diverted (its stream failed).
+
+    A ``schema_violations`` row is quarantined when every message is a registry that could not answer;
+    this mirrors :attr:`iglu_registry.errors.ResolutionError.retryable` on the JSON: a lookup history
     with any error other than ``NotFound`` (or no history at all) means the schema may well exist.
     """
+    if diverted_stream(row) is not None:
+        return True
     schema = row.get("schema")
     if not isinstance(schema, str) or not schema.startswith(f"iglu:{BADROWS_VENDOR}/{SCHEMA_VIOLATIONS}/"):
         return False
@@ -168,7 +186,7 @@ def bad_row_type(row: Mapping[str, Any]) -> str | None:
 def replay_line(row: Mapping[str, Any], include_all: bool) -> bytes:
     """The line to process again for a bad row, byte for byte; :class:`NotReplayable` says why there is none.
 
-    Without ``include_all`` only quarantined rows (:func:`is_retryable`) are replayed; with it,
+    Without ``include_all`` only retryable rows (:func:`is_retryable`) are replayed; with it,
     every row that still holds its whole input line. The line is taken as it is, never
     stripped: an enriched line ends in empty tab-separated fields.
     """
@@ -184,7 +202,7 @@ def replay_line(row: Mapping[str, Any], include_all: bool) -> bytes:
         if not isinstance(payload, Mapping):
             raise NotReplayable("schema_violations bad row without a payload object")
         return original_line(payload).encode()
-    if not include_all:
+    if not include_all and diverted_stream(row) is None:
         raise NotReplayable(f"a {kind} bad row is not quarantined; use --all to run it again")
     if kind in (LOADER_PARSING_ERROR, GENERIC_ERROR) and isinstance(data.get("payload"), str):
         try:

@@ -14,6 +14,7 @@ sleeps only while a registry cannot answer), so it is tested without sockets and
       ▼ validate every self-describing JSON (Iglu)  failure ─► bad: schema_violations
       │                                             registry down ─► bad: schema_violations, retryable
       │   deprecated event schema: counted, flagged (sp.schema.deprecated); past its sunset ─► warn or bad
+      ▼ consent: a consent event changes its user's state ─► consent (suppression record, keyed by user)
       ▼ policy (consent, pseudonymise, strip IP) and route
       ├─► enriched (profile JSON)                   no consent ─► filtered
       ├─► derived.<name>.v<N> (filter, projection)  not matching ─► counted per stream and rule
@@ -51,6 +52,8 @@ from toolkit.contract.profiles import canonical as canonical_profile
 from toolkit.contract.tsv import ParseFailure, parse_line
 from toolkit.kafka.headers import (
     COLLECTOR_TSTAMP,
+    CONSENT,
+    ERROR_STREAM,
     EVENT_ID,
     PIPELINE,
     SCHEMA,
@@ -60,15 +63,40 @@ from toolkit.kafka.headers import (
     MessageHeaders,
 )
 from toolkit.kafka.producing import BATCH_OVERHEAD, HEADER_OVERHEAD, RECORD_OVERHEAD, message_size
-from toolkit.kafka.topics import bad_topic, derived_topic, enriched_topic, raw_topic
+from toolkit.kafka.topics import bad_topic, consent_topic, derived_topic, enriched_topic, raw_topic
 from toolkit.pipeline.bad_rows import (
     SIZE_VIOLATION,
+    STREAM_UNAVAILABLE,
     NotReplayable,
+    diverted_stream,
     replay_line,
     schema_violations,
     size_violation,
 )
-from toolkit.pipeline.outcomes import BAD, ENRICHED, RAW, Filtered, Headers, Invalid, Outcome, Output, Routed, Skipped
+from toolkit.pipeline.consent import (
+    NO_FACTS,
+    ConsentFacts,
+    ConsentLedger,
+    ConsentState,
+    consent_facts,
+    consent_header,
+    transition,
+    user_key,
+)
+from toolkit.pipeline.outcomes import (
+    BAD,
+    ENRICHED,
+    RAW,
+    Filtered,
+    Headers,
+    Invalid,
+    Outcome,
+    Output,
+    Restored,
+    Routed,
+    Skipped,
+)
+from toolkit.pipeline.outcomes import CONSENT as CONSENT_STREAM
 from toolkit.pipeline.policy import StreamPolicy
 from toolkit.pipeline.routing import (
     KeyFunction,
@@ -107,16 +135,24 @@ def declared_limits(cfg: PipelineConfig) -> dict[str, int]:
     limits = {RAW: t.resolve(t.raw).max_message_bytes, ENRICHED: t.resolve(t.enriched).max_message_bytes,
               BAD: t.resolve(t.bad).max_message_bytes}
     limits.update({derived_id(d): t.resolve(d.topic).max_message_bytes for d in cfg.derived})
+    if cfg.tracks_consent:
+        limits[CONSENT_STREAM] = t.resolve_consent().max_message_bytes
     return {k: int(v) for k, v in limits.items() if v is not None}
 
 
 def stream_topics(cfg: PipelineConfig) -> dict[str, str]:
-    """Stream -> Kafka topic (``<prefix>.raw`` ...); without ``[kafka]`` each stream is its own name."""
+    """Stream -> Kafka topic (``<prefix>.raw`` ...); without ``[kafka]`` each stream is its own name.
+
+    ``consent`` is a stream when a stream honours withdrawals or requires consent scopes.
+    """
+    consent = [CONSENT_STREAM] if cfg.tracks_consent else []
     if cfg.kafka is None:
-        return {RAW: RAW, ENRICHED: ENRICHED, BAD: BAD, **{derived_id(d): derived_id(d) for d in cfg.derived}}
+        return {RAW: RAW, ENRICHED: ENRICHED, BAD: BAD, **{derived_id(d): derived_id(d) for d in cfg.derived},
+                **{c: c for c in consent}}
     prefix = cfg.kafka.topic_prefix
     return {RAW: raw_topic(prefix), ENRICHED: enriched_topic(prefix), BAD: bad_topic(prefix),
-            **{derived_id(d): derived_topic(prefix, d) for d in cfg.derived}}
+            **{derived_id(d): derived_topic(prefix, d) for d in cfg.derived},
+            **{c: consent_topic(prefix) for c in consent}}
 
 
 def is_compressed(cfg: PipelineConfig) -> bool:
@@ -144,11 +180,10 @@ class _Stream:
     """One output stream (enriched or derived), compiled."""
 
     __slots__ = ("name", "label", "topic", "profile", "policy", "changes", "accept", "projection", "key", "limit",
-                 "consent_rule")
+                 "consent")
 
     def __init__(self, name: str, label: str, topic: str, profile_name: str, policy: StreamPolicy | None,
-                 accept: Predicate | None, projection: Projection | None, key: KeyFunction, limit: int,
-                 consent_rule: str) -> None:
+                 accept: Predicate | None, projection: Projection | None, key: KeyFunction, limit: int) -> None:
         self.name = name
         self.label = label
         self.topic = topic
@@ -159,7 +194,8 @@ class _Stream:
         self.projection = projection
         self.key = key
         self.limit = limit
-        self.consent_rule = consent_rule
+        #: the stream has consent rules: decided per record, and its messages carry ``sp.consent``
+        self.consent = policy is not None and policy.reads_consent
 
 
 def _policy(stream: str, privacy: Mapping[str, PrivacyConfig]) -> StreamPolicy | None:
@@ -208,6 +244,12 @@ class Pipeline:
         self._refuse_past_sunset = cfg.iglu.past_sunset == "bad"
         self._deprecation_headers: dict[Deprecation, bytes] = {}
         self._warned_sunset: set[str] = set()
+        #: the users' suppression state, when a stream needs it (rebuilt by the caller: ``ledger.load``)
+        self.ledger = ConsentLedger(cfg.consent.max_users) if cfg.tracks_consent else None
+        self._consent_topic = self.topics.get(CONSENT_STREAM, CONSENT_STREAM)
+        self._reads_consent = any(s.consent for s in self.streams)
+        #: ``sp.consent`` values by (basis, state): a few distinct ones cover nearly every event
+        self._consent_flags: dict[tuple[str | None, ConsentState | None], bytes] = {}
 
     def _compile(self, cfg: PipelineConfig) -> list[_Stream]:
         for name in [cfg.output.enriched_profile, *(d.profile for d in cfg.derived if d.profile)]:
@@ -216,7 +258,7 @@ class Pipeline:
         key = compile_key(cfg.output.partition_key, policy.key_transforms() if policy else None,
                           policy.stripped if policy else frozenset())
         streams = [_Stream(ENRICHED, ENRICHED, self.topics[ENRICHED], cfg.output.enriched_profile, policy, None, None,
-                           key, self.limits.get(ENRICHED, 1 << 62), "privacy.enriched.require_consent")]
+                           key, self.limits.get(ENRICHED, 1 << 62))]
         for d in cfg.derived:
             sid = derived_id(d)
             policy = _policy(d.name, cfg.privacy)
@@ -230,7 +272,7 @@ class Pipeline:
                               policy.stripped if policy else frozenset())
             streams.append(_Stream(sid, f"{d.name}.v{d.version}", self.topics[sid],
                                    d.profile or cfg.output.enriched_profile, policy, accept, projection, key,
-                                   self.limits.get(sid, 1 << 62), f"privacy.{d.name}.require_consent"))
+                                   self.limits.get(sid, 1 << 62)))
         return streams
 
     @classmethod
@@ -383,10 +425,16 @@ class Pipeline:
                     flag = self._deprecation_headers[deprecation] = deprecation.header_value().encode()
                 headers = [*headers, (SCHEMA_DEPRECATED, flag)]
                 header_bytes += HEADER_OVERHEAD + len(SCHEMA_DEPRECATED) + len(flag)
+        facts, state = NO_FACTS, None
+        if self._reads_consent:
+            facts = consent_facts(event)
+            if self.ledger is not None:
+                state = self._consent_state(event, facts, outputs, headers)
+        kept = len(outputs)  # raw, and a suppression record: whatever becomes of the event, the user's choice holds
         try:
-            outcome = self._route(event, outputs, key, headers, header_bytes, event_id)
+            outcome = self._route(event, outputs, key, headers, header_bytes, event_id, raw, facts, state)
         except ProfileError as exc:
-            del outputs[1 if emit_raw else 0:]
+            del outputs[kept:]
             outcome = self._bad(outputs, generic_error(event.line, [str(exc)]), stage="render",
                                 error_class=PROFILE_ERROR, reason=str(exc), key=key, headers=headers,
                                 event_id=event_id, line=event.line)
@@ -411,43 +459,95 @@ class Pipeline:
             doc = stream.projection.apply(doc, event)
         return orjson.dumps(doc)
 
+    def _consent_state(self, event: EnrichedEvent, facts: ConsentFacts, outputs: list[Output],
+                       headers: Headers) -> ConsentState | None:
+        """The user's state after this event; a consent event that changes it appends its suppression record.
+
+        The state changes here, before the next record is processed, so a withdrawal applies to the
+        user's next event in this run whatever its delivery; the record makes it outlive the run.
+        """
+        ledger = self.ledger
+        assert ledger is not None
+        states = ledger.states
+        if facts.change is None and not states:
+            return None
+        user = user_key(event)
+        state = states.get(user) if user is not None else None
+        if facts.change is None:
+            return state
+        after = transition(state, facts)
+        if after is not state and user is not None:
+            value = ledger.record(user, after, event, facts)
+            outputs.append(Output(CONSENT_STREAM, self._consent_topic, user.encode("utf-8", "surrogateescape"), value,
+                                  headers))
+        return after
+
     def _route(self, event: EnrichedEvent, outputs: list[Output], key: bytes, headers: Headers, header_bytes: int,
-               event_id: str) -> Outcome:
+               event_id: str, raw: bytes, facts: ConsentFacts = NO_FACTS,
+               state: ConsentState | None = None) -> Outcome:
         plain: dict[str, bytes] = {}
         objects: dict[str, dict[str, Any]] = {}
         first = len(outputs)
+        consent_headers = headers
+        consent_bytes = 0
+        if self._reads_consent:
+            flag = self._consent_flags.get((facts.basis, state))
+            if flag is None:
+                if len(self._consent_flags) > 4096:
+                    self._consent_flags.clear()
+                flag = self._consent_flags[(facts.basis, state)] = consent_header(facts, state).encode()
+            consent_headers = [*headers, (CONSENT, flag)]
+            consent_bytes = HEADER_OVERHEAD + len(CONSENT) + len(flag)
         enriched = self.enriched
         rule = None
-        if enriched.policy is not None and not enriched.policy.admits(event):
-            rule = enriched.consent_rule
-        else:
+        if enriched.policy is not None:
+            rule = enriched.policy.refusal(event, facts, state)
+        if rule is None:
             value = self._render(enriched, event, plain, objects)
             outputs.append(Output(ENRICHED, enriched.topic, enriched.key(event) if enriched.policy else key, value,
-                                  headers))
+                                  consent_headers if enriched.consent else headers))
         derived: list[str] = []
         filtered: list[tuple[str, str]] = []
         for d in self.derived:
             if d.accept is not None and not d.accept(event):
                 filtered.append((d.label, "filter"))
                 continue
-            if d.policy is not None and not d.policy.admits(event):
-                filtered.append((d.label, d.consent_rule))
+            refused = d.policy.refusal(event, facts, state) if d.policy is not None else None
+            if refused is not None:
+                filtered.append((d.label, refused))
                 continue
-            outputs.append(Output(d.name, d.topic, d.key(event), self._render(d, event, plain, objects), headers))
+            outputs.append(Output(d.name, d.topic, d.key(event), self._render(d, event, plain, objects),
+                                  consent_headers if d.consent else headers))
             derived.append(d.label)
         limits = self.limits
         for i in range(first, len(outputs)):
             out = outputs[i]
             limit = limits.get(out.stream, 1 << 62)
-            actual = self._sized(out.value, out.key, header_bytes)
+            actual = self._sized(out.value, out.key, header_bytes + (consent_bytes if out.headers is consent_headers
+                                                                     else 0))
             if actual > limit:
                 del outputs[first:]
                 return self._too_large(outputs, event.line, actual, limit,
                                        f"the {out.stream} message must fit topic {out.topic}", key=key,
                                        headers=headers, event_id=event_id)
         if rule is not None:
-            return Filtered(outputs, event_id, rule, tuple(derived), tuple(filtered))
-        return Routed(outputs, event_id, tuple(derived), tuple(filtered))
+            return Filtered(outputs, event_id, rule, tuple(derived), tuple(filtered), raw)
+        return Routed(outputs, event_id, tuple(derived), tuple(filtered), raw)
+
+    def diverted(self, out: Output, line: bytes | None, reason: str) -> Output:
+        """The bad row that takes the place of a derived message whose stream is diverted (or failed for good).
+
+        A ``generic_error`` holding the input line, whose first error names the stream
+        (``StreamUnavailable: derived.<name>.v<N>``), with ``sp.error.retryable: true`` and
+        ``sp.error.stream``: ``replay-bad`` processes the line again and writes that stream only.
+        """
+        text = (line or b"").decode("utf-8", "surrogateescape")
+        outputs: list[Output] = []
+        self._bad(outputs, generic_error(line or b"", [f"{STREAM_UNAVAILABLE}: {out.stream}", reason]),
+                  stage="deliver", error_class=STREAM_UNAVAILABLE, reason=f"{out.stream}: {reason}", key=out.key,
+                  headers=out.headers, event_id="", line=text, quarantined=True)
+        bad = outputs[-1]
+        return bad._replace(headers=[*bad.headers, (ERROR_STREAM, out.stream.encode())])
 
     # -- collector input ---------------------------------------------------------------------------------------
 
@@ -510,7 +610,16 @@ class Pipeline:
             line = replay_line(row, include_all)
         except NotReplayable as exc:
             return Skipped(str(exc))
-        return self.process(line, source, trace_id, emit_raw=False)
+        stream = diverted_stream(row)
+        if stream is not None and stream not in self.topics:
+            return Skipped(f"diverted from {stream}, which this config does not declare")
+        outcome = self.process(line, source, trace_id, emit_raw=False)
+        if stream is None or outcome.kind in ("bad", "skipped"):
+            return outcome
+        outputs = [o for o in outcome.outputs if o.stream == stream]  # that stream alone: the others have it
+        if not outputs:
+            return Skipped(f"diverted from {stream}, which no longer takes this event (its filter or privacy rules)")
+        return Restored(outputs, outcome.event_id, stream, line)
 
 
 def _bad_row_reason(row: BadRow) -> str:

@@ -9,7 +9,8 @@ Every record that enters comes out as exactly one of
 * :class:`Invalid`: a bad row with a reason (``quarantined`` when the registry could not
   answer and a replay will run it again);
 
-plus :class:`Skipped` for ``replay-bad`` input that is left alone (a permanent bad row).
+plus, for ``replay-bad`` input, :class:`Skipped` (left alone: a permanent bad row) and
+:class:`Restored` (a diverted derived message written back into its stream).
 Whatever the outcome, ``outputs`` holds every message the record produces, raw included,
 so the runner tracks and acknowledges them all the same way. ``in = enriched + filtered +
 bad`` is the invariant the runner's summary, the metrics and the tests check.
@@ -22,6 +23,8 @@ from typing import NamedTuple
 RAW = "raw"
 ENRICHED = "enriched"
 BAD = "bad"
+#: the users' suppression records (``<prefix>.consent``), written when a consent event changes a user's state
+CONSENT = "consent"
 
 Headers = list[tuple[str, bytes]]
 
@@ -39,16 +42,18 @@ class Output(NamedTuple):
 class Routed:
     """Valid and written to the enriched stream; ``derived`` names the derived streams that got a copy."""
 
-    __slots__ = ("outputs", "event_id", "derived", "filtered")
+    __slots__ = ("outputs", "event_id", "derived", "filtered", "line")
     kind = "enriched"
 
     def __init__(self, outputs: list[Output], event_id: str, derived: tuple[str, ...],
-                 filtered: tuple[tuple[str, str], ...]) -> None:
+                 filtered: tuple[tuple[str, str], ...], line: bytes | None = None) -> None:
         self.outputs = outputs
         self.event_id = event_id
         self.derived = derived
         #: (derived stream, rule) for each derived stream the event was kept out of
         self.filtered = filtered
+        #: the input line: a derived message diverted to the bad stream keeps it for ``replay-bad``
+        self.line = line
 
     def __repr__(self) -> str:
         return f"Routed(event_id={self.event_id!r}, derived={self.derived}, filtered={self.filtered})"
@@ -57,16 +62,17 @@ class Routed:
 class Filtered:
     """Valid, but a rule kept it out of the enriched stream (``rule``: ``privacy.enriched.require_consent``)."""
 
-    __slots__ = ("outputs", "event_id", "rule", "derived", "filtered")
+    __slots__ = ("outputs", "event_id", "rule", "derived", "filtered", "line")
     kind = "filtered"
 
     def __init__(self, outputs: list[Output], event_id: str, rule: str, derived: tuple[str, ...],
-                 filtered: tuple[tuple[str, str], ...]) -> None:
+                 filtered: tuple[tuple[str, str], ...], line: bytes | None = None) -> None:
         self.outputs = outputs
         self.event_id = event_id
         self.rule = rule
         self.derived = derived
         self.filtered = filtered
+        self.line = line
 
     def __repr__(self) -> str:
         return f"Filtered(event_id={self.event_id!r}, rule={self.rule!r}, derived={self.derived})"
@@ -79,6 +85,7 @@ class Invalid:
     kind = "bad"
     derived: tuple[str, ...] = ()
     filtered: tuple[tuple[str, str], ...] = ()
+    line: bytes | None = None  # a bad row has no derived message that could be diverted
 
     def __init__(self, outputs: list[Output], event_id: str, bad_type: str, stage: str, error_class: str,
                  reason: str, quarantined: bool = False, violated: tuple[str, str] | None = None) -> None:
@@ -106,6 +113,7 @@ class Skipped:
     event_id = ""
     derived: tuple[str, ...] = ()
     filtered: tuple[tuple[str, str], ...] = ()
+    line: bytes | None = None
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -114,4 +122,23 @@ class Skipped:
         return f"Skipped({self.reason!r})"
 
 
-Outcome = Routed | Filtered | Invalid | Skipped
+class Restored:
+    """A ``replay-bad`` input that was a diverted derived message: written again into ``stream`` and nowhere else."""
+
+    __slots__ = ("outputs", "event_id", "stream", "line")
+    kind = "restored"
+    derived: tuple[str, ...] = ()
+    filtered: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, outputs: list[Output], event_id: str, stream: str, line: bytes) -> None:
+        self.outputs = outputs
+        self.event_id = event_id
+        self.stream = stream
+        #: the line again: a stream still failing diverts it once more
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"Restored(event_id={self.event_id!r}, stream={self.stream!r})"
+
+
+Outcome = Routed | Filtered | Invalid | Skipped | Restored

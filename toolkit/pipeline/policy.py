@@ -1,5 +1,8 @@
 """Privacy policy per output stream: consent, pseudonymisation (HMAC-SHA256) and IP stripping.
 
+Consent is decided on its state (:mod:`toolkit.pipeline.consent`): the lawful basis the event
+carries, and the user's suppression (withdrawals, allowed scopes) as the pipeline holds it.
+
 Rules belong to a stream (``[privacy.enriched]``, ``[privacy.<derived name>]``), not to the
 pipeline: the enriched topic may keep user ids while a stream for a marketing tool must
 not. The raw and bad streams carry the input as it came and take no rules, so access to
@@ -27,6 +30,7 @@ from toolkit.config.field_paths import AnyIndex, FieldPath, Key, PathKind, Step
 from toolkit.config.models import PrivacyConfig
 from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.fields import BY_NAME
+from toolkit.pipeline.consent import CONSENT_RULES, NO_FACTS, ConsentFacts, ConsentState, consent_facts
 from toolkit.pipeline.routing import RouteError, UriMatcher, key_text, shredded_key
 
 IP_FIELD = "user_ipaddress"
@@ -92,6 +96,14 @@ class StreamPolicy:
     def __init__(self, stream: str, cfg: PrivacyConfig) -> None:
         self.require_consent = cfg.require_consent
         self.consent = UriMatcher(cfg.consent_schema)
+        self.bases = frozenset(cfg.consent_basis)
+        self.scopes = frozenset(cfg.consent_scopes)
+        self.honour_withdrawals = cfg.honour_withdrawals
+        self.documents = frozenset(cfg.consent_documents)
+        #: the filter rule of each consent key, ``privacy.<stream>.<key>`` (what metrics and summaries count)
+        self.rule = {name: f"privacy.{stream}.{name}" for name in CONSENT_RULES}
+        #: whether the stream has a consent rule (its messages then carry ``sp.consent``)
+        self.reads_consent = bool(self.require_consent or self.bases or self.scopes or self.honour_withdrawals)
         self.strip_ip = cfg.strip_ip
         rules = []
         for i, path in enumerate(cfg.pseudonymise):
@@ -120,9 +132,26 @@ class StreamPolicy:
         """True when the stream's JSON differs from the profile's (a copy must be made)."""
         return bool(self.rules) or self.strip_ip
 
-    def admits(self, event: EnrichedEvent) -> bool:
-        """Consent: with ``require_consent``, only events carrying a matching consent entity."""
-        return not self.require_consent or self.consent.any_entity(event, _CONSENT_FIELDS)
+    def admits(self, event: EnrichedEvent, state: ConsentState | None = None) -> bool:
+        """Whether the event passes the stream's consent rules (the facts read from the event itself)."""
+        return self.refusal(event, consent_facts(event) if self.bases else NO_FACTS, state) is None
+
+    def refusal(self, event: EnrichedEvent, facts: ConsentFacts, state: ConsentState | None) -> str | None:
+        """The rule that keeps the event out of the stream, or ``None``; the first that applies, in key order.
+
+        ``facts`` are the event's (:func:`~toolkit.pipeline.consent.consent_facts`), ``state`` its user's after
+        the event (a withdrawal covers the withdrawing event itself).
+        """
+        if self.require_consent and not self.consent.any_entity(event, _CONSENT_FIELDS):
+            return self.rule["require_consent"]
+        if self.bases and facts.basis not in self.bases:
+            return self.rule["consent_basis"]
+        if state is not None:
+            if self.honour_withdrawals and (state.all or not self.documents.isdisjoint(state.documents)):
+                return self.rule["honour_withdrawals"]
+            if self.scopes and (state.all or (state.scopes is not None and not self.scopes <= state.scopes)):
+                return self.rule["consent_scopes"]
+        return None
 
     def key_transforms(self) -> dict[str, Callable[[str], str]]:
         """Path text -> pseudonymiser, for message keys built from a pseudonymised field."""

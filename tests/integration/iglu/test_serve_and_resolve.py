@@ -190,3 +190,14 @@ def test_serve_takes_its_limits_from_the_command_line(tmp_path: Path) -> None:
         assert requests.get(f"{url}/api/meta/health", timeout=5).text == "OK"
     finally:
         stop(proc)
+
+
+def test_every_schema_is_listed_over_the_iglu_server_api_and_a_static_site_says_it_cannot(
+        central_server: str, iglu_central: Path, tmp_path: Path) -> None:
+    from iglu_registry.listing import registered_schemas
+
+    schemas, _ = load_registry(iglu_central.parent)
+    listed = registered_schemas(Resolver.from_config(resolver_config(tmp_path, f"{central_server}/api")))
+    assert listed.keys == set(schemas) and listed.unlisted == {}
+    static = registered_schemas(Resolver.from_config(resolver_config(tmp_path, central_server)))
+    assert static.keys == set() and "static repository, which cannot list its schemas" in static.unlisted["served"]

@@ -102,3 +102,32 @@ def test_the_history_page_fits_the_screen_and_is_not_empty(tmp_path: Path, days:
     assert seen["days"] == days and seen["rows"] > days, f"an empty page at {width} px: {seen}"
     assert seen["dayWidth"] >= 8, f"day cells too narrow to read at {width} px: {seen}"
     assert seen["svgWidth"] <= width
+
+
+@pytest.mark.parametrize("width", [1400, 500])
+def test_the_audit_page_fits_the_screen_and_is_not_empty(tmp_path: Path, width: int) -> None:
+    """The planted estate of the audit tests plus 30 event types with long names, audited with a registry."""
+    from click.testing import CliRunner
+
+    from connectors.warehouse import Warehouse
+    from connectors.warehouse.loader import Dedup
+    from connectors.warehouse.rows import Provenance
+    from tests.unit.migration.test_audit import _event, governance, load_estate, registry
+    from toolkit.cli.root import main
+
+    url = f"duckdb:{tmp_path / 'estate.duckdb'}"
+    load_estate(url)
+    extra = [_event(50 + i, "com.acme.a-rather-long-vendor-name.for-wrapping", f"some_very_long_event_name_{i}" * 2,
+                    app=f"app-{i % 4}", collector_tstamp=f"2024-05-01T11:{i:02d}:00Z",
+                    **{"contexts_com_acme_a_rather_long_entity_name_for_the_table_1": [{"i": i}]})
+             for i in range(30)]
+    with Warehouse.open(url) as wh:
+        wh.load([(r, Provenance.file_line("more", n + 1)) for n, r in enumerate(extra)], Dedup.NONE)
+    page = tmp_path / "audit.html"
+    result = CliRunner().invoke(main, ["audit", "--source", url, "--resolver", str(registry(tmp_path)),
+                                       "--governance", str(governance(tmp_path)), "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    seen = measure(page, width, tmp_path)
+    assert seen["scrollWidth"] <= seen["innerWidth"], f"horizontal overflow at {width} px: {seen}"
+    assert seen["bars"] == 20 and seen["rows"] > 40, f"an empty page at {width} px: {seen}"
+    assert seen["svgWidth"] <= width

@@ -54,7 +54,7 @@ def sptk(*args: str, env: dict[str, str] | None = None) -> Result:
 
 def test_the_walk_sees_every_group_and_only_the_verdict_commands_keep_2_for_fail() -> None:
     assert {words[0] for words, _ in LEAVES} == {"config", "event", "iglu", "pipeline", "topics", "reconcile",
-                                                 "migrate", "monitor", "micro", "sink"}
+                                                 "migrate", "monitor", "micro", "sink", "audit", "privacy"}
     assert len(LEAVES) >= 19
     assert sorted(" ".join(w) for w, c in LEAVES if isinstance(c, VerdictCommand)) == ["migrate shadow", "reconcile"]
 
