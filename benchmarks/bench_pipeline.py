@@ -32,7 +32,8 @@ CPU time includes librdkafka's threads.
 ``--output files`` (part of the default ``all``) runs ours with ``--output files:DIR`` and the
 reference writing the same streams to files, no broker: each on N events and on one event, in a
 fresh process each time, and the steady-state CPU per event is the difference of the two
-whole-process CPU times (start-up, imports and schema loading cancel out) divided by N - 1.
+whole-process CPU times (start-up, imports and schema loading cancel out) divided by N - 1 (with
+a few hundred events that difference is within the noise, and can even come out negative).
 
 The run ends with the issue's targets next to the measured medians and ranges, MET or NOT MET. With
 ``--big`` ours also runs on 100,000 and 1,000,000 events to show that peak RSS does not grow

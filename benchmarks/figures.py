@@ -45,8 +45,8 @@ class Spread:
         return max(self.values)
 
     def show(self, fmt: str = ".1f", unit: str = "") -> str:
-        """``12.3 µs (11.0-14.2)``: the median, then the range over the rounds."""
-        return f"{self.median:{fmt}}{unit} ({self.low:{fmt}}-{self.high:{fmt}})"
+        """``12.3 µs (11.0–14.2)``: the median, then the range over the rounds (an en dash: bounds may be negative)."""
+        return f"{self.median:{fmt}}{unit} ({self.low:{fmt}}–{self.high:{fmt}})"
 
 
 def spread(values: Iterable[float]) -> Spread:

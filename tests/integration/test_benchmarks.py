@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-#: a median then its range over the rounds, such as ``12.3 µs/event (11.0-14.2)``
-SPREAD = r"[\d,.]+[^(\n]* \([\d,.]+-[\d,.]+\)"
+#: a median then its range over the rounds, such as ``12.3 µs/event (11.0–14.2)``; tiny runs can give negative
+#: steady-state figures (CPU on N events within the noise of CPU on one)
+SPREAD = r"-?[\d,.]+[^(\n]* \(-?[\d,.]+–-?[\d,.]+\)"
 
 
 def bench(script: str, *args: str, env: dict[str, str] | None = None) -> str:
