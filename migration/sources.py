@@ -194,6 +194,7 @@ class _DuckWorkspaceBuilder:
             raise ConfigError(f"--memory-limit {memory_limit!r} is not a memory size like 1GB or 512MB "
                               f"({str(exc).strip()})") from exc
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET parquet_metadata_cache = true")
         self.backend = DuckDBBackend(":memory:", connection=con)
         self.attached: dict[str, str] = {}
 
@@ -219,6 +220,7 @@ class _DuckWorkspaceBuilder:
         stage_schema = f"_sptk_{name}"
         bad_relation = None
         storage_table = f"{stage_schema}.events"
+        parquet = False
         if spec.kind == "duckdb":
             alias = self._attach(spec.target)
             relation = f"{alias}.{qualified(spec.schema, 'events')}"
@@ -229,7 +231,8 @@ class _DuckWorkspaceBuilder:
                 bad_relation = f"{alias}.{qualified(spec.schema, 'bad_rows')}"
             storage_table = f"{alias}.{spec.schema}.events"
         elif spec.lake is not None:
-            relation, columns, bad_relation = self._scan_lake(name, spec, spec.lake)
+            relation, columns, bad_relation, parquet = self._scan_lake(name, spec, spec.lake)
+            storage_table = None
         elif spec.sql is not None:
             relation, columns, bad_relation, storage_table = self._warehouse(name, spec, spec.sql)
         elif spec.kind == "postgres":
@@ -256,13 +259,14 @@ class _DuckWorkspaceBuilder:
         if spec.bad:
             bad_relation = self._stage_bad(spec.bad, stage_schema)
         return Side(name, str(spec), relation, columns, bad_relation, storage_table,
-                    staged=spec.kind in ("jsonl", "tsv"))
+                    staged=spec.kind in ("jsonl", "tsv"), parquet=parquet)
 
-    def _scan_lake(self, name: str, spec: SourceSpec, lake: LakeURL) -> tuple[str, list[str], str | None]:
+    def _scan_lake(self, name: str, spec: SourceSpec, lake: LakeURL) -> tuple[str, list[str], str | None, bool]:
         """Views over the lake's tables: DuckDB reads the files where they are, nothing is staged."""
         con, view = self.backend.con, f"_sptk_{name}_events"
         try:
-            if not open_table(lake, "events").scan(con, view):
+            source = open_table(lake, "events").scan(con, view)
+            if source is None:
                 raise SourceFailed(f"{spec}: no events table there (Parquet files, a Delta table or an Iceberg "
                                    f"table, as docs/reconciliation.md describes)")
             bad_view = f"_sptk_{name}_bad_rows"
@@ -270,7 +274,7 @@ class _DuckWorkspaceBuilder:
         except LakeUnreadable as exc:
             raise SourceFailed(f"{spec}: {exc}") from exc
         columns = [r[0] for r in con.execute(f"DESCRIBE {quote(view)}").fetchall()]
-        return quote(view), columns, quote(bad_view) if has_bad else None
+        return quote(view), columns, quote(bad_view) if has_bad else None, source.startswith("read_parquet(")
 
     def _warehouse(self, name: str, spec: SourceSpec, sql: SqlURL) -> tuple[str, list[str], str | None, str | None]:
         """A sql: side compared with a side elsewhere: a DuckDB file is attached and read in place; PostgreSQL

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from connectors.warehouse.backends import DuckDBBackend
 from connectors.warehouse.columns import quote
 from migration.reconcile.config import ReconcileConfig, format_duration
 from migration.reconcile.entity_fields import differing_fields
@@ -45,6 +46,19 @@ MODIFIED_VALUES = 5
 TEMP_TABLES = (KEY_ORDER_IDS, FINDINGS, DIFF, WINDOWS)
 #: The scoped view of a side (``_sptk_scoped_legacy``): every scan of that side reads through it.
 SCOPED_VIEW = "_sptk_scoped_{}"
+
+
+#: What DuckDB prints after a memory size (``current_setting('memory_limit')`` is ``953.6 MiB``).
+MEMORY_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+                "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+#: Bytes of quantile state per row: each delay (8 bytes) kept three times (p50, p95, p99), and again for the
+#: figure over the whole scope.
+QUANTILE_BYTES_PER_ROW = 48
+
+
+def quantiles_fit(rows: int, memory_limit: int) -> bool:
+    """Whether in-memory quantiles of ``rows`` delays leave room under the limit; else they are read off a sort."""
+    return rows * QUANTILE_BYTES_PER_ROW < memory_limit * 0.6
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -158,9 +172,9 @@ class _Run:
         rec.columns_only_in_legacy, rec.columns_only_in_new = self.plan.only_in_legacy, self.plan.only_in_new
         for table in TEMP_TABLES:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
-        self.sql = sql = replace(sql, active=self._columns_with_values())
         if self.config.scope is not None:
             self.ws = ws = scope_workspace(ws, self.config.scope)
+        self.sql = sql = replace(sql, active=self._columns_with_values())
         passes = []
         for side in (ws.legacy, ws.new):
             self.step(f"counting and checksumming the {side.name} side per window")
@@ -178,10 +192,12 @@ class _Run:
         rec.as_of, rec.cutoff = iso(as_of), iso(cutoff)
         cut = _sql_tstamp(cutoff)
         rec.legacy, rec.new = (SideTotals(t[0], t[1], t[2], t[3], iso(last)) for (_, _, last, t) in passes)
+        self.sql = sql = replace(sql, unique=(rec.legacy.rows == rec.legacy.event_ids,
+                                              rec.new.rows == rec.new.event_ids))
         self.step("parity metrics")
         settled = f"t.collector_tstamp <= {sql.tstamp(cut)}"
-        renderers = [(MetricSql(sql.duck, frozenset(side.columns)), side, other)
-                     for side, other in ((ws.legacy, ws.new), (ws.new, ws.legacy))]
+        renderers = [(MetricSql(sql.duck, frozenset(side.columns), unique), side, other) for side, other, unique
+                     in ((ws.legacy, ws.new, sql.unique[0]), (ws.new, ws.legacy, sql.unique[1]))]
         rec.metrics = [judge(spec, *(self.q(r.query(spec, side.relation, settled, other.bad_relation))
                                      for r, side, other in renderers)) for spec in self.config.metric_specs()]
         self.step("freshness (load_tstamp - collector_tstamp)")
@@ -211,8 +227,21 @@ class _Run:
         """Quantiles per window (key None: the whole scope); empty when the side has no load_tstamp of its own."""
         if "load_tstamp" not in side.columns or side.staged:
             return {}
+        totals = self.rec.legacy if side.name == "legacy" else self.rec.new
+        limit = self._duckdb_memory_limit()
+        in_memory = limit is None or totals is None or quantiles_fit(totals.rows, limit)
         return {None if w is None else int(w): Freshness.of_micros(p50, p95, p99)
-                for w, p50, p95, p99 in self.q(self.sql.freshness(side.relation)) if p50 is not None}
+                for w, p50, p95, p99 in self.q(self.sql.freshness(side.relation, in_memory)) if p50 is not None}
+
+    def _duckdb_memory_limit(self) -> int | None:
+        """The embedded DuckDB's memory limit in bytes (None: another engine, which sorts and spills itself)."""
+        if not isinstance(self.db, DuckDBBackend):
+            return None
+        number, _, unit = str(self.q("SELECT current_setting('memory_limit')")[0][0]).partition(" ")
+        try:
+            return int(float(number) * MEMORY_UNITS[unit])
+        except (ValueError, KeyError):  # a form this version of DuckDB did not print: keep the in-memory quantiles
+            return None
 
     def _side_pass(self, relation: str, legacy: bool) -> tuple[dict[int, tuple[int, int, int]],
                                                                 dict[tuple[Any, ...], int], datetime | None,
@@ -258,15 +287,21 @@ class _Run:
                 latest, (total_rows, total_ids, natural, synthetic))
 
     def _columns_with_values(self) -> frozenset[str] | None:
-        """Columns that hold a value on either side, from DuckDB's storage statistics (None: hash them all).
+        """Columns that hold a value on either side, from DuckDB's storage statistics or, for Parquet read in
+        place, a count per column that the files' statistics mostly answer (None: hash them all).
 
         A column NULL in every row of both sides cannot differ, and real events leave most of the 131
-        fields empty, so skipping them makes the checksum pass several times cheaper.
+        fields empty, so skipping them makes the checksum pass and the key-level diff several times cheaper.
         """
         if not self.sql.duck:
             return None
         found: set[str] = set()
         for side in (self.ws.legacy, self.ws.new):
+            if side.parquet:
+                counts = self.q(f"SELECT {', '.join(f'count({quote(c)})' for c in side.columns)} "
+                                f"FROM {side.relation}")[0]
+                found |= {c for c, n in zip(side.columns, counts, strict=True) if n}
+                continue
             if side.storage_table is None:
                 return None
             try:

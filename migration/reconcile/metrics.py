@@ -206,6 +206,8 @@ class MetricSql:
 
     duck: bool
     columns: frozenset[str]
+    #: The side holds one row per event id (its totals say so): nothing to deduplicate before counting or summing.
+    unique: bool = False
 
     def _json_path(self, steps: tuple[Any, ...]) -> str:
         return "$" + "".join(f".{s.name}" if isinstance(s, Key) else f"[{s.index}]" for s in steps)
@@ -276,12 +278,16 @@ class MetricSql:
         v = self._numeric("s.v", spec.field) if numeric and spec.field is not None else "s.v"
         if spec.aggregation == "sum":
             decimal = "DECIMAL(38, 6)" if self.duck else "numeric(38, 6)"
-            keys = ", ".join(["s.id", "s.i", *[f"s.{n}" for n in names]])
-            inner = (f"SELECT s.id, {', '.join([*[f's.{n}' for n in names], f'max({v}) AS v'])} FROM ({inner}) s "
-                     f"GROUP BY {keys}")  # one value per event (and entity): duplicates count once
+            if not self.unique:
+                keys = ", ".join(["s.id", "s.i", *[f"s.{n}" for n in names]])
+                inner = (f"SELECT s.id, {', '.join([*[f's.{n}' for n in names], f'max({v}) AS v'])} "
+                         f"FROM ({inner}) s GROUP BY {keys}")  # one value per event (and entity): duplicates count once
+            else:
+                inner = f"SELECT s.id, {', '.join([*[f's.{n}' for n in names], f'{v} AS v'])} FROM ({inner}) s"
             aggregate = f"sum(CAST(s.v AS {decimal}))"
         elif spec.aggregation == "count":
-            aggregate = "count(DISTINCT s.id)"
+            # an event with several entities has several rows here even when its id is unique
+            aggregate = "count(s.id)" if self.unique and index == "0" else "count(DISTINCT s.id)"
         elif spec.aggregation == "count_distinct":
             aggregate = "count(DISTINCT s.v)"
         else:

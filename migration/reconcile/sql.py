@@ -18,6 +18,7 @@ from migration.warehouses import json_rules
 WINDOWS = "_sptk_windows"
 DIFF = "_sptk_diff"
 FINDINGS = "_sptk_findings"
+FRESHNESS_QUANTILES = (0.5, 0.95, 0.99)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Sql:
     plan: ColumnPlan
     #: Columns that hold a value on either side (None: all). A column NULL everywhere cannot differ.
     active: frozenset[str] | None = None
+    #: Whether each side (legacy, new) holds one row per event id: then no representative row is picked.
+    unique: tuple[bool, bool] = (False, False)
     #: The sqlglot dialect the DuckDB text is transpiled to (None: it runs as written).
     transpiled_to: str | None = None
 
@@ -146,14 +149,38 @@ class Sql:
                 f"(SELECT event_id FROM {relation} GROUP BY event_id HAVING count(*) > 1) "
                 f"ORDER BY t.event_id, t.collector_tstamp, 2, 3, 4, 5, 6, 7")
 
-    def freshness(self, relation: str) -> str:
-        """p50/p95/p99 of ``load_tstamp - collector_tstamp`` (microseconds) per window, and overall (w NULL)."""
+    def freshness(self, relation: str, in_memory: bool = True) -> str:
+        """p50/p95/p99 of ``load_tstamp - collector_tstamp`` (microseconds) per window, and overall (w NULL).
+
+        ``in_memory=False``: the same continuous quantiles read off ranked rows (a sort, which spills) instead of
+        quantile aggregates, which hold every value of a group in memory and cannot spill.
+        """
+        delays = (f"SELECT {self.window('t.collector_tstamp')} AS w, {self.epoch_us('t.load_tstamp')} - "
+                  f"{self.epoch_us('t.collector_tstamp')} AS d FROM {relation} t WHERE t.load_tstamp IS NOT NULL")
+        if not in_memory:
+            return f"{self._ranked_quantiles(delays, True)} UNION ALL {self._ranked_quantiles(delays, False)}"
+
         def q(p: float) -> str:
             return f"quantile_cont(s.d, {p})" if self.duck else f"percentile_cont({p}) WITHIN GROUP (ORDER BY s.d)"
 
-        return (f"SELECT s.w, {q(0.5)}, {q(0.95)}, {q(0.99)} FROM (SELECT {self.window('t.collector_tstamp')} AS w, "
-                f"{self.epoch_us('t.load_tstamp')} - {self.epoch_us('t.collector_tstamp')} AS d FROM {relation} t "
-                f"WHERE t.load_tstamp IS NOT NULL) s GROUP BY GROUPING SETS ((s.w), ())")
+        return f"SELECT s.w, {q(0.5)}, {q(0.95)}, {q(0.99)} FROM ({delays}) s GROUP BY GROUPING SETS ((s.w), ())"
+
+    def _ranked_quantiles(self, delays: str, per_window: bool) -> str:
+        """Quantiles as quantile_cont defines them: at rank p*(n-1), interpolated between its two neighbours."""
+        part = "PARTITION BY s.w " if per_window else ""
+        window = "s.w" if per_window else "CAST(NULL AS BIGINT)"
+        ranked = (f"SELECT {window} AS w, s.d, row_number() OVER ({part}ORDER BY s.d) - 1 AS k, "
+                  f"count(*) OVER ({part.strip()}) AS n FROM ({delays}) s")
+        ranks = {p: (f"floor({p} * (r.n - 1))", f"ceil({p} * (r.n - 1))") for p in FRESHNESS_QUANTILES}
+        picked = [f"max(CASE WHEN r.k = {rank} THEN r.d END) AS {side}{i}" for i, (low, high) in
+                  enumerate(ranks.values()) for side, rank in (("lo", low), ("hi", high))]
+        needed = ", ".join(rank for pair in ranks.values() for rank in pair)
+        grouped = (f"SELECT r.w, max(r.n) AS n, {', '.join(picked)} FROM ({ranked}) r WHERE r.k IN ({needed}) "
+                   f"GROUP BY r.w")
+        double = "DOUBLE" if self.duck else "double precision"
+        values = [f"CAST(q.lo{i} + ({p} * (q.n - 1) - floor({p} * (q.n - 1))) * (q.hi{i} - q.lo{i}) AS {double})"
+                  for i, p in enumerate(FRESHNESS_QUANTILES)]
+        return f"SELECT q.w, {', '.join(values)} FROM ({grouped}) q"
 
     def max_tstamp(self, relation: str) -> str:
         return f"SELECT max(collector_tstamp) FROM {relation}"
@@ -170,10 +197,12 @@ class Sql:
         types = [f"t.{quote(n)} AS {quote('_t_' + n)}" if (has_l if legacy else has_n)
                  else f"CAST(NULL AS {self.text_type}) AS {quote('_t_' + n)}"
                  for n, has_l, has_n in self.plan.type_columns]
+        select = f"SELECT t.event_id, t.collector_tstamp AS _ts, {', '.join(types + cols)}"
+        if self.unique[0 if legacy else 1]:  # nothing to choose from: no window over every row to materialise
+            return f"({select} FROM {relation} t {where})"
         fp = self.fingerprint("t", legacy)
         return (
-            f"(SELECT * FROM (SELECT t.event_id, t.collector_tstamp AS _ts, "
-            f"{', '.join(types + cols)}, row_number() OVER (PARTITION BY t.event_id ORDER BY {fp}, "
+            f"(SELECT * FROM ({select}, row_number() OVER (PARTITION BY t.event_id ORDER BY {fp}, "
             f"t.collector_tstamp) AS _rn FROM {relation} t {where}) s WHERE _rn = 1)"
         )
 

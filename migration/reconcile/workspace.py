@@ -22,6 +22,8 @@ class Side:
     storage_table: str | None = None  # DuckDB only: the table name pragma_storage_info takes, for its statistics
     #: Loaded by sptk for this run (jsonl:, tsv:): its load_tstamp is the run's, so freshness says nothing.
     staged: bool = False
+    #: Parquet files DuckDB reads in place: a count per column is answered mostly from the files' statistics.
+    parquet: bool = False
 
 
 @dataclass(slots=True)

@@ -46,16 +46,17 @@ class LakeTable(ABC):
     def source_sql(self, con: Any, alias: str) -> str | None:
         """A DuckDB table expression that reads the table (None: it does not exist)."""
 
-    def scan(self, con: Any, view: str) -> bool:
-        """Make ``view`` a DuckDB temp view of the table, entity columns typed JSON; False when there is no table."""
+    def scan(self, con: Any, view: str) -> str | None:
+        """Make ``view`` a DuckDB temp view of the table, entity columns typed JSON; return the table expression
+        it reads (``read_parquet(...)`` when DuckDB reads the files itself), None when there is no table."""
         source = self.source_sql(con, f"{view}_arrow")
         if source is None:
-            return False
+            return None
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         casts = [f"CAST({quote(n)} AS JSON) AS {quote(n)}" for n in names if is_entity_column(n)]
         select = f"* REPLACE ({', '.join(casts)})" if casts else "*"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS SELECT {select} FROM {source}")
-        return True
+        return source
 
 
 def _merged(old: Offsets, new: Offsets) -> Offsets:
@@ -213,16 +214,44 @@ class DeltaLakeTable(LakeTable):
                         commit_properties=CommitProperties(custom_metadata=metadata))
 
     def source_sql(self, con: Any, alias: str) -> str | None:
+        """DuckDB's Parquet reader over the files of the current version when they hold the table as it is
+        (filters reach the row groups, memory stays under DuckDB's limit: an Arrow dataset scan buffers outside
+        it); otherwise deltalake's Arrow dataset, which applies what the files alone do not say."""
         from deltalake import DeltaTable
 
         if not self._exists():
             return None
         try:
-            dataset = DeltaTable(str(self.root)).to_pyarrow_dataset()
+            table = DeltaTable(str(self.root))
+            direct = _plain_parquet_files(con, table)
+            if direct is not None:
+                return direct
+            dataset = table.to_pyarrow_dataset()
         except Exception as exc:  # deltalake raises its own errors for features it cannot hand to Arrow
             raise LakeUnreadable(f"Delta table {self.root} cannot be read as an Arrow dataset: {exc}") from exc
         con.register(alias, dataset)
         return quote(alias)
+
+
+#: Reader features that change nothing about what a data file holds (the log says which files are live).
+_PLAIN_READER_FEATURES = frozenset({"timestampNtz", "vacuumProtocolCheck", "v2Checkpoint"})
+
+
+def _plain_parquet_files(con: Any, table: Any) -> str | None:
+    """``read_parquet`` over the live files, or None when they alone would not give the table's rows: partition
+    values (kept in the log), column mapping, deletion vectors or another reader feature, files elsewhere than
+    the local disk, no file yet, or a table column that no file holds."""
+    protocol, metadata = table.protocol(), table.metadata()
+    features = set(protocol.reader_features or ())
+    if (metadata.partition_columns or protocol.min_reader_version == 2 or features - _PLAIN_READER_FEATURES
+            or metadata.configuration.get("delta.columnMapping.mode", "none") != "none"):
+        return None
+    files = table.file_uris()
+    if not files or not all(Path(f).is_absolute() and Path(f).exists() for f in files):
+        return None
+    source = f"read_parquet([{', '.join(literal(f) for f in files)}], union_by_name = true)"
+    names = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    return source if {f.name for f in table.schema().fields} <= names else None
 
 
 # -- Iceberg ------------------------------------------------------------------------------------------------------

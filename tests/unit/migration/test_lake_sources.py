@@ -106,14 +106,77 @@ def test_every_lake_source_form_in_the_docs_parses() -> None:
 
 
 def test_a_delta_table_written_elsewhere_is_read_at_its_own_path(tmp_path: Path) -> None:
-    from deltalake import write_deltalake
+    legacy = _duckdb_side(tmp_path, events(40))
+    _delta_from(legacy, tmp_path / "databricks_events")
+    code, report = _reconcile(tmp_path, legacy, f"delta:{tmp_path / 'databricks_events'}")
+    assert code == 0, report["reasons"]
 
-    rows = events(40)
-    legacy = _duckdb_side(tmp_path, rows)
+
+def _delta_from(legacy: str, path: Path, **options: Any) -> Any:
+    """The legacy side's events written as a Delta table by deltalake itself (entity columns as JSON text)."""
+    from deltalake import DeltaTable, write_deltalake
+
     with Warehouse.open(legacy) as wh:
         table = wh.backend.con.sql("SELECT * REPLACE (CAST(contexts_com_acme_page_1 AS VARCHAR) AS "
                                    "contexts_com_acme_page_1) FROM atomic.events").to_arrow_table()
-    write_deltalake(str(tmp_path / "databricks_events"), table.cast(pa.schema([f.with_nullable(True)
-                                                                                for f in table.schema])))
-    code, report = _reconcile(tmp_path, legacy, f"delta:{tmp_path / 'databricks_events'}")
+    write_deltalake(str(path), table.cast(pa.schema([f.with_nullable(True) for f in table.schema])), **options)
+    return DeltaTable(str(path))
+
+
+def test_a_plain_delta_table_is_scanned_by_duckdbs_parquet_reader_so_filters_reach_the_files(tmp_path: Path) -> None:
+    import duckdb
+
+    from connectors.warehouse.lakes import open_table, parse_lake_url
+
+    legacy = _duckdb_side(tmp_path, events(40))
+    _delta_from(legacy, tmp_path / "delta")
+    con = duckdb.connect()
+    assert open_table(parse_lake_url(f"delta:{tmp_path / 'delta'}")[0], "events").scan(con, "ev")
+    plan = "\n".join(r[1] for r in con.execute(
+        "EXPLAIN SELECT max(page_title) FROM ev WHERE collector_tstamp >= TIMESTAMP '2024-05-01 10:20:00'").fetchall())
+    # DuckDB's own reader: the filter is pushed into the Parquet scan (row groups skipped by their statistics),
+    # and it is bounded by DuckDB's memory limit, which an Arrow dataset scan is not
+    assert "READ_PARQUET" in plan.upper() or "PARQUET_SCAN" in plan.upper(), plan
+    assert "ARROW_SCAN" not in plan.upper(), plan
+
+
+def test_a_delta_table_after_a_delete_and_a_partitioned_one_are_read_as_their_current_version(tmp_path: Path) -> None:
+    rows = events(40)
+    legacy = _duckdb_side(tmp_path, rows)
+    deleted = _delta_from(legacy, tmp_path / "deleted")
+    deleted.delete(f"event_id = '{rows[5]['event_id']}'")  # rewrites a file: the old one stays on disk
+    code, report = _reconcile(tmp_path, legacy, f"delta:{tmp_path / 'deleted'}")
+    assert code == 2 and report["only_legacy"]["sample"] == [rows[5]["event_id"]], report["reasons"]
+    _delta_from(legacy, tmp_path / "partitioned", partition_by=["app_id"])  # partition values live in the log
+    code, report = _reconcile(tmp_path, legacy, f"delta:{tmp_path / 'partitioned'}")
     assert code == 0, report["reasons"]
+
+
+def test_columns_empty_in_every_parquet_file_are_left_out_of_the_checksums_and_a_value_there_is_still_found(
+        tmp_path: Path) -> None:
+    from migration.reconcile.config import ReconcileConfig
+    from migration.reconcile.engine import _Run, reconcile
+    from migration.reconcile.result import Reconciliation
+    from migration.sources import open_workspace
+
+    rows = events(60)
+    new = clone(rows)
+    new[12]["geo_city"] = "Leeds"  # a value where the legacy side has none anywhere
+    legacy_url, new_url = _lake_side("parquet", tmp_path / "l", rows), _lake_side("parquet", tmp_path / "n", new)
+    with open_workspace(parse_source(legacy_url), parse_source(new_url)) as workspace:
+        active = _Run(workspace, ReconcileConfig(), Reconciliation("l", "n", {}))._columns_with_values()
+        assert active is not None  # read from the files' statistics, as a DuckDB file's storage statistics are
+        assert {"event_id", "page_title", "contexts_com_acme_page_1", "geo_city"} <= active
+        assert "geo_region" not in active and "txn_id" not in active  # NULL on both sides: they cannot differ
+        rec = reconcile(workspace, ReconcileConfig(lookback_us=0))
+    assert rec.bucket("null_only").count == 1 and rec.null_only_columns == {"geo_city": 1}
+
+
+def test_the_workspace_keeps_parquet_footers_between_the_scans_of_a_run(tmp_path: Path) -> None:
+    from migration.sources import open_workspace
+
+    url = _lake_side("parquet", tmp_path, events(10))
+    with open_workspace(parse_source(url), parse_source(url)) as workspace:
+        # a run scans each side a dozen times; a scoped run reads a few row groups, so re-reading the footer
+        # (131 columns times every row group) each time was a good part of it
+        assert workspace.backend.query("SELECT current_setting('parquet_metadata_cache')") == [(True,)]

@@ -12,7 +12,7 @@ import pytest
 
 from migration.reconcile.config import ReconcileConfig
 from migration.reconcile.engine import reconcile, scope_workspace
-from migration.reconcile.metrics import load_metrics_file
+from migration.reconcile.metrics import DEFAULT_METRICS, MetricSql, load_metrics_file
 from migration.reconcile.scope import scope_from_options
 from migration.sources import open_workspace, parse_source
 from tests.unit.migration.scenario import run
@@ -253,3 +253,41 @@ def test_the_terminal_and_html_reports_show_metrics_and_freshness(tmp_path: Path
     assert "freshness new    p50 5s" in result.output
     html = (tmp_path / "r.html").read_text()
     assert "product_revenue" in html and "Freshness" in html
+
+
+def test_a_side_with_one_row_per_event_id_counts_and_sums_without_deduplicating_first() -> None:
+    columns = frozenset({"event_id", "collector_tstamp", "event_name", "tr_total", "domain_userid"})
+    by_name = {m.name: m for m in DEFAULT_METRICS}
+    for duck in (True, False):
+        plain, unique = MetricSql(duck, columns), MetricSql(duck, columns, unique=True)
+        # the side pass has counted rows and ids: with no duplicated id, a DISTINCT over millions of ids (and a
+        # GROUP BY id before a sum) is work that cannot change the figure
+        assert "count(DISTINCT s.id)" in plain.query(by_name["page_views"], "e", "TRUE", None)
+        assert "DISTINCT" not in unique.query(by_name["page_views"], "e", "TRUE", None)
+        assert "GROUP BY" in plain.query(by_name["tr_total"], "e", "TRUE", None)
+        assert "GROUP BY" not in unique.query(by_name["tr_total"], "e", "TRUE", None)
+        assert "count(DISTINCT s.v)" in unique.query(by_name["users"], "e", "TRUE", None)  # still distinct users
+
+
+def test_freshness_from_a_sort_equals_the_in_memory_quantiles_and_is_chosen_when_they_would_not_fit() -> None:
+    from connectors.warehouse.columns import Dialect
+    from migration.reconcile.engine import quantiles_fit
+    from migration.reconcile.plan import plan_columns
+    from migration.reconcile.sql import Sql
+
+    con = duckdb.connect()
+    # uneven delays in uneven windows (one window of a single event), so the interpolation is exercised
+    con.execute("CREATE TABLE e AS SELECT TIMESTAMP '2024-05-01 10:00:00' + to_seconds(i * 37 % 7200) AS "
+                "collector_tstamp, TIMESTAMP '2024-05-01 10:00:00' + to_seconds(i * 37 % 7200) + "
+                "to_microseconds((hash(i) % 9000000)::BIGINT) AS load_tstamp FROM range(1001) t(i) "
+                "UNION ALL SELECT TIMESTAMP '2024-05-01 15:30:00', TIMESTAMP '2024-05-01 15:30:02.5'")
+    columns = ["event_id", "collector_tstamp"]
+    sql = Sql(Dialect.DUCKDB, ReconcileConfig().rules, 3_600_000_000, plan_columns(columns, columns))
+    in_memory = sorted(con.execute(sql.freshness("e")).fetchall(), key=str)
+    sorted_ = sorted(con.execute(sql.freshness("e", in_memory=False)).fetchall(), key=str)
+    assert len(in_memory) == 4  # three windows and the whole
+    assert [(w, *(round(float(v), 3) for v in vs)) for w, *vs in sorted_] == \
+        [(w, *(round(float(v), 3) for v in vs)) for w, *vs in in_memory]
+    # quantile_cont keeps every delay of a group in memory (three times, and again for the whole), unspillable
+    assert quantiles_fit(10_000_000, 10**9) and not quantiles_fit(50_000_000, 10**9)
+    assert not quantiles_fit(10_000_000, 256 * 2**20)
