@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from iglu_registry.fast_engine import DRAFT4_URI, RefUnavailable, Unsupported, non_portable_patterns
+from iglu_registry.fast_engine import DRAFT4_URI, RefUnavailable, Unsupported, non_portable_patterns, walk_schema
 
 ENV_SWITCH = "SPTK_NATIVE"
 _INT_RANGE = range(-(2 ** 63), 2 ** 64)
@@ -212,18 +212,6 @@ def _class_char(pattern: str, i: int) -> tuple[str | None, bool, int]:
 
 # --- compiling -------------------------------------------------------------------------------------------
 
-def _walk(node: object) -> Iterator[tuple[str, object]]:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                yield k, v
-                stack.append(v)
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def _numbers_fit(node: object) -> bool:
     stack = [node]
     while stack:
@@ -244,7 +232,7 @@ def _fits(scalar: object) -> bool:
 
 
 def _remote_refs(document: dict) -> set[str]:
-    return {v.split("#", 1)[0] for k, v in _walk(document) if k == "$ref" and isinstance(v, str)
+    return {v.split("#", 1)[0] for k, v in walk_schema(document) if k == "$ref" and isinstance(v, str)
             and not v.startswith("#") and not v.startswith(("http://json-schema.org/", "https://json-schema.org/"))}
 
 
@@ -272,7 +260,7 @@ def compile_native(schema: dict, fetch_ref: Callable[[str], dict]) -> Any:
         return Unsupported("the schema holds a number beyond 64-bit integers or not finite")
     patterns = {}
     for document in everything:
-        for k, v in _walk(document):
+        for k, v in walk_schema(document):
             if k == "pattern" and isinstance(v, str):
                 translated = rust_regex(v)
                 if translated is not None:

@@ -203,13 +203,18 @@ class SchemaValidator:
         the lease ends, and once ``resolver.generation`` changes. Only schemas already resolved,
         compiled for the fast engine and not superseded get one.
         """
+        held = self._leasable(key)
+        return None if held is None or held[0].fast is None else (held[0].fast, held[1])
+
+    def _leasable(self, key: SchemaKey) -> tuple[_Compiled, float] | None:
+        """The compiled validators of ``key`` and their lease expiry, if ``key`` is resolved, fresh, not superseded."""
         compiled = self._compiled.get(key)
-        if compiled is None or compiled.fast is None or compiled.superseded_by is not None:
+        if compiled is None or compiled.superseded_by is not None:
             return None
         fresh = self.resolver.fresh(key)
         if fresh is None or fresh[0].version != compiled.source_version:
             return None
-        return compiled.fast, fresh[1]
+        return compiled, fresh[1]
 
     def native_verdict(self, key: SchemaKey, text: str | bytes) -> bool | None:
         """The native engine's own verdict on a JSON text, unconfirmed; None if ``key`` is not native.
@@ -223,13 +228,8 @@ class SchemaValidator:
 
     def native_lease(self, key: SchemaKey) -> tuple[Any, float] | None:
         """:meth:`lease` for the native engine: ``(sptk_native.Schema, expiry)``, under the same terms."""
-        compiled = self._compiled.get(key)
-        if compiled is None or compiled.native is None or compiled.superseded_by is not None:
-            return None
-        fresh = self.resolver.fresh(key)
-        if fresh is None or fresh[0].version != compiled.source_version:
-            return None
-        return compiled.native, fresh[1]
+        held = self._leasable(key)
+        return None if held is None or held[0].native is None else (held[0].native, held[1])
 
     def native_fallback_reason(self, key: SchemaKey) -> str | None:
         """Why ``key`` is not validated natively, once ``key`` has been validated against."""

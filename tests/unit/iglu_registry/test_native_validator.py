@@ -27,6 +27,7 @@ from iglu_registry.native_engine import MODULE, compile_native, rust_regex
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
+from tests.unit.iglu_registry import test_fast_validator_parity as parity
 from tests.unit.iglu_registry.instance_generator import InstanceGenerator
 from tests.unit.iglu_registry.test_fast_validator_parity import (
     IGLU_REF,
@@ -41,6 +42,8 @@ from tests.unit.iglu_registry.test_fast_validator_parity import (
     embedded_resolver,
 )
 
+#: the fixture of a fast (and so native) and a reference validator over the in-tree tricky schemas
+engines = parity.engines
 pytestmark = pytest.mark.skipif(MODULE is None, reason="sptk_native with its validator is not built (scripts/setup)")
 
 #: Iglu Central keys the native engine leaves to jsonschema-rs, by the start of the reason it gives
@@ -55,7 +58,7 @@ def test_native_engine_agrees_with_jsonschema_on_all_of_iglu_central(iglu_centra
     schemas, problems = load_registry(iglu_central.parent)
     assert problems == [] and len(schemas) >= 600
     resolver = embedded_resolver(iglu_central.parent)
-    engines = SchemaValidator(resolver, engine="fast", check_meta_schema=False)
+    native = SchemaValidator(resolver, engine="fast", check_meta_schema=False)
     reference = SchemaValidator(resolver, engine="reference", check_meta_schema=False)
 
     def fetch(uri: str) -> dict | None:
@@ -77,9 +80,9 @@ def test_native_engine_agrees_with_jsonschema_on_all_of_iglu_central(iglu_centra
             data = orjson.loads(text)
             expected = reference.validate(key, data) == []
             counts["valid" if expected else "invalid"] += 1
-            verdict = engines.native_verdict(key, text)
+            verdict = native.native_verdict(key, text)
             if verdict is None:
-                fallbacks[key.uri] = engines.native_fallback_reason(key) or "?"
+                fallbacks[key.uri] = native.native_fallback_reason(key) or "?"
                 continue
             counts["native"] += 1
             if verdict != expected:
@@ -96,12 +99,6 @@ def test_native_engine_agrees_with_jsonschema_on_all_of_iglu_central(iglu_centra
 
 
 # --- hypothesis over the known differences ------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def engines() -> tuple[SchemaValidator, SchemaValidator]:
-    resolver = Resolver.in_memory(KEYS)
-    return SchemaValidator(resolver, engine="fast"), SchemaValidator(resolver, engine="reference")
-
 
 @settings(derandomize=True, max_examples=400, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
