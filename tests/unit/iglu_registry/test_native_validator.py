@@ -220,3 +220,15 @@ def test_refs_are_compiled_natively_through_the_resolver() -> None:
     assert validator.native_verdict(outer, b'{"child":{"id":"0b9f1a2e-1234-4abc-8def-0123456789ab"}}') is True
     assert validator.native_verdict(outer, b'{"child":{"id":"nope"}}') is False
     assert validator.native_verdict(outer, b'{"child":{}}') is False
+
+
+def test_the_sptk_native_switch_turns_the_native_engine_off() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = "from iglu_registry.native_engine import MODULE; print(MODULE is None)"
+    for value, off in (("0", "True"), ("1", "False")):
+        done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "SPTK_NATIVE": value},
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == off, (value, done.stderr)
