@@ -27,6 +27,7 @@ from iglu_registry.native_engine import MODULE, compile_native, rust_regex
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
+from tests.ci import unavailable
 from tests.unit.iglu_registry import test_fast_validator_parity as parity
 from tests.unit.iglu_registry.instance_generator import InstanceGenerator
 from tests.unit.iglu_registry.test_fast_validator_parity import (
@@ -44,7 +45,13 @@ from tests.unit.iglu_registry.test_fast_validator_parity import (
 
 #: the fixture of a fast (and so native) and a reference validator over the in-tree tricky schemas
 engines = parity.engines
-pytestmark = pytest.mark.skipif(MODULE is None, reason="sptk_native with its validator is not built (scripts/setup)")
+
+
+@pytest.fixture(autouse=True)
+def _native_built() -> None:
+    if MODULE is None:
+        unavailable("sptk_native with its validator is not built here, or SPTK_NATIVE=0 (scripts/setup builds it)")
+
 
 #: Iglu Central keys the native engine leaves to jsonschema-rs, by the start of the reason it gives
 EXPECTED_NATIVE_FALLBACKS: dict[str, str] = {}
