@@ -9,6 +9,12 @@ invalid data, next to bare jsonschema / jsonschema-rs validators for scale. Uses
 own small schema (built below) so it runs anywhere; with ``--iglu-central DIR`` it also times
 a few real Iglu Central schemas. Prints ratios measured in the same run; it is not a test and
 asserts nothing about time.
+
+The native column is the same crate inside ``sptk_native`` (:mod:`iglu_registry.native_engine`),
+which takes the entity's JSON text: it is timed against what the pipeline did before for one
+entity (``orjson.loads`` of the text, then jsonschema-rs), and the pipeline's own per-event call
+(:class:`toolkit.pipeline.validate.EventValidator` on generated events) is timed with its native
+leases and without them.
 """
 
 from __future__ import annotations
@@ -23,11 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema_rs
+import orjson
 from jsonschema import Draft4Validator
 
 from iglu_registry.fast_engine import compile_fast
 from iglu_registry.formats import format_checker
 from iglu_registry.layout import load_registry
+from iglu_registry.native_engine import MODULE as NATIVE
+from iglu_registry.native_engine import compile_native
 from iglu_registry.resolver import Resolver
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
@@ -116,6 +125,15 @@ def main() -> None:
 
     table = {KEY: 1}
     uri = KEY.uri
+    text = orjson.dumps(ENTITY)
+    native = compile_native(CONTEXT, lambda uri: {})
+    native_rows = {}
+    if NATIVE is not None:
+        assert native.is_valid(text) and not native.is_valid(orjson.dumps(invalid)), native
+        native_rows = {
+            "  text in: orjson.loads + jsonschema-rs (before)": (lambda: ours_rs(orjson.loads(text)), n),
+            "  text in: native sptk_native Schema.is_valid": (lambda: native.is_valid(text), n),
+        }
     results = interleaved({
         "SchemaKey.parse (cached)": (lambda: SchemaKey.parse(uri), n),
         "resolver.lookup (cache hit)": (lambda: resolver.lookup(KEY), n),
@@ -127,6 +145,7 @@ def main() -> None:
         "  bare jsonschema iter_errors + formats, valid": (lambda: list(plain_formats.iter_errors(ENTITY)), n // 10),
         "  bare jsonschema-rs is_valid, no formats": (lambda: bare_rs.is_valid(ENTITY), n),
         "  jsonschema-rs with our formats/keywords": (lambda: ours_rs(ENTITY), n),
+        **native_rows,
     })
     width = max(map(len, results))
     print(f"iterations: {n} (median of 5 interleaved runs each; the jsonschema rows run n/10)")
@@ -144,6 +163,13 @@ def main() -> None:
     print(f"fast path split: lookup {lookup:.2f} µs + jsonschema-rs {ours:.2f} µs (of which ~{ours - bare:.2f} µs are "
           f"the three format checks, called back in Python)")
     print(f"throughput, one thread, valid entities: fast {1e6 / fast_ok:,.0f}/s, reference {1e6 / ref_ok:,.0f}/s")
+    if native_rows:
+        before, after = (results[name] for name in native_rows)
+        print(f"one entity from its JSON text: orjson + jsonschema-rs {before:.2f} µs, native {after:.2f} µs -> "
+              f"{before / after:.1f}x faster")
+        events(n)
+    else:
+        print("native: sptk_native with its validator is not built here (scripts/setup)")
 
     if args.big:
         for name, validator in (("fast", fast), ("reference", reference)):
@@ -179,10 +205,55 @@ def main() -> None:
         for key in picks:
             sample = samples[key]
             assert real_fast.validate(key, sample) == real_ref.validate(key, sample) == [], key.uri
-            timed = interleaved({"fast": (lambda key=key, sample=sample: real_fast.validate(key, sample), n // 4),
-                                 "ref": (lambda key=key, sample=sample: real_ref.validate(key, sample), n // 20)})
+            cases = {"fast": (lambda key=key, sample=sample: real_fast.validate(key, sample), n // 4),
+                     "ref": (lambda key=key, sample=sample: real_ref.validate(key, sample), n // 20)}
+            if NATIVE is not None:
+                body = orjson.dumps(sample)
+                assert real_fast.native_verdict(key, body) is True, real_fast.native_fallback_reason(key)
+                lease = real_fast.native_lease(key)
+                assert lease is not None
+                cases["native"] = (lambda check=lease[0].is_valid, body=body: check(body), n // 4)
+            timed = interleaved(cases)
             a, b = timed["fast"], timed["ref"]
-            print(f"  {key.name:<16} fast {a:7.2f} µs  reference {b:7.2f} µs  -> {b / a:.1f}x faster")
+            native_col = f"  native (text in) {timed['native']:6.2f} µs" if "native" in timed else ""
+            print(f"  {key.name:<16} fast {a:7.2f} µs  reference {b:7.2f} µs  -> {b / a:.1f}x faster{native_col}")
+
+
+def events(n: int) -> None:
+    """The pipeline's per-event validation (EventValidator on natively parsed events), native leases on and off."""
+    from toolkit.contract.samples import SampleSpec, SampleStats, generate
+    from toolkit.contract.tsv import parse_line
+    from toolkit.pipeline.validate import EventValidator, Valid
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "iglu"
+    from iglu_registry.layout import load_registry as load
+
+    schemas, _ = load(examples)
+    resolver = Resolver.in_memory(schemas, cache_size=500, cache_ttl=3600)
+    parsed = [parse_line(line.encode()) for line in generate(SampleSpec(events=2000, seed=7), SampleStats())]
+    native_on, native_off = EventValidator(SchemaValidator(resolver)), EventValidator(SchemaValidator(resolver))
+    native_off._native_leases = None  # what the pipeline did before: jsonschema-rs leases only
+    valid = []
+    for event in parsed:
+        if not hasattr(event, "native") or not isinstance(native_on.validate(event), Valid):
+            continue
+        assert isinstance(native_off.validate(event), Valid)
+        valid.append(event)
+    entities = sum(native_on.validate(e).checked for e in valid)  # type: ignore[union-attr]
+    native_on.native_checked = 0
+    rounds = max(1, n // (10 * len(valid)))
+
+    def run(validator: EventValidator) -> None:
+        for event in valid:
+            validator.validate(event)
+
+    timed = interleaved({"jsonschema-rs leases": (lambda: run(native_off), rounds),
+                         "native leases": (lambda: run(native_on), rounds)})
+    before, after = (timed[k] / len(valid) for k in ("jsonschema-rs leases", "native leases"))
+    print(f"EventValidator.validate on {len(valid)} valid generated events ({entities / len(valid):.1f} "
+          f"self-describing JSONs each): jsonschema-rs leases {before:.2f} µs/event, native leases {after:.2f} "
+          f"µs/event -> {before / after:.1f}x faster ({(before - after) / (entities / len(valid)):.2f} µs saved "
+          f"per entity); natively decided: {native_on.native_checked} of {entities * rounds * 5}")
 
 
 if __name__ == "__main__":

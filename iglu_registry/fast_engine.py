@@ -104,7 +104,7 @@ class _DecimalMultipleOf:
 KEYWORDS = {"pattern": _PythonPattern, "multipleOf": _DecimalMultipleOf}
 
 
-def _walk(node: object) -> Iterator[tuple[str, object]]:
+def walk_schema(node: object) -> Iterator[tuple[str, object]]:
     """Every (key, value) pair of every object in a schema document (over-approximates keyword positions)."""
     stack = [node]
     while stack:
@@ -127,7 +127,7 @@ def _needs(documents: list[dict]) -> tuple[frozenset[str], frozenset[str]]:
     formats: set[str] = set()
     keywords: set[str] = set()
     for document in documents:
-        for k, v in _walk(document):
+        for k, v in walk_schema(document):
             if k == "format" and isinstance(v, str):
                 formats.add(v)
             elif k in KEYWORDS:
@@ -221,7 +221,7 @@ def _class_end(pattern: str, start: int) -> int:
 
 def non_portable_patterns(schema: object) -> list[str]:
     """``patternProperties`` regexes in ``schema`` that the two engines could read differently."""
-    return [p for k, v in _walk(schema) if k == "patternProperties" and isinstance(v, dict)
+    return [p for k, v in walk_schema(schema) if k == "patternProperties" and isinstance(v, dict)
             for p in v if not portable_regex(p)]
 
 

@@ -16,6 +16,11 @@ produces every report. The fast engine (jsonschema-rs, see :mod:`iglu_registry.f
 only answers "valid?": valid data, nearly all traffic, never touches jsonschema, and invalid
 data is handed to the reference for its reports. A key whose schema the fast engine cannot
 take exactly stays on the reference; so does a key whose fast validator ever raises.
+
+Where ``sptk_native`` is built, each fast key is also compiled natively (the same crate in
+Rust, see :mod:`iglu_registry.native_engine`): the pipeline then checks an event's entities on
+the JSON texts the codec read, through :meth:`SchemaValidator.native_lease`, without making
+Python objects. A key the native engine cannot take exactly keeps jsonschema-rs.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError as JsonSchemaError
@@ -39,6 +44,7 @@ from iglu_registry.fast_engine import FastCheck, RefUnavailable, Unsupported, co
 from iglu_registry.formats import format_checker
 from iglu_registry.keywords import ReferenceValidator
 from iglu_registry.meta_schema import check_schema
+from iglu_registry.native_engine import compile_native
 from iglu_registry.resolver import ResolvedSchema, Resolver
 from iglu_registry.resolver_config import json_path
 from iglu_registry.schema_key import InvalidSchemaKey, SchemaKey, SchemaVer
@@ -117,6 +123,10 @@ class _Compiled:
     fallback: str | None = None
     #: monotonic time after which a retryable fallback (a registry failed during $ref resolution) is retried
     retry_fast_at: float | None = None
+    #: the same verdict from ``sptk_native`` on a JSON text (``Schema.is_valid``); None = not native
+    native: Any = None
+    #: why ``native`` is None while ``fast`` is set
+    native_fallback: str | None = None
 
 
 class SchemaValidator:
@@ -193,13 +203,40 @@ class SchemaValidator:
         the lease ends, and once ``resolver.generation`` changes. Only schemas already resolved,
         compiled for the fast engine and not superseded get one.
         """
+        held = self._leasable(key)
+        return None if held is None or held[0].fast is None else (held[0].fast, held[1])
+
+    def _leasable(self, key: SchemaKey) -> tuple[_Compiled, float] | None:
+        """The compiled validators of ``key`` and their lease expiry, if ``key`` is resolved, fresh, not superseded."""
         compiled = self._compiled.get(key)
-        if compiled is None or compiled.fast is None or compiled.superseded_by is not None:
+        if compiled is None or compiled.superseded_by is not None:
             return None
         fresh = self.resolver.fresh(key)
         if fresh is None or fresh[0].version != compiled.source_version:
             return None
-        return compiled.fast, fresh[1]
+        return compiled, fresh[1]
+
+    def native_verdict(self, key: SchemaKey, text: str | bytes) -> bool | None:
+        """The native engine's own verdict on a JSON text, unconfirmed; None if ``key`` is not native.
+
+        For parity checks and diagnostics; the pipeline uses :meth:`native_lease`.
+        """
+        compiled = self._current(key)
+        if isinstance(compiled, ResolutionError) or compiled.native is None:
+            return None
+        return bool(compiled.native.is_valid(text))
+
+    def native_lease(self, key: SchemaKey) -> tuple[Any, float] | None:
+        """:meth:`lease` for the native engine: ``(sptk_native.Schema, expiry)``, under the same terms."""
+        held = self._leasable(key)
+        return None if held is None or held[0].native is None else (held[0].native, held[1])
+
+    def native_fallback_reason(self, key: SchemaKey) -> str | None:
+        """Why ``key`` is not validated natively, once ``key`` has been validated against."""
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            return None
+        return compiled.fallback or compiled.native_fallback
 
     def fallback_reason(self, key: SchemaKey) -> str | None:
         """Why ``key`` is validated by the reference engine alone, once ``key`` has been validated against."""
@@ -278,7 +315,10 @@ class SchemaValidator:
             return replace(compiled, fallback="engine='reference' was chosen")
         fast = compile_fast(schema, self._fetch_ref)
         if not isinstance(fast, Unsupported):
-            return replace(compiled, fast=fast, fallback=None, retry_fast_at=None)
+            native = compile_native(schema, self._fetch_ref)
+            if isinstance(native, Unsupported):
+                return replace(compiled, fast=fast, fallback=None, retry_fast_at=None, native_fallback=native.reason)
+            return replace(compiled, fast=fast, fallback=None, retry_fast_at=None, native=native)
         retry = time.monotonic() + FAST_RETRY_SECONDS if fast.retryable else None
         self._log_once(key, fast.reason, f"{key.uri}: validated by jsonschema alone (about 25x slower), not "
                        f"jsonschema-rs: {fast.reason}. Verdicts and reports are unaffected"
@@ -292,7 +332,7 @@ class SchemaValidator:
     def _demote(self, key: SchemaKey, compiled: _Compiled, reason: str) -> None:
         self._log_once(key, "demoted", f"{key.uri}: moved to the reference engine (jsonschema) for good: {reason}. "
                        "Verdicts and reports are unaffected; please report this with the schema and data.")
-        self._swap(key, compiled, replace(compiled, fast=None, fallback=reason, retry_fast_at=None))
+        self._swap(key, compiled, replace(compiled, fast=None, fallback=reason, retry_fast_at=None, native=None))
 
     def _swap(self, key: SchemaKey, old: _Compiled, new: _Compiled) -> None:
         with self._lock:

@@ -11,10 +11,12 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyTuple};
 
 mod codec;
 mod fields;
+mod formats;
 mod iglu;
 mod json;
 mod loose;
 mod swar;
+mod validate;
 mod values;
 
 use codec::Spans;
@@ -218,6 +220,9 @@ fn sptk_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_function(wrap_pyfunction!(parse, m)?)?;
     m.add_class::<Event>()?;
+    m.add_function(wrap_pyfunction!(validate::compile_schema, m)?)?;
+    m.add_class::<validate::Schema>()?;
+    m.add_class::<validate::Leases>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // (name, kind, max_length or None, required) per field: toolkit.native_codec compares it with toolkit/fields.py
     let table = FIELDS

@@ -236,6 +236,14 @@ fn is_double_text(t: &[u8]) -> bool {
     at == t.len()
 }
 
+/// A finite double's shortest round-trip decimal (Python's `repr` digits) as `(mantissa, exponent)`,
+/// the value being `mantissa * 10^exponent`, sign dropped (for `multipleOf`).
+pub fn shortest_decimal(value: f64) -> (u128, i32) {
+    let s = shortest(value);
+    let mantissa = s.digits.iter().fold(0u128, |v, d| v * 10 + u128::from(d - b'0'));
+    (mantissa, s.point - s.digits.len() as i32)
+}
+
 /// The value of a text, read as Python's `float` and Rust's parser both read it (correctly rounded).
 fn parse_finite(t: &[u8]) -> Option<f64> {
     let value: f64 = std::str::from_utf8(t).ok()?.parse().ok()?;

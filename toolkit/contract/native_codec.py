@@ -18,22 +18,22 @@ rule it out); :data:`STATUS` says whether it is on and, if not, why.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from iglu_registry.native_engine import ENV_SWITCH as ENV_SWITCH  # the switch also turns native validation off
+from iglu_registry.native_engine import switched_off
 from iglu_registry.schema_key import SchemaKey
 from toolkit.contract.event import EnrichedEvent, Timestamp
 from toolkit.contract.fields import FIELDS
 from toolkit.contract.layout import layout_of
 from toolkit.contract.sdj import DERIVED_CONTEXTS_FIELD, SelfDescribingField, decode_contexts, decode_unstruct
 
-ENV_SWITCH = "SPTK_NATIVE"
-
 
 def _load() -> tuple[Any, str]:
     """The extension module when it may be used, and a sentence saying which path is in use and why."""
-    if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
-        return None, f"native fast path off: {ENV_SWITCH}={os.environ[ENV_SWITCH]} in the environment"
+    off = switched_off()
+    if off is not None:
+        return None, f"native fast path off: {off}"
     try:
         import sptk_native
     except ImportError as exc:

@@ -124,6 +124,8 @@ def test_cached_schemas_flow_uncached_are_quarantined_and_replayed(tmp_path: Pat
         produce(kafka_bootstrap, topic, cached + uncached)
         wait_for(lambda: len(read_topic(kafka_bootstrap, f"{prefix}.bad", timeout_s=5)) >= 50, 90,
                  "the uncached events to be quarantined")
+        # readiness probes are cached for 2 s: the "ok" read just before the registry stopped may still be served
+        wait_for(lambda: readyz(port)[0] == 503, 30, "readiness to report the registry down")
         status, body = readyz(port)
         assert status == 503 and body["checks"]["registry:acme registry"]["ok"] is False
         assert body["checks"]["kafka"]["ok"] is True

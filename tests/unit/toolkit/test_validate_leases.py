@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from iglu_registry import native_engine
 from iglu_registry.repositories import EmbeddedRepository, RepositoryRef
 from iglu_registry.resolver import Resolver, ResolverSettings
 from iglu_registry.schema_key import SchemaKey
 from iglu_registry.validation import SchemaValidator
 from tests.ci import unavailable
 from toolkit.contract import native_codec
+from toolkit.contract.event import EnrichedEvent
 from toolkit.contract.samples import SampleSpec, SampleStats, generate
 from toolkit.contract.tsv import ParseFailure, parse_line, parse_line_python
 from toolkit.pipeline.validate import EventValidator, SchemaViolations, Valid
@@ -108,16 +110,19 @@ def test_a_check_that_raises_falls_back_to_the_full_path() -> None:
     def broken(data: object) -> bool:
         raise RuntimeError("engine bug")
     ev._leases[PRODUCT] = (broken, math.inf)
+    ev._native_leases = None  # the jsonschema-rs leases are under test, not the native ones that come first
     assert ev.validate(parse_line(event)) == expected
 
 
-@pytest.mark.parametrize("parser", ["native", "python"])
+@pytest.mark.parametrize("parser", ["native", "native, jsonschema-rs leases only", "python"])
 def test_leases_agree_with_the_full_path_on_generated_events(parser: str) -> None:
-    if parser == "native" and not native_codec.AVAILABLE:
+    if parser.startswith("native") and not native_codec.AVAILABLE:
         unavailable(f"the native parser is not built here: {native_codec.STATUS}")
-    parse = parse_line if parser == "native" else parse_line_python
+    parse = parse_line if parser.startswith("native") else parse_line_python
     lines = list(generate(SampleSpec(events=1500, seed=7), SampleStats()))
     fast, reference = validator(), validator()
+    if parser != "native":
+        fast._native_leases = None
     compared = invalid = 0
     for _ in range(2):  # the first pass takes the leases, the second is decided by them
         for text in lines:
@@ -130,5 +135,24 @@ def test_leases_agree_with_the_full_path_on_generated_events(parser: str) -> Non
             compared += 1
             invalid += isinstance(got, SchemaViolations)
     assert compared > 2500 and invalid > 0
-    if parser == "native":
+    if parser.startswith("native"):
         assert type(parse_line(lines[0].encode())) is native_codec.NativeEvent
+    assert (fast.native_checked > 0) == (parser == "native" and native_engine.MODULE is not None)
+
+
+def test_native_leases_decide_valid_native_events_without_python_objects() -> None:
+    if not native_codec.AVAILABLE or native_engine.MODULE is None:
+        unavailable(f"the native validator is not built here: {native_codec.STATUS}")
+    ev = validator()
+    assert ev.validate(parse_line(product_event())) == Valid(2)
+    calls: list[object] = []
+    for uri, (check, until) in list(ev._leases.items()):  # jsonschema-rs, which needs the entity as Python objects
+        ev._leases[uri] = (lambda data, check=check: calls.append(data) or check(data), until)
+    event = parse_line(product_event())
+    assert ev.validate(event) == Valid(2)
+    assert calls == [] and ev.native_checked == 2
+    with pytest.raises(AttributeError):  # the entities were never decoded into Python objects
+        EnrichedEvent.sdj.__get__(event)  # type: ignore[attr-defined]
+    verdict = ev.validate(parse_line(line(contexts=[sdj(PRODUCT, {"sku": "A", "price": -1})])))
+    assert isinstance(verdict, SchemaViolations) and "minimum" in json.dumps(verdict.messages)  # the reference's report
+    assert ev.native_checked == 2
