@@ -196,8 +196,9 @@ class _Run:
                                               rec.new.rows == rec.new.event_ids))
         self.step("parity metrics")
         settled = f"t.collector_tstamp <= {sql.tstamp(cut)}"
-        renderers = [(MetricSql(sql.duck, frozenset(side.columns), unique), side, other) for side, other, unique
-                     in ((ws.legacy, ws.new, sql.unique[0]), (ws.new, ws.legacy, sql.unique[1]))]
+        renderers = [(MetricSql(sql.duck, frozenset(side.columns), unique, sql.transpiled_to), side, other)
+                     for side, other, unique in ((ws.legacy, ws.new, sql.unique[0]),
+                                                 (ws.new, ws.legacy, sql.unique[1]))]
         rec.metrics = [judge(spec, *(self.q(r.query(spec, side.relation, settled, other.bad_relation))
                                      for r, side, other in renderers)) for spec in self.config.metric_specs()]
         self.step("freshness (load_tstamp - collector_tstamp)")

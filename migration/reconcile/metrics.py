@@ -18,6 +18,7 @@ from connectors.warehouse.columns import literal, quote
 from migration.reconcile.errors import ConfigError
 from migration.reconcile.plan import ATOMIC_CATEGORY, Category
 from migration.reconcile.result import MetricResult
+from migration.warehouses import entity_elements
 from toolkit.config.field_paths import AnyIndex, FieldPath, Key, PathKind, parse_field_path
 
 AGGREGATIONS = ("count", "count_distinct", "sum", "min", "max")
@@ -208,6 +209,10 @@ class MetricSql:
     columns: frozenset[str]
     #: The side holds one row per event id (its totals say so): nothing to deduplicate before counting or summing.
     unique: bool = False
+    #: The sqlglot dialect the DuckDB text is transpiled to (None: it runs as written). Where sqlglot cannot write
+    #: every element of a context array there, the query carries the stand-ins of
+    #: :mod:`migration.warehouses.entity_elements`, which render() replaces with the warehouse's own text.
+    transpiled_to: str | None = None
 
     def _json_path(self, steps: tuple[Any, ...]) -> str:
         return "$" + "".join(f".{s.name}" if isinstance(s, Key) else f"[{s.index}]" for s in steps)
@@ -230,22 +235,27 @@ class MetricSql:
         return f"TRY_CAST({expr} AS DOUBLE)" if self.duck else \
             f"(CASE WHEN {expr} ~ '^-?[0-9.eE+-]+$' THEN CAST({expr} AS DOUBLE PRECISION) END)"
 
-    def _values(self, spec: MetricSpec) -> tuple[str, str, str]:
-        """(value expression, element index expression, extra FROM) for the metric's field."""
+    def _values(self, spec: MetricSpec, relation: str) -> tuple[str, str, str]:
+        """(value expression, element index expression, FROM source aliased ``t``) for the metric's field."""
         path = spec.field
+        source = f"{relation} t"
         if path is None:
-            return "t.event_id", "0", ""
+            return "t.event_id", "0", source
         many = path.kind is PathKind.SHREDDED_CONTEXT and isinstance(path.steps[0], AnyIndex)
         if not many or path.root not in self.columns:
-            return self.scalar(path), "0", ""
+            return self.scalar(path), "0", source
         rest = path.steps[1:]
         column = f"t.{quote(path.root)}"
+        if self.duck and self.transpiled_to in entity_elements.WRITERS:  # the warehouse writes it (render)
+            steps = tuple(s.name if isinstance(s, Key) else s.index for s in rest)
+            return (entity_elements.field(steps), entity_elements.index(),
+                    f"{entity_elements.wrapped(relation, path.root)} t{entity_elements.joined()}")
         if self.duck:
             listed = f"json_extract_string({column}, {literal('$[*]' + self._json_path(rest)[1:])})"
-            return f"unnest({listed})", f"generate_subscripts({listed}, 1)", ""
+            return f"unnest({listed})", f"generate_subscripts({listed}, 1)", source
         keys = ",".join(s.name if isinstance(s, Key) else str(s.index) for s in rest)
         extra = f" CROSS JOIN LATERAL jsonb_array_elements(CAST({column} AS jsonb)) WITH ORDINALITY AS x(e, i)"
-        return f"(x.e #>> {literal('{' + keys + '}')})", "x.i", extra
+        return f"(x.e #>> {literal('{' + keys + '}')})", "x.i", source + extra
 
     def _equals(self, path: FieldPath, values: tuple[Scalar, ...]) -> str:
         expr = self.scalar(path)
@@ -262,7 +272,7 @@ class MetricSql:
 
     def query(self, spec: MetricSpec, relation: str, settled: str, other_bad: str | None) -> str:
         """``SELECT group..., value`` per group: settled time only, leaving out events the other side rejected."""
-        value, index, extra = self._values(spec)
+        value, index, source = self._values(spec, relation)
         join, where = "", [settled]
         if other_bad:
             join = (f" LEFT JOIN (SELECT DISTINCT event_id FROM {other_bad} WHERE event_id IS NOT NULL) xb "
@@ -273,7 +283,7 @@ class MetricSql:
                   for i, g in enumerate(spec.group_by)]
         names = [f"g{i}" for i in range(len(spec.group_by))]
         inner = (f"SELECT t.event_id AS id, {index} AS i, {value} AS v{''.join(', ' + g for g in groups)} "
-                 f"FROM {relation} t{join}{extra} WHERE {' AND '.join(where)}")
+                 f"FROM {source}{join} WHERE {' AND '.join(where)}")
         numeric = spec.field is not None and spec.aggregation in ("sum", "min", "max")
         v = self._numeric("s.v", spec.field) if numeric and spec.field is not None else "s.v"
         if spec.aggregation == "sum":

@@ -2,8 +2,9 @@
 
 The engine writes DuckDB or PostgreSQL SQL; any other warehouse gets the DuckDB text transpiled by
 ``sqlglot``, so one plan is written once and every warehouse runs the same comparison. Where sqlglot cannot
-write a fragment for a warehouse (the JSON rules), the plan leaves a stand-in that is replaced by that
-warehouse's own text: see :mod:`migration.warehouses.json_rules`.
+write a fragment for a warehouse (the JSON rules; every entity of a context array in a metric), the plan leaves a
+stand-in that is replaced by that warehouse's own text: see :mod:`migration.warehouses.json_rules` and
+:mod:`migration.warehouses.entity_elements`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connectors.warehouse.columns import Dialect
-from migration.warehouses import json_rules
+from migration.warehouses import entity_elements, json_rules
 
 #: SQLAlchemy backend name -> sqlglot dialect name, for the warehouses whose SQL is transpiled.
 TRANSPILED = {"snowflake": "snowflake", "bigquery": "bigquery", "redshift": "redshift",
@@ -48,7 +49,15 @@ def render(sql: str, target: str | None, params: Sequence[Any] = ()) -> str:
     from sqlglot import exp
 
     def own_text(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, exp.Anonymous) or node.name.lower() != json_rules.MARKER:
+        if isinstance(node, exp.Join) and isinstance(node.this, exp.Table) and \
+                isinstance(node.this.this, exp.Anonymous) and node.this.this.name.lower() == entity_elements.ENTITIES:
+            return exp.Var(this=entity_elements.WRITERS[target].join(node.this.this.expressions[0].sql(dialect=target)))
+        if not isinstance(node, exp.Anonymous):
+            return node
+        name = node.name.lower()
+        if name in entity_elements.MARKERS:
+            return exp.Var(this=_entity_text(target, name, node.expressions))
+        if name != json_rules.MARKER:
             return node
         ref, kind, *rules = node.expressions
         text = json_rules.written(target, ref.sql(dialect=target), kind.name == "array", tuple(r.name for r in rules))
@@ -58,3 +67,13 @@ def render(sql: str, target: str | None, params: Sequence[Any] = ()) -> str:
                   for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     return ";\n".join(s.transform(own_text).sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
                        for s in statements)
+
+
+def _entity_text(target: str, name: str, args: list[Any]) -> str:
+    """A select-list stand-in of :mod:`migration.warehouses.entity_elements` as ``target`` writes it."""
+    writer = entity_elements.WRITERS[target]
+    if name == entity_elements.ARRAY:
+        return writer.array(args[0].sql(dialect=target))
+    if name == entity_elements.INDEX:
+        return writer.index
+    return writer.field(tuple(a.name if a.is_string else int(a.name) for a in args[1:]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
 
 import pytest
 import sqlglot
@@ -22,6 +21,7 @@ from migration.reconcile.scope import scope_from_options
 from migration.reconcile.sql import Sql
 from migration.sources import BadSource, parse_source
 from migration.warehouses.dialects import engine_dialect, render
+from migration.warehouses.entity_elements import MARKERS
 from migration.warehouses.json_rules import TEXTUAL_RULES
 from migration.warehouses.layouts import wide_name
 
@@ -48,15 +48,6 @@ def plan_statements(backend: str, json_rules: bool = True) -> list[str]:
 
 
 WAREHOUSES = ("bigquery", "redshift", "databricks", "snowflake")
-
-
-def with_wildcard_path_gap(workaround: str) -> list[Any]:
-    """The warehouses, those whose dialect sqlglot cannot write a '$[*]' JSON path for as a strict xfail (the
-    metrics' path: the JSON rules are written per warehouse instead)."""
-    reason = (f"each element of a context array is read with a '$[*]' path, which sqlglot cannot write for this "
-              f"dialect yet: {workaround}")
-    gap = pytest.mark.xfail(raises=sqlglot.errors.UnsupportedError, strict=True, reason=reason)
-    return [pytest.param(name, marks=gap) if name != "databricks" else name for name in WAREHOUSES]
 
 
 def assert_parses(backend: str, statements: list[str]) -> None:
@@ -127,19 +118,34 @@ def test_a_wrong_sql_source_is_a_usage_error_that_says_the_form(text: str) -> No
         parse_source(text)
 
 
-def metric_statement(field: str) -> str:
+def metric_statement(field: str, backend: str) -> str:
     spec = parse_metric({"name": "product_revenue", "aggregation": "sum", "field": field,
                          "filter": {"event_name": "checkout_step"},
                          "group_by": ["app_id", "unstruct_event_com_acme_click_1.step"]})
-    return MetricSql(True, frozenset(COLUMNS)).query(spec, '"atomic"."events"', "t.collector_tstamp <= "
-                                                     "TIMESTAMP '2024-05-01 10:00:00'", None)
+    return MetricSql(True, frozenset(COLUMNS), transpiled_to=engine_dialect(backend)[1]).query(
+        spec, '"atomic"."events"', "t.collector_tstamp <= TIMESTAMP '2024-05-01 10:00:00'", '"kafka"."bad_rows"')
 
 
 @pytest.mark.parametrize("backend", WAREHOUSES)
 def test_a_user_metric_on_one_entity_renders_in_the_warehouse_dialect(backend: str) -> None:
-    assert_parses(backend, [metric_statement("contexts_com_acme_product_1[0].price")])
+    assert_parses(backend, [metric_statement("contexts_com_acme_product_1[0].price", backend)])
 
 
-@pytest.mark.parametrize("backend", with_wildcard_path_gap("a metric there names one entity ([0]), not every one ([])"))
+@pytest.mark.parametrize("backend", WAREHOUSES)
 def test_a_user_metric_over_every_entity_renders_in_the_warehouse_dialect(backend: str) -> None:
-    assert_parses(backend, [metric_statement("contexts_com_acme_product_1[].price")])
+    assert_parses(backend, [metric_statement("contexts_com_acme_product_1[].price", backend),
+                            metric_statement("contexts_com_acme_product_1[].dims.sizes[0]", backend)])
+
+
+#: How each warehouse walks every element of a context array (Databricks keeps sqlglot's rendering).
+OWN_ELEMENT_WALKS = {"snowflake": ("LATERAL FLATTEN(INPUT => ", "PARSE_JSON(", 'x.value:"price"', "x.index"),
+                     "bigquery": ("CROSS JOIN UNNEST(JSON_QUERY_ARRAY(", "WITH OFFSET AS x_i",
+                                  "JSON_VALUE(x, '$.\"price\"')"),
+                     "redshift": ("JSON_PARSE(", " AS x AT x_i", 'x."price"', "JSON_SERIALIZE(")}
+
+
+@pytest.mark.parametrize("backend", sorted(OWN_ELEMENT_WALKS))
+def test_a_user_metric_over_every_entity_is_written_with_the_warehouse_own_unnesting(backend: str) -> None:
+    rendered = render(metric_statement("contexts_com_acme_product_1[].price", backend), engine_dialect(backend)[1])
+    assert "$[*]" not in rendered and [m for m in MARKERS if f"{m}(" in rendered.lower()] == []
+    assert [f for f in OWN_ELEMENT_WALKS[backend] if f not in rendered] == []
