@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
 
 from connectors.warehouse import Dedup, Provenance, Warehouse
-from tests.unit.migration.scenario import clone, eid, event, events, run
+from tests.unit.migration.scenario import clone, eid, event, events, reconcile_files, run
 
 #: DATABASE/SCHEMA as snowflake-sqlalchemy reads them: the plan's temporary views need a current schema.
 WAREHOUSE = "sql:snowflake://sptk:secret@emulated-account/SPTK/PUBLIC"
@@ -169,3 +169,34 @@ def test_the_json_rules_settle_a_schema_version_and_omitted_nulls_in_the_snowfla
     assert report["totals"]["windows_diffed"] >= 1  # the checksums differ: the rules settled it key by key
     code, report = reconcile(tmp_path, *JSON_RULES_OFF)
     assert code == 2 and report["modified"]["count"] == 20, report["reasons"]
+
+
+REVENUE = "- {name: product_revenue, aggregation: sum, field: 'contexts_com_acme_product_1[].price', tolerance: 0}\n"
+
+
+def with_products(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events with 0 to 3 product entities each (prices in cents' steps, so the sums are exact)."""
+    for i, row in enumerate(rows):
+        row["contexts_com_acme_product_1"] = [{"sku": f"sku-{i}-{n}", "price": round(1.25 * (i + n), 2)}
+                                              for n in range(i % 4)]
+    return rows
+
+
+def test_a_user_metric_over_every_product_entity_in_the_snowflake_emulator_sums_what_duckdb_sums(
+        snowflake: Any, tmp_path: Path) -> None:
+    legacy = with_products(events(24))
+    new = clone(legacy)
+    new[7]["contexts_com_acme_product_1"] = new[7]["contexts_com_acme_product_1"][:1]  # two entities lost
+    expected = [sum(p["price"] for r in side for p in r["contexts_com_acme_product_1"]) for side in (legacy, new)]
+    assert expected[0] - expected[1] == 1.25 * 8 + 1.25 * 9
+    metrics = tmp_path / "metrics.yaml"
+    metrics.write_text(REVENUE)
+    load_wide(snowflake, tmp_path, "LEGACY", legacy)
+    load_wide(snowflake, tmp_path, "KAFKA", new)
+    code, emulated = reconcile(tmp_path, "--metrics", str(metrics))
+    (tmp_path / "duckdb").mkdir()
+    _, duck = reconcile_files(tmp_path / "duckdb", legacy, new, "--metrics", str(metrics))  # the same, on DuckDB
+    assert code == 2, emulated["reasons"]
+    revenue = emulated["metrics"]["product_revenue"]
+    assert (revenue["legacy"], revenue["new"], revenue["status"]) == (*expected, "fail")
+    assert (duck["metrics"]["product_revenue"]["legacy"], duck["metrics"]["product_revenue"]["new"]) == tuple(expected)
