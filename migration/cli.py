@@ -237,46 +237,31 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
     3 with --until-caught-up, the load could not finish (no answer from the broker, no such topic); what was
     loaded before stays loaded and a rerun resumes.
     """
-    import signal
-    import threading
-
+    from connectors.sidecar import ListenError, Sidecar
     from connectors.sources.kafka import KafkaSource
     from migration.kafka_load import KafkaLoader
     from toolkit.kafka import stats_settings
-    from toolkit.signals import take_held
 
     topics = [topic] + ([bad_topic] if bad_topic else [])
     with _open_warehouse(warehouse, lakes=True) as target:
-        sidecar = None
-        if sidecar_port is not None:
-            from connectors.sidecar import Sidecar
-
-            sidecar = Sidecar(port=sidecar_port)
-        settings = stats_settings(sidecar.metrics.observe_kafka_stats) if sidecar is not None else None
+        # the sidecar runtime drains on SIGTERM/SIGINT (and on one held during start-up) with or without a port
+        serving = sidecar_port is not None
+        sidecar = Sidecar(port=sidecar_port or 0, serve=serving)
+        settings = stats_settings(sidecar.metrics.observe_kafka_stats) if serving else None
         source = KafkaSource(bootstrap, topics, group, settings)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
                              until_caught_up=until_caught_up, progress_mode="auto",
-                             metrics=sidecar.metrics if sidecar is not None else None)
+                             metrics=sidecar.metrics if serving else None)
         if connect_timeout is not None:
             loader.connect_timeout_s = connect_timeout
         try:
-            if sidecar is not None:
-                from connectors.sidecar import ListenError
-
+            if serving:
                 try:
                     sidecar.start()
                 except ListenError as exc:  # the operator chose the port: a usage error, like click's own (2)
                     raise CommandFailed(f"{exc}; the port is --sidecar-port") from None
                 click.echo(f"kafka-load: /healthz, /readyz and /metrics on 127.0.0.1:{sidecar.port}", err=True)
-                code = sidecar.run(loader)
-            else:
-                stop = threading.Event()
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(sig, lambda *_: stop.set())
-                if take_held():  # a stop that arrived while the command was starting
-                    stop.set()
-                loader.run(stop)
-                code = 0 if loader.drain(30.0) else 1
+            code = sidecar.run(loader)
         finally:
             source.close()
     loaded = loader.report.messages
