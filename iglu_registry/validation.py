@@ -217,14 +217,16 @@ class SchemaValidator:
         return compiled, fresh[1]
 
     def native_verdict(self, key: SchemaKey, text: str | bytes) -> bool | None:
-        """The native engine's own verdict on a JSON text, unconfirmed; None if ``key`` is not native.
+        """The native engine's own verdict on a JSON text, unconfirmed; None if ``key`` is not native or the
+        engine declines the text (a float at or beyond 2**63, whose draft-4 type it would misjudge).
 
         For parity checks and diagnostics; the pipeline uses :meth:`native_lease`.
         """
         compiled = self._current(key)
         if isinstance(compiled, ResolutionError) or compiled.native is None:
             return None
-        return bool(compiled.native.is_valid(text))
+        verdict = compiled.native.is_valid(text)
+        return None if verdict is None else bool(verdict)
 
     def native_lease(self, key: SchemaKey) -> tuple[Any, float] | None:
         """:meth:`lease` for the native engine: ``(sptk_native.Schema, expiry)``, under the same terms."""

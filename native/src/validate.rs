@@ -152,6 +152,19 @@ fn parse_json(what: &str, text: &str) -> PyResult<Value> {
 }
 
 /// A compiled schema; `is_valid` is safe to call from any thread.
+/// A float at or beyond 2^63 anywhere in `value`. serde_json keeps such a number as an `f64`, and the crate's
+/// draft-4 `integer` check takes an integral one there for an integer (`9.3e18` passes `"type": "integer"`),
+/// where Python's jsonschema says a float is never a draft-4 integer. Data holding one is declined, so the
+/// reference decides it; such numbers are rare in events and the cost is one walk of the parsed value.
+fn has_wide_float(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => !n.is_i64() && !n.is_u64() && n.as_f64().is_some_and(|f| f.abs() >= 9.223_372_036_854_775_808e18),
+        Value::Array(items) => items.iter().any(has_wide_float),
+        Value::Object(members) => members.values().any(has_wide_float),
+        _ => false,
+    }
+}
+
 #[pyclass(frozen, module = "sptk_native", name = "Schema")]
 pub struct Schema {
     validator: Arc<Validator>,
@@ -159,8 +172,9 @@ pub struct Schema {
 
 #[pymethods]
 impl Schema {
-    /// Whether a JSON text (as the codec accepts it: orjson's spelling) is valid under this schema.
-    fn is_valid(&self, text: &Bound<'_, PyAny>) -> PyResult<bool> {
+    /// Whether a JSON text (as the codec accepts it: orjson's spelling) is valid under this schema; `None` when
+    /// the text holds a number this engine declines (see `has_wide_float`).
+    fn is_valid(&self, text: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
         let bytes: &[u8] = if let Ok(b) = text.cast::<PyBytes>() {
             b.as_bytes()
         } else if let Ok(s) = text.cast::<PyString>() {
@@ -170,7 +184,10 @@ impl Schema {
         };
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| PyValueError::new_err(format!("data is not JSON: {e}")))?;
-        Ok(self.validator.is_valid(&value))
+        if has_wide_float(&value) {
+            return Ok(None);
+        }
+        Ok(Some(self.validator.is_valid(&value)))
     }
 }
 
@@ -250,7 +267,8 @@ impl Leases {
     fn valid(&self, uri: &Value, data: &Value, now: f64) -> bool {
         let Some(uri) = uri.as_str() else { return false };
         match self.by_uri.get(uri) {
-            Some((validator, until)) => now < *until && validator.is_valid(data),
+            // declined data (has_wide_float) is "not valid here": the caller falls back to the other engines
+            Some((validator, until)) => now < *until && !has_wide_float(data) && validator.is_valid(data),
             None => false,
         }
     }
