@@ -228,9 +228,13 @@ def legacy_load_command(input_path: str, pattern: str, warehouse: str, dedup: st
                    "for this long. Default: 30.")
 @click.option("--sidecar-port", default=None, type=click.IntRange(0, 65535),
               help="Serve /healthz, /readyz and /metrics here and drain on SIGTERM (0: any free port).")
+@click.option("--session-timeout", default=None, metavar="SECONDS", type=click.FloatRange(6, 3600),
+              help="How long the group waits for a member that stopped answering (a crash) before giving its "
+                   "partitions to another; librdkafka's default is 45. The broker must allow it "
+                   "(group.min.session.timeout.ms, 6 s by default).")
 def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, warehouse: str, group: str,
                        batch_size: int, until_caught_up: bool, connect_timeout: float | None,
-                       sidecar_port: int | None) -> None:
+                       sidecar_port: int | None, session_timeout: float | None) -> None:
     """Consume the enriched topic into a warehouse (idempotent by topic, partition and offset).
 
     Exit codes: 0 loaded and committed; 1 the drain did not finish in time (a restart re-reads the rest);
@@ -247,8 +251,10 @@ def kafka_load_command(bootstrap: str, topic: str, bad_topic: str | None, wareho
         # the sidecar runtime drains on SIGTERM/SIGINT (and on one held during start-up) with or without a port
         serving = sidecar_port is not None
         sidecar = Sidecar(port=sidecar_port or 0, serve=serving)
-        settings = stats_settings(sidecar.metrics.observe_kafka_stats) if serving else None
-        source = KafkaSource(bootstrap, topics, group, settings)
+        settings = dict(stats_settings(sidecar.metrics.observe_kafka_stats)) if serving else {}
+        if session_timeout is not None:
+            settings["session.timeout.ms"] = int(session_timeout * 1000)
+        source = KafkaSource(bootstrap, topics, group, settings or None)
         loader = KafkaLoader(source, target, bad_topics=[bad_topic] if bad_topic else [], batch_size=batch_size,
                              until_caught_up=until_caught_up, progress_mode="auto",
                              metrics=sidecar.metrics if serving else None)

@@ -109,6 +109,8 @@ def test_exactly_once_kafka_to_kafka_survives_kill_9(tmp_path: Path, kafka_boots
                       delivery={"transactional": True, "transactional_id": unique("sptk-eos"),
                                 "commit_interval_s": 0.3, "max_in_flight": 1000, "drain_timeout_s": 20},
                       sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    # the killed member's partitions go to the second run after 6 s rather than librdkafka's default 45
+    cfg["kafka"]["consumer"] = {"session.timeout.ms": 6000}
     config = write_config(tmp_path / "pipeline.yaml", cfg)
     first = start_mid_stream(config, port, 2000, "--create-topics")
     first.send_signal(signal.SIGKILL)

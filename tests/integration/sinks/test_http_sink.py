@@ -42,6 +42,10 @@ def _config(tmp_path: Path, bootstrap: str, suffix: str, url: str, *, max_events
 bootstrap_servers = "{bootstrap}"
 topic_prefix = "test.{suffix}"
 
+[kafka.consumer]
+# a killed sink's partitions go to its restart after 6 s rather than librdkafka's default 45
+"session.timeout.ms" = 6000
+
 [sink]
 name = "crm"
 topics = ["test.{suffix}.enriched"]
