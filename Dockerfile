@@ -1,7 +1,7 @@
 # The toolkit's container image: the two wheels (toolkit and its native codec) in a venv, run as a non-root user.
 # Build it with scripts/build-image, which builds the wheels and the wheelhouse this file copies; see
 # docs/deploy/kubernetes.md. BASE is any Debian-based image with Python 3.11+ and its venv module.
-ARG BASE=docker.io/library/python:3.11-slim-bookworm
+ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 COPY .cache/image/wheelhouse/ /tmp/wheelhouse/
 RUN python3 -m venv /opt/sptk \
