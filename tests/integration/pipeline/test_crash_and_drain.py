@@ -62,6 +62,9 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path, kafka_boot
                                                      "progress": "never"}},
                       delivery={"commit_interval_s": 0.1, "max_in_flight": 500, "drain_timeout_s": 20},
                       sidecar={"host": "127.0.0.1", "port": port, "log_format": "json"})
+    # at most 500 records in flight, each batch waiting 200 ms to fill: the first run cannot read all 16,000
+    # lines (at most ~2,500 a second) before the kill, however fast the machine and the pipeline are
+    cfg["kafka"]["producer"] = {"linger.ms": 200}
     config = write_config(tmp_path / "pipeline.yaml", cfg)
 
     first = start_mid_stream(config, port, 3000, "--create-topics")
